@@ -1,0 +1,394 @@
+//! Client configuration: one type, one builder, one `Default`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::client::NacosClient;
+use crate::error::{Error, Result};
+use crate::server_list::{self, ServerAddr, DEFAULT_PORT};
+use crate::validate;
+
+/// The group used when a call names none.
+pub const DEFAULT_GROUP: &str = "DEFAULT_GROUP";
+
+/// The port of an address server given without one.
+const ENDPOINT_DEFAULT_PORT: u16 = 8080;
+
+/// A username and password. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Credentials {
+    pub(crate) username: String,
+    pub(crate) password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Where the server list comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum Servers {
+    /// A fixed list.
+    Fixed(Vec<ServerAddr>),
+    /// An address server answering `GET <endpoint>/nacos/serverlist`.
+    Endpoint { url: String, refresh: Duration },
+}
+
+/// The validated settings of a client. Built by [`ClientBuilder`].
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) servers: Servers,
+    pub(crate) context_path: String,
+    pub(crate) namespace: String,
+    pub(crate) group: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) retries: u32,
+    pub(crate) app_name: Option<String>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) max_response_bytes: u64,
+}
+
+/// Builds a [`NacosClient`]. Every setter consumes and returns the builder;
+/// [`build`](ClientBuilder::build) validates everything.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let client = nacos_blocking::NacosClient::builder()
+///     .server_addr("10.0.0.1:8848,10.0.0.2:8848")
+///     .namespace("dev")
+///     .timeout(Duration::from_secs(5))
+///     .credentials("nacos", "nacos")
+///     .build()?;
+/// # Ok::<(), nacos_blocking::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    server_addr: String,
+    endpoint: Option<String>,
+    endpoint_refresh: Duration,
+    context_path: String,
+    namespace: String,
+    group: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retries: u32,
+    app_name: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    max_response_bytes: u64,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            server_addr: String::new(),
+            endpoint: None,
+            endpoint_refresh: Duration::from_secs(30),
+            context_path: "/nacos".to_string(),
+            namespace: String::new(),
+            group: DEFAULT_GROUP.to_string(),
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(10),
+            retries: 2,
+            app_name: None,
+            username: None,
+            password: None,
+            max_response_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("server_addr", &self.server_addr)
+            .field("endpoint", &self.endpoint)
+            .field("context_path", &self.context_path)
+            .field("namespace", &self.namespace)
+            .field("group", &self.group)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("app_name", &self.app_name)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Servers as a comma-separated list of `host`, `host:port`, `[v6]:port`,
+    /// `http://host:port` or `https://host:port`. A bare entry gets port 8848.
+    ///
+    /// Defaults to none: give servers or an [`endpoint`](Self::endpoint).
+    pub fn server_addr(mut self, list: impl Into<String>) -> Self {
+        self.server_addr = list.into();
+        self
+    }
+
+    /// An address server (`host[:port]`, port 8080 by default, or a full
+    /// `http://` URL) whose `/nacos/serverlist` lists the servers; used
+    /// instead of a fixed list and refreshed in the background.
+    ///
+    /// Defaults to none.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// How often the address server is asked again. Defaults to 30 s.
+    pub fn endpoint_refresh(mut self, every: Duration) -> Self {
+        self.endpoint_refresh = every;
+        self
+    }
+
+    /// The server's context path. Defaults to `/nacos`.
+    pub fn context_path(mut self, path: impl Into<String>) -> Self {
+        self.context_path = path.into();
+        self
+    }
+
+    /// The namespace (tenant) id calls use unless they name one.
+    /// Defaults to the public namespace (empty).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The group calls use unless they name one. Defaults to `DEFAULT_GROUP`.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = group.into();
+        self
+    }
+
+    /// How long one connection attempt may take. Defaults to 3 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline of one call, retries and failover included: every call
+    /// finishes or fails within it. Defaults to 10 s.
+    pub fn timeout(mut self, deadline: Duration) -> Self {
+        self.timeout = deadline;
+        self
+    }
+
+    /// How many more rounds over the server list a failing call makes
+    /// (within its deadline). Defaults to 2.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The application name sent to the server. Defaults to none.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Username and password for servers with auth on. The password is sent
+    /// only in the login form body and never logged. Defaults to none.
+    pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The largest response body read, in bytes. Defaults to 16 MiB.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Reads `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_USERNAME`,
+    /// `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH` over this builder's settings.
+    pub fn env(self) -> Self {
+        self.env_from(|k| std::env::var(k).ok())
+    }
+
+    fn env_from(mut self, var: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("NACOS_SERVER_ADDR") {
+            self.server_addr = v;
+        }
+        if let Some(v) = var("NACOS_NAMESPACE") {
+            self.namespace = v;
+        }
+        if let Some(v) = var("NACOS_CONTEXT_PATH") {
+            self.context_path = v;
+        }
+        if let Some(v) = var("NACOS_USERNAME") {
+            self.username = Some(v);
+        }
+        if let Some(v) = var("NACOS_PASSWORD") {
+            self.password = Some(v);
+        }
+        self
+    }
+
+    /// Validates the settings and starts the client.
+    pub fn build(self) -> Result<NacosClient> {
+        NacosClient::start(self.into_config()?)
+    }
+
+    pub(crate) fn into_config(self) -> Result<Config> {
+        let servers = match &self.endpoint {
+            Some(ep) if self.server_addr.trim().is_empty() => {
+                if self.endpoint_refresh.is_zero() {
+                    return Err(Error::invalid("endpoint_refresh", "must be above zero"));
+                }
+                let addr = ServerAddr::parse(ep, ENDPOINT_DEFAULT_PORT).map_err(|_| {
+                    Error::invalid("endpoint", format!("`{ep}` is not host[:port]"))
+                })?;
+                Servers::Endpoint {
+                    url: format!("{}/nacos/serverlist", addr.base()),
+                    refresh: self.endpoint_refresh,
+                }
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "endpoint",
+                    "give either server_addr or endpoint, not both",
+                ))
+            }
+            None => {
+                let list = server_list::parse_list(&self.server_addr, DEFAULT_PORT)?;
+                if list.is_empty() {
+                    return Err(Error::invalid("server_addr", "no server given"));
+                }
+                Servers::Fixed(list)
+            }
+        };
+        let context_path = normalize_context_path(&self.context_path)?;
+        validate::namespace(&self.namespace)?;
+        validate::name("group", &self.group)?;
+        for (field, d) in [
+            ("connect_timeout", self.connect_timeout),
+            ("timeout", self.timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::invalid(field, "must be above zero"));
+            }
+        }
+        if self.max_response_bytes < 1024 {
+            return Err(Error::invalid(
+                "max_response_bytes",
+                "must be at least 1024",
+            ));
+        }
+        let credentials = match (self.username, self.password) {
+            (None, None) => None,
+            (Some(u), _) if u.is_empty() => {
+                return Err(Error::invalid("username", "must not be empty"))
+            }
+            (Some(username), Some(password)) => Some(Credentials { username, password }),
+            (Some(_), None) => {
+                return Err(Error::invalid("password", "a username needs a password"))
+            }
+            (None, Some(_)) => {
+                return Err(Error::invalid("username", "a password needs a username"))
+            }
+        };
+        Ok(Config {
+            servers,
+            context_path,
+            namespace: self.namespace,
+            group: self.group,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            retries: self.retries,
+            app_name: self.app_name,
+            credentials,
+            max_response_bytes: self.max_response_bytes,
+        })
+    }
+}
+
+/// `nacos`, `/nacos/`, `/` → `/nacos`, `/nacos`, `` (no trailing slash).
+fn normalize_context_path(path: &str) -> Result<String> {
+    let trimmed = path.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
+        || trimmed.contains("//")
+    {
+        return Err(Error::invalid(
+            "context_path",
+            format!("`{path}` is not a plain path"),
+        ));
+    }
+    Ok(format!("/{trimmed}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(b: ClientBuilder) -> Result<Config> {
+        b.into_config()
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let c = cfg(ClientBuilder::default().server_addr("127.0.0.1")).unwrap();
+        assert_eq!(c.context_path, "/nacos");
+        assert_eq!(c.group, DEFAULT_GROUP);
+        assert_eq!(c.timeout, Duration::from_secs(10));
+        let field = |b: ClientBuilder| cfg(b).unwrap_err().invalid_field();
+        let b = || ClientBuilder::default().server_addr("127.0.0.1");
+        assert_eq!(field(ClientBuilder::default()), Some("server_addr"));
+        assert_eq!(field(b().server_addr("h:0")), Some("server_addr"));
+        assert_eq!(field(b().group("a@@b")), Some("group"));
+        assert_eq!(field(b().namespace("a b")), Some("namespace"));
+        assert_eq!(field(b().timeout(Duration::ZERO)), Some("timeout"));
+        assert_eq!(field(b().context_path("/a?b")), Some("context_path"));
+        assert_eq!(field(b().endpoint("e:1")), Some("endpoint"));
+        assert_eq!(field(b().credentials("", "x")), Some("username"));
+        assert_eq!(
+            cfg(b().context_path("nacos/")).unwrap().context_path,
+            "/nacos"
+        );
+        assert_eq!(cfg(b().context_path("/")).unwrap().context_path, "");
+    }
+
+    #[test]
+    fn endpoint_gets_port_8080_and_path() {
+        let c = cfg(ClientBuilder::default().endpoint("addr.local")).unwrap();
+        match c.servers {
+            Servers::Endpoint { url, .. } => {
+                assert_eq!(url, "http://addr.local:8080/nacos/serverlist")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn env_overrides_and_debug_redacts() {
+        let b = ClientBuilder::default().env_from(|k| match k {
+            "NACOS_SERVER_ADDR" => Some("10.1.1.1:9000".into()),
+            "NACOS_NAMESPACE" => Some("dev".into()),
+            "NACOS_USERNAME" => Some("u".into()),
+            "NACOS_PASSWORD" => Some("s3cr3t-pw".into()),
+            "NACOS_CONTEXT_PATH" => Some("/x".into()),
+            _ => None,
+        });
+        let dbg = format!("{b:?}");
+        assert!(!dbg.contains("s3cr3t-pw"), "{dbg}");
+        let c = cfg(b).unwrap();
+        assert_eq!(c.namespace, "dev");
+        assert_eq!(c.context_path, "/x");
+        assert!(!format!("{c:?}").contains("s3cr3t-pw"));
+        assert_eq!(c.credentials.unwrap().password, "s3cr3t-pw");
+    }
+}

@@ -1,0 +1,253 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Shorthand for `Result<T, nacos_blocking::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+///
+/// Messages are short and lowercase. No variant ever carries a password,
+/// a secret key or an access token: server texts are cut to a short
+/// snippet and URLs are logged and reported without their credentials.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument or option was rejected before any request was sent.
+    InvalidArgument {
+        /// The argument or option at fault, e.g. `"service_name"`.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A server answered with a status other than 200.
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The first few hundred bytes of the server's answer.
+        body: String,
+        /// The server that answered (`host:port`).
+        server: String,
+    },
+    /// The connection failed or broke (refused, reset, DNS, TLS, ...).
+    Transport {
+        /// The server involved (`host:port`).
+        server: String,
+        /// What went wrong, as text.
+        message: String,
+        /// The underlying error, where there is one.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The call did not finish within its deadline.
+    Timeout {
+        /// The deadline that ran out.
+        deadline: Duration,
+        /// The server being talked to when it ran out, if any.
+        server: Option<String>,
+    },
+    /// Login failed, or the server refused the credentials.
+    Auth {
+        /// What the server said (never the credentials themselves).
+        message: String,
+    },
+    /// A server's answer could not be decoded.
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// The decoder's complaint.
+        message: String,
+        /// The first few hundred bytes of the body.
+        body: String,
+    },
+    /// Every server was tried and none answered.
+    AllServersFailed {
+        /// The servers tried, in order (`host:port`).
+        tried: Vec<String>,
+        /// The last error seen.
+        last: Box<Error>,
+    },
+    /// A selection found no instance that can take traffic.
+    NoInstanceAvailable {
+        /// The service, as `group@@name`.
+        service: String,
+    },
+    /// The client has been shut down.
+    Shutdown,
+    /// A background thread could not be started.
+    Thread(std::io::Error),
+}
+
+/// How much of a server's answer an error keeps.
+const SNIPPET_LEN: usize = 256;
+
+impl Error {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn decode(what: &'static str, message: impl fmt::Display, body: &str) -> Error {
+        Error::Decode {
+            what,
+            message: message.to_string(),
+            body: snippet(body),
+        }
+    }
+
+    /// `true` when the call ran out of time (directly or on the last server tried).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::AllServersFailed { last, .. } => last.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// `true` for an argument rejected before any request was sent.
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(self, Error::InvalidArgument { .. })
+    }
+
+    /// `true` when the credentials were refused or login failed.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Error::Auth { .. } => true,
+            Error::AllServersFailed { last, .. } => last.is_auth(),
+            _ => false,
+        }
+    }
+
+    /// `true` when no server could be reached (connect errors, timeouts).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::AllServersFailed { .. } | Error::Transport { .. } | Error::Timeout { .. }
+        )
+    }
+
+    /// The HTTP status a server answered with, if that is what failed.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            Error::AllServersFailed { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// The name of the argument at fault, for [`Error::InvalidArgument`].
+    pub fn invalid_field(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidArgument { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument { field, reason } => {
+                write!(f, "invalid argument `{field}`: {reason}")
+            }
+            Error::Status {
+                status,
+                body,
+                server,
+            } => write!(f, "server {server} answered {status}: {body}"),
+            Error::Transport {
+                server, message, ..
+            } => write!(f, "transport error talking to {server}: {message}"),
+            Error::Timeout { deadline, server } => match server {
+                Some(s) => write!(f, "timed out after {deadline:?} talking to {s}"),
+                None => write!(f, "timed out after {deadline:?}"),
+            },
+            Error::Auth { message } => write!(f, "authentication failed: {message}"),
+            Error::Decode { what, message, .. } => write!(f, "could not decode {what}: {message}"),
+            Error::AllServersFailed { tried, last } => {
+                write!(f, "all servers failed (tried {}): {last}", tried.join(", "))
+            }
+            Error::NoInstanceAvailable { service } => {
+                write!(
+                    f,
+                    "no healthy, enabled instance with weight > 0 in {service}"
+                )
+            }
+            Error::Shutdown => f.write_str("the client has been shut down"),
+            Error::Thread(e) => write!(f, "could not start a background thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport {
+                source: Some(s), ..
+            } => Some(&**s as &(dyn std::error::Error + 'static)),
+            Error::AllServersFailed { last, .. } => Some(&**last),
+            Error::Thread(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The first [`SNIPPET_LEN`] bytes of `text` (cut on a char boundary), trimmed.
+pub(crate) fn snippet(text: &str) -> String {
+    let text = text.trim();
+    if text.len() <= SNIPPET_LEN {
+        return text.to_string();
+    }
+    let mut end = SNIPPET_LEN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert!(
+            std::mem::size_of::<Error>() <= 96,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
+    #[test]
+    fn snippet_cuts_on_char_boundary() {
+        let long = "é".repeat(300);
+        let s = snippet(&long);
+        assert!(s.len() <= SNIPPET_LEN + '…'.len_utf8());
+        assert!(s.ends_with('…'));
+        assert_eq!(snippet("  ok \n"), "ok");
+    }
+
+    #[test]
+    fn helpers_see_through_all_servers_failed() {
+        let e = Error::AllServersFailed {
+            tried: vec!["a:1".into(), "b:2".into()],
+            last: Box::new(Error::Timeout {
+                deadline: Duration::from_secs(1),
+                server: Some("b:2".into()),
+            }),
+        };
+        assert!(e.is_timeout());
+        assert!(e.to_string().contains("a:1, b:2"));
+        let s = Error::Status {
+            status: 500,
+            body: "boom".into(),
+            server: "a:1".into(),
+        };
+        assert_eq!(s.status(), Some(500));
+        assert!(!s.is_timeout());
+    }
+}

@@ -1,0 +1,41 @@
+//! A small, synchronous, blocking client for the [Nacos] service registry
+//! and config center, speaking the Nacos v1 HTTP OpenAPI. No async runtime.
+//!
+//! ```no_run
+//! use nacos_blocking::{Instance, NacosClient};
+//!
+//! let client = NacosClient::new("127.0.0.1:8848")?;
+//! client.register_instance("orders", &Instance::builder("10.0.0.7", 8080).weight(2.0).build())?;
+//! let one = client.select_one_healthy_instance("orders", &[])?;
+//! println!("call {}", one.addr());
+//! client.deregister_instance("orders", &Instance::new("10.0.0.7", 8080))?;
+//! # Ok::<(), nacos_blocking::Error>(())
+//! ```
+//!
+//! Every call finishes or fails within the client's deadline
+//! ([`ClientBuilder::timeout`]), trying each configured server in turn.
+//! Bad input is refused with [`Error::InvalidArgument`] before any request
+//! is sent.
+//!
+//! [Nacos]: https://nacos.io
+
+mod auth;
+mod client;
+mod config;
+mod error;
+mod naming;
+mod serde_util;
+mod server_list;
+mod transport;
+mod util;
+mod validate;
+mod worker;
+
+pub use crate::client::NacosClient;
+pub use crate::config::{ClientBuilder, DEFAULT_GROUP};
+pub use crate::error::{Error, Result};
+pub use crate::naming::beat::BeatResult;
+pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
+pub use crate::naming::service::{
+    ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
+};

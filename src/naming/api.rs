@@ -1,0 +1,400 @@
+//! The naming calls: instances, services, server status.
+
+use crate::client::NacosClient;
+use crate::error::{Error, Result};
+use crate::naming::beat::{BeatInfo, BeatResult};
+use crate::naming::instance::Instance;
+use crate::naming::select;
+use crate::naming::service::{
+    ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
+};
+use crate::transport::{Method, Module, Request};
+use crate::validate;
+
+const INSTANCE: &str = "/v1/ns/instance";
+const INSTANCE_LIST: &str = "/v1/ns/instance/list";
+const INSTANCE_BEAT: &str = "/v1/ns/instance/beat";
+const SERVICE: &str = "/v1/ns/service";
+const SERVICE_LIST: &str = "/v1/ns/service/list";
+const METRICS: &str = "/v1/ns/operator/metrics";
+
+/// Checks every field of an instance that is about to be sent.
+pub(crate) fn validate_instance(inst: &Instance) -> Result<()> {
+    validate::ip(&inst.ip)?;
+    validate::port(inst.port)?;
+    validate::weight(inst.weight)?;
+    validate::cluster(&inst.cluster_name)?;
+    validate::heartbeat_metadata(&inst.metadata)
+}
+
+/// A naming request addressed to `key`.
+pub(crate) fn naming_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
+    Request::new(method, Module::Naming, path)
+        .param("serviceName", key.grouped_name())
+        .param("groupName", key.group.as_str())
+        .nonempty_param("namespaceId", &key.namespace)
+}
+
+/// A service-level request. r-nacos (like Java Nacos) joins `groupName` to a
+/// bare `serviceName` when it creates, updates or deletes a service, but
+/// splits a grouped `serviceName` when it reads one; send each what it reads.
+fn service_request(method: Method, key: &ServiceKey) -> Request {
+    let name = match method {
+        Method::Get => key.grouped_name(),
+        _ => key.name.clone(),
+    };
+    Request::new(method, Module::Naming, SERVICE)
+        .param("serviceName", name)
+        .param("groupName", key.group.as_str())
+        .nonempty_param("namespaceId", &key.namespace)
+}
+
+fn metadata_json(inst: &Instance) -> String {
+    serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
+}
+
+impl NacosClient {
+    /// Resolves a service against the client's defaults and validates it.
+    pub(crate) fn resolve(&self, service: impl Into<ServiceName>) -> Result<ServiceKey> {
+        let service = service.into();
+        let config = &self.shared().config;
+        let key = ServiceKey {
+            namespace: service
+                .namespace
+                .unwrap_or_else(|| config.namespace.clone()),
+            group: service.group.unwrap_or_else(|| config.group.clone()),
+            name: service.name,
+        };
+        validate::name("service_name", &key.name)?;
+        validate::name("group", &key.group)?;
+        validate::namespace(&key.namespace)?;
+        Ok(key)
+    }
+
+    /// Registers (or re-registers) an instance of `service`.
+    ///
+    /// Python v1: `add_naming_instance`.
+    pub fn register_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<()> {
+        let key = self.resolve(service)?;
+        validate_instance(instance)?;
+        self.send_register(&key, instance)
+    }
+
+    /// Sends the registration of an already validated instance.
+    pub(crate) fn send_register(&self, key: &ServiceKey, inst: &Instance) -> Result<()> {
+        let req = naming_request(Method::Post, INSTANCE, key)
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port.to_string())
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("weight", inst.weight.to_string())
+            .param("enable", inst.enabled.to_string())
+            .param("enabled", inst.enabled.to_string())
+            .param("healthy", inst.healthy.to_string())
+            .param("ephemeral", inst.ephemeral.to_string())
+            .param("metadata", metadata_json(inst));
+        self.send(&req).map(drop)
+    }
+
+    /// Removes an instance (found by ip, port, cluster and ephemerality).
+    ///
+    /// Python v1: `remove_naming_instance`.
+    pub fn deregister_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<()> {
+        let key = self.resolve(service)?;
+        validate::ip(&instance.ip)?;
+        validate::port(instance.port)?;
+        validate::cluster(&instance.cluster_name)?;
+        let req = naming_request(Method::Delete, INSTANCE, &key)
+            .param("ip", instance.ip.as_str())
+            .param("port", instance.port.to_string())
+            .param("clusterName", instance.cluster_name.as_str())
+            .param("ephemeral", instance.ephemeral.to_string());
+        self.send(&req).map(drop)
+    }
+
+    /// Changes an instance's weight, enabled flag and metadata.
+    ///
+    /// Python v1: `modify_naming_instance`.
+    pub fn update_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<()> {
+        let key = self.resolve(service)?;
+        validate_instance(instance)?;
+        let req = naming_request(Method::Put, INSTANCE, &key)
+            .param("ip", instance.ip.as_str())
+            .param("port", instance.port.to_string())
+            .param("clusterName", instance.cluster_name.as_str())
+            .param("weight", instance.weight.to_string())
+            .param("enabled", instance.enabled.to_string())
+            .param("healthy", instance.healthy.to_string())
+            .param("ephemeral", instance.ephemeral.to_string())
+            .param("metadata", metadata_json(instance));
+        self.send(&req).map(drop)
+    }
+
+    /// One instance, with its raw health.
+    ///
+    /// Python v1: `get_naming_instance`.
+    pub fn get_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        ip: &str,
+        port: u16,
+        cluster: Option<&str>,
+    ) -> Result<Instance> {
+        let key = self.resolve(service)?;
+        validate::ip(ip)?;
+        validate::port(port)?;
+        let cluster = cluster.unwrap_or(crate::naming::instance::DEFAULT_CLUSTER);
+        validate::cluster(cluster)?;
+        let req = naming_request(Method::Get, INSTANCE, &key)
+            .param("ip", ip)
+            .param("port", port.to_string())
+            .param("cluster", cluster)
+            .param("clusterName", cluster)
+            .param("healthyOnly", "false");
+        let resp = self.send(&req)?;
+        let mut inst: Instance = serde_json::from_str(&resp.body)
+            .map_err(|e| Error::decode("instance", e, &resp.body))?;
+        if inst.ip.is_empty() {
+            inst.ip = ip.to_string();
+        }
+        if inst.port == 0 {
+            inst.port = port;
+        }
+        Ok(inst)
+    }
+
+    /// A service's instances, straight from the server.
+    ///
+    /// `clusters` (empty: all) is also applied here, since some servers
+    /// ignore it; `healthy_only` is always sent explicitly.
+    ///
+    /// Python v1: `list_naming_instance`.
+    pub fn list_instances(
+        &self,
+        service: impl Into<ServiceName>,
+        clusters: &[&str],
+        healthy_only: bool,
+    ) -> Result<ServiceInfo> {
+        let key = self.resolve(service)?;
+        for c in clusters {
+            validate::cluster(c)?;
+        }
+        self.fetch_instances(&key, clusters, healthy_only)
+    }
+
+    /// `instance/list` for an already validated key.
+    pub(crate) fn fetch_instances(
+        &self,
+        key: &ServiceKey,
+        clusters: &[&str],
+        healthy_only: bool,
+    ) -> Result<ServiceInfo> {
+        let req = naming_request(Method::Get, INSTANCE_LIST, key)
+            .nonempty_param("clusters", &clusters.join(","))
+            .param("healthyOnly", healthy_only.to_string());
+        let resp = self.send(&req)?;
+        let info: ServiceInfo = serde_json::from_str(&resp.body)
+            .map_err(|e| Error::decode("instance list", e, &resp.body))?;
+        let mut info = info.normalize(key);
+        if !clusters.is_empty() {
+            info.hosts
+                .retain(|h| clusters.contains(&h.cluster_name.as_str()));
+        }
+        if healthy_only {
+            info.hosts.retain(|h| h.healthy);
+        }
+        Ok(info)
+    }
+
+    /// Sends one heartbeat for an instance and returns the server's advice.
+    ///
+    /// Python v1: `send_heartbeat`. Registered ephemeral instances are
+    /// beaten automatically; this is for callers who beat by hand.
+    pub fn send_heartbeat(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<BeatResult> {
+        let key = self.resolve(service)?;
+        validate_instance(instance)?;
+        self.beat(&key, &BeatInfo::new(&key, instance), false)
+    }
+
+    /// Sends one beat; a light beat leaves the instance's details out.
+    pub(crate) fn beat(
+        &self,
+        key: &ServiceKey,
+        beat: &BeatInfo,
+        light: bool,
+    ) -> Result<BeatResult> {
+        let mut req = naming_request(Method::Put, INSTANCE_BEAT, key)
+            .param("ip", beat.ip.as_str())
+            .param("port", beat.port.to_string())
+            .param("clusterName", beat.cluster.as_str());
+        if !light {
+            let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
+            req = req.param("beat", json);
+        }
+        let resp = self.send(&req)?;
+        BeatResult::parse(&resp.body)
+    }
+
+    /// A service's settings.
+    pub fn get_service(&self, service: impl Into<ServiceName>) -> Result<ServiceDetail> {
+        let key = self.resolve(service)?;
+        let resp = self.send(&service_request(Method::Get, &key))?;
+        let mut detail: ServiceDetail = serde_json::from_str(&resp.body)
+            .map_err(|e| Error::decode("service", e, &resp.body))?;
+        let (group, name) = crate::naming::service::split_grouped(&detail.name);
+        let (group, name) = (group.map(str::to_string), name.to_string());
+        detail.name = if name.is_empty() { key.name } else { name };
+        if detail.group_name.is_empty() {
+            detail.group_name = group.unwrap_or(key.group);
+        }
+        Ok(detail)
+    }
+
+    /// Creates a service.
+    pub fn create_service(
+        &self,
+        service: impl Into<ServiceName>,
+        spec: &ServiceSpec,
+    ) -> Result<()> {
+        self.write_service(Method::Post, service.into(), spec)
+    }
+
+    /// Updates a service's settings.
+    pub fn update_service(
+        &self,
+        service: impl Into<ServiceName>,
+        spec: &ServiceSpec,
+    ) -> Result<()> {
+        self.write_service(Method::Put, service.into(), spec)
+    }
+
+    fn write_service(
+        &self,
+        method: Method,
+        service: ServiceName,
+        spec: &ServiceSpec,
+    ) -> Result<()> {
+        let key = self.resolve(service)?;
+        let t = spec.protect_threshold;
+        if !(0.0..=1.0).contains(&t) {
+            return Err(Error::invalid(
+                "protect_threshold",
+                format!("{t} is not in 0..=1"),
+            ));
+        }
+        let metadata = serde_json::to_string(&spec.metadata).unwrap_or_else(|_| "{}".into());
+        let req = service_request(method, &key)
+            .param("protectThreshold", t.to_string())
+            .param("metadata", metadata)
+            .opt_param("selector", spec.selector.as_deref());
+        self.send(&req).map(drop)
+    }
+
+    /// Deletes a service (the server refuses while it has instances).
+    pub fn delete_service(&self, service: impl Into<ServiceName>) -> Result<()> {
+        let key = self.resolve(service)?;
+        self.send(&service_request(Method::Delete, &key)).map(drop)
+    }
+
+    /// One page of service names, and how many there are in all.
+    pub fn list_services(&self, page: &ServicePage) -> Result<ServiceList> {
+        if page.page_no == 0 || page.page_size == 0 {
+            return Err(Error::invalid("page", "page_no and page_size start at 1"));
+        }
+        let config = &self.shared().config;
+        let group = page.group.as_deref().unwrap_or(&config.group);
+        let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
+        validate::name("group", group)?;
+        validate::namespace(namespace)?;
+        let req = Request::new(Method::Get, Module::Naming, SERVICE_LIST)
+            .param("pageNo", page.page_no.to_string())
+            .param("pageSize", page.page_size.to_string())
+            .param("groupName", group)
+            .nonempty_param("namespaceId", namespace);
+        let resp = self.send(&req)?;
+        let mut list: ServiceList = serde_json::from_str(&resp.body)
+            .map_err(|e| Error::decode("service list", e, &resp.body))?;
+        for n in &mut list.names {
+            if let (Some(_), bare) = crate::naming::service::split_grouped(n) {
+                *n = bare.to_string();
+            }
+        }
+        Ok(list)
+    }
+
+    /// The server's own status (`UP` when it serves), from `operator/metrics`.
+    pub fn server_status(&self) -> Result<String> {
+        let resp = self.send(&Request::new(Method::Get, Module::Naming, METRICS))?;
+        let v: serde_json::Value = serde_json::from_str(&resp.body)
+            .map_err(|e| Error::decode("server metrics", e, &resp.body))?;
+        v.get("status")
+            .and_then(|s| s.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::decode("server metrics", "no `status` field", &resp.body))
+    }
+
+    /// `true` when a server answers and says it is `UP`.
+    pub fn server_healthy(&self) -> bool {
+        matches!(self.server_status().as_deref(), Ok("UP"))
+    }
+
+    /// Instances whose health equals `healthy`, enabled and with weight > 0.
+    pub fn select_instances(
+        &self,
+        service: impl Into<ServiceName>,
+        clusters: &[&str],
+        healthy: bool,
+    ) -> Result<Vec<Instance>> {
+        let info = self.list_instances(service, clusters, false)?;
+        Ok(info
+            .hosts
+            .into_iter()
+            .filter(|h| h.healthy == healthy && h.enabled && h.weight > 0.0)
+            .collect())
+    }
+
+    /// One healthy, enabled instance, picked at random by weight.
+    ///
+    /// Fails with [`Error::NoInstanceAvailable`] when there is none.
+    pub fn select_one_healthy_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        clusters: &[&str],
+    ) -> Result<Instance> {
+        let key = self.resolve(service)?;
+        for c in clusters {
+            validate::cluster(c)?;
+        }
+        let info = self.fetch_instances(&key, clusters, false)?;
+        select::weighted_random(&info.hosts)
+            .cloned()
+            .ok_or_else(|| Error::NoInstanceAvailable {
+                service: key.to_string(),
+            })
+    }
+
+    /// `(host, port)` of every healthy, enabled instance with weight > 0:
+    /// the shape generic service-discovery interfaces expect.
+    pub fn discover(&self, service: impl Into<ServiceName>) -> Result<Vec<(String, u16)>> {
+        Ok(self
+            .select_instances(service, &[], true)?
+            .into_iter()
+            .map(|h| (h.ip, h.port))
+            .collect())
+    }
+}

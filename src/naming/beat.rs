@@ -1,0 +1,131 @@
+//! The heartbeat wire models: what a beat says and what the server answers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::naming::instance::Instance;
+use crate::naming::service::ServiceKey;
+use crate::validate::HEART_BEAT_INTERVAL;
+
+/// The server's code for "I do not know this instance".
+pub(crate) const RESOURCE_NOT_FOUND: i64 = 20404;
+
+/// The `beat` JSON of a full heartbeat.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct BeatInfo {
+    #[serde(rename = "serviceName")]
+    pub(crate) service_name: String,
+    pub(crate) ip: String,
+    pub(crate) port: u16,
+    pub(crate) cluster: String,
+    pub(crate) weight: f64,
+    pub(crate) metadata: HashMap<String, String>,
+    /// The beat period in ms.
+    pub(crate) period: u64,
+    pub(crate) scheduled: bool,
+    pub(crate) stopped: bool,
+}
+
+impl BeatInfo {
+    pub(crate) fn new(key: &ServiceKey, inst: &Instance) -> BeatInfo {
+        BeatInfo {
+            service_name: key.grouped_name(),
+            ip: inst.ip.clone(),
+            port: inst.port,
+            cluster: inst.cluster_name.clone(),
+            weight: inst.weight,
+            metadata: inst.metadata.clone(),
+            period: interval_of(inst, Duration::from_secs(5)).as_millis() as u64,
+            scheduled: false,
+            stopped: false,
+        }
+    }
+}
+
+/// The instance's own beat interval (metadata), or `default`.
+pub(crate) fn interval_of(inst: &Instance, default: Duration) -> Duration {
+    inst.metadata
+        .get(HEART_BEAT_INTERVAL)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(default)
+}
+
+/// What the server answered to a heartbeat.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BeatResult {
+    /// The interval the server asks for, in ms.
+    #[serde(default)]
+    pub client_beat_interval: Option<u64>,
+    /// `10200` when the beat was taken; `20404` when the server has lost
+    /// the instance (it must be registered again).
+    #[serde(default)]
+    pub code: Option<i64>,
+    /// Whether later beats may leave the instance details out.
+    #[serde(default)]
+    pub light_beat_enabled: bool,
+}
+
+impl BeatResult {
+    pub(crate) fn parse(body: &str) -> Result<BeatResult> {
+        let body_trim = body.trim();
+        if body_trim.is_empty() || body_trim == "ok" {
+            return Ok(BeatResult::default());
+        }
+        serde_json::from_str(body_trim).map_err(|e| Error::decode("beat answer", e, body))
+    }
+
+    /// `true` when the server says it does not know the instance.
+    pub fn instance_not_found(&self) -> bool {
+        self.code == Some(RESOURCE_NOT_FOUND)
+    }
+
+    /// The interval the server asks for, if it sent one.
+    pub fn interval(&self) -> Option<Duration> {
+        self.client_beat_interval
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_answers() {
+        let r = BeatResult::parse(
+            r#"{"clientBeatInterval":5000,"code":10200,"lightBeatEnabled":true}"#,
+        )
+        .unwrap();
+        assert_eq!(r.interval(), Some(Duration::from_secs(5)));
+        assert!(r.light_beat_enabled && !r.instance_not_found());
+        assert!(BeatResult::parse(r#"{"code":20404}"#)
+            .unwrap()
+            .instance_not_found());
+        assert_eq!(BeatResult::parse("ok").unwrap(), BeatResult::default());
+        assert!(BeatResult::parse("<html>").is_err());
+    }
+
+    #[test]
+    fn beat_json_uses_grouped_name_and_metadata_interval() {
+        let key = ServiceKey {
+            namespace: String::new(),
+            group: "G".into(),
+            name: "s".into(),
+        };
+        let inst = Instance::builder("1.1.1.1", 80)
+            .metadata(HEART_BEAT_INTERVAL, "1000")
+            .build();
+        let b = BeatInfo::new(&key, &inst);
+        assert_eq!(b.period, 1000);
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(json.contains(r#""serviceName":"G@@s""#), "{json}");
+    }
+}

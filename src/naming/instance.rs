@@ -1,0 +1,242 @@
+//! The `Instance` model and its builder.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::serde_util::{null_default, null_or, string_map};
+
+/// The cluster an instance is in when none is named.
+pub const DEFAULT_CLUSTER: &str = "DEFAULT";
+
+/// One instance of a service: where it listens and how it takes traffic.
+///
+/// Decoding is tolerant: unknown fields are ignored, missing or `null`
+/// fields get their defaults, and metadata values that are not strings
+/// are kept as their JSON text.
+///
+/// ```
+/// use nacos_blocking::Instance;
+/// let inst = Instance::builder("10.0.0.7", 8080)
+///     .weight(2.0)
+///     .cluster("zone-a")
+///     .metadata("version", "1.4")
+///     .build();
+/// assert_eq!(inst.cluster_name, "zone-a");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Instance {
+    /// The server's id for it (`ip#port` on r-nacos, longer on Java Nacos).
+    #[serde(default, deserialize_with = "null_default")]
+    pub instance_id: Option<String>,
+    /// IP address.
+    #[serde(default, deserialize_with = "null_default")]
+    pub ip: String,
+    /// Port.
+    #[serde(default, deserialize_with = "null_default")]
+    pub port: u16,
+    /// Relative share of traffic, `0..=10000`.
+    #[serde(default = "one", deserialize_with = "null_or::<_, _, One>")]
+    pub weight: f64,
+    /// Whether it passes health checks (as the server reports it).
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
+    pub healthy: bool,
+    /// Whether it takes traffic at all.
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
+    pub enabled: bool,
+    /// Ephemeral instances live by heartbeats; persistent ones until removed.
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
+    pub ephemeral: bool,
+    /// The cluster it belongs to.
+    #[serde(
+        default = "default_cluster",
+        deserialize_with = "null_or::<_, _, Cluster>"
+    )]
+    pub cluster_name: String,
+    /// The grouped service name the server reports (`group@@name`), if any.
+    #[serde(default, deserialize_with = "null_default")]
+    pub service_name: Option<String>,
+    /// Free-form string metadata.
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: HashMap<String, String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn yes() -> bool {
+    true
+}
+fn default_cluster() -> String {
+    DEFAULT_CLUSTER.to_string()
+}
+
+/// Type-level defaults for [`null_or`].
+pub(crate) struct One;
+pub(crate) struct Yes;
+pub(crate) struct Cluster;
+impl crate::serde_util::DefaultValue<f64> for One {
+    fn value() -> f64 {
+        one()
+    }
+}
+impl crate::serde_util::DefaultValue<bool> for Yes {
+    fn value() -> bool {
+        yes()
+    }
+}
+impl crate::serde_util::DefaultValue<String> for Cluster {
+    fn value() -> String {
+        default_cluster()
+    }
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Instance {
+            instance_id: None,
+            ip: String::new(),
+            port: 0,
+            weight: one(),
+            healthy: true,
+            enabled: true,
+            ephemeral: true,
+            cluster_name: default_cluster(),
+            service_name: None,
+            metadata: HashMap::new(),
+        }
+    }
+}
+
+impl Instance {
+    /// An instance at `ip:port` with every other field at its default
+    /// (weight 1, healthy, enabled, ephemeral, cluster `DEFAULT`).
+    pub fn new(ip: impl Into<String>, port: u16) -> Instance {
+        Instance {
+            ip: ip.into(),
+            port,
+            ..Instance::default()
+        }
+    }
+
+    /// A builder for an instance at `ip:port`.
+    pub fn builder(ip: impl Into<String>, port: u16) -> InstanceBuilder {
+        InstanceBuilder(Instance::new(ip, port))
+    }
+
+    /// `true` when it can take traffic: healthy, enabled and weight above 0.
+    pub fn is_available(&self) -> bool {
+        self.healthy && self.enabled && self.weight > 0.0
+    }
+
+    /// `ip:port`.
+    pub fn addr(&self) -> String {
+        if self.ip.contains(':') {
+            format!("[{}]:{}", self.ip, self.port)
+        } else {
+            format!("{}:{}", self.ip, self.port)
+        }
+    }
+
+    /// Identity within a service: ip, port and cluster.
+    pub fn same_identity(&self, other: &Instance) -> bool {
+        self.ip == other.ip && self.port == other.port && self.cluster_name == other.cluster_name
+    }
+}
+
+/// Builds an [`Instance`]. Values are checked when the instance is sent.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct InstanceBuilder(Instance);
+
+impl InstanceBuilder {
+    /// Relative share of traffic, `0..=10000`. Defaults to 1.
+    pub fn weight(mut self, weight: f64) -> Self {
+        self.0.weight = weight;
+        self
+    }
+
+    /// Whether it reports itself healthy. Defaults to `true`.
+    pub fn healthy(mut self, healthy: bool) -> Self {
+        self.0.healthy = healthy;
+        self
+    }
+
+    /// Whether it takes traffic. Defaults to `true`.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.0.enabled = enabled;
+        self
+    }
+
+    /// Ephemeral (heartbeated) or persistent. Defaults to `true`.
+    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
+        self.0.ephemeral = ephemeral;
+        self
+    }
+
+    /// The cluster, `[0-9a-zA-Z-]+`. Defaults to `DEFAULT`.
+    pub fn cluster(mut self, cluster: impl Into<String>) -> Self {
+        self.0.cluster_name = cluster.into();
+        self
+    }
+
+    /// Adds one metadata entry.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.0.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Replaces all metadata.
+    pub fn metadata_map(mut self, metadata: HashMap<String, String>) -> Self {
+        self.0.metadata = metadata;
+        self
+    }
+
+    /// The instance.
+    pub fn build(self) -> Instance {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_tolerantly() {
+        let i: Instance = serde_json::from_str(
+            r#"{"ip":"1.2.3.4","port":80,"weight":null,"healthy":null,"clusterName":null,
+                "metadata":{"a":"b","n":3,"t":true,"x":null},"unknown":{"deep":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(i.weight, 1.0);
+        assert!(i.healthy && i.enabled && i.ephemeral);
+        assert_eq!(i.cluster_name, DEFAULT_CLUSTER);
+        assert_eq!(i.metadata["a"], "b");
+        assert_eq!(i.metadata["n"], "3");
+        assert_eq!(i.metadata["t"], "true");
+        assert!(!i.metadata.contains_key("x"));
+        let empty: Instance = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, Instance::default());
+        let back: Instance = serde_json::from_str(&serde_json::to_string(&i).unwrap()).unwrap();
+        assert_eq!(back, i);
+    }
+
+    #[test]
+    fn builder_sets_fields() {
+        let i = Instance::builder("::1", 9)
+            .weight(0.5)
+            .healthy(false)
+            .enabled(false)
+            .ephemeral(false)
+            .cluster("c1")
+            .metadata("k", "v")
+            .build();
+        assert_eq!(i.addr(), "[::1]:9");
+        assert!(!i.is_available());
+        assert_eq!(i.metadata.len(), 1);
+        assert!(i.same_identity(&Instance::builder("::1", 9).cluster("c1").build()));
+    }
+}

@@ -1,0 +1,55 @@
+//! Weighted random choice among instances that can take traffic.
+
+use crate::naming::instance::Instance;
+use crate::util::random_f64;
+
+/// Picks one healthy, enabled instance with weight > 0, with probability
+/// proportional to its weight; `None` when there is no such instance.
+pub(crate) fn weighted_random(hosts: &[Instance]) -> Option<&Instance> {
+    let candidates: Vec<&Instance> = hosts.iter().filter(|h| h.is_available()).collect();
+    let total: f64 = candidates.iter().map(|h| h.weight).sum();
+    if candidates.is_empty() || total <= 0.0 {
+        return None;
+    }
+    let mut point = random_f64() * total;
+    for h in &candidates {
+        if point < h.weight {
+            return Some(h);
+        }
+        point -= h.weight;
+    }
+    // Rounding can leave `point` a hair above the last weight.
+    candidates.last().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_weights_and_skips_unavailable() {
+        let hosts = vec![
+            Instance::builder("10.0.0.1", 1).weight(1.0).build(),
+            Instance::builder("10.0.0.2", 2).weight(3.0).build(),
+            Instance::builder("10.0.0.3", 3)
+                .weight(100.0)
+                .healthy(false)
+                .build(),
+            Instance::builder("10.0.0.4", 4)
+                .weight(100.0)
+                .enabled(false)
+                .build(),
+            Instance::builder("10.0.0.5", 5).weight(0.0).build(),
+        ];
+        let mut counts = [0u32; 6];
+        let n = 40_000;
+        for _ in 0..n {
+            counts[weighted_random(&hosts).unwrap().port as usize] += 1;
+        }
+        assert_eq!(counts[3] + counts[4] + counts[5], 0);
+        let share = counts[2] as f64 / n as f64;
+        assert!((share - 0.75).abs() < 0.02, "{share}");
+        assert!(weighted_random(&hosts[2..]).is_none());
+        assert!(weighted_random(&[]).is_none());
+    }
+}

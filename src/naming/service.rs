@@ -1,0 +1,320 @@
+//! Service addressing (`ServiceName`) and the service-level models.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::naming::instance::Instance;
+use crate::serde_util::{null_default, string_map};
+
+/// The separator Nacos puts between group and service in grouped names.
+pub(crate) const GROUP_SEPARATOR: &str = "@@";
+
+/// Which service a call is about: a name, and optionally a group and a
+/// namespace that override the client's defaults.
+///
+/// Every call that takes a service accepts a plain `&str` too:
+///
+/// ```no_run
+/// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+/// use nacos_blocking::ServiceName;
+/// client.list_instances("orders", &[], true)?;
+/// client.list_instances(ServiceName::new("orders").group("shop").namespace("dev"), &[], true)?;
+/// # Ok::<(), nacos_blocking::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceName {
+    pub(crate) name: String,
+    pub(crate) group: Option<String>,
+    pub(crate) namespace: Option<String>,
+}
+
+impl ServiceName {
+    /// The service `name` in the client's default group and namespace.
+    pub fn new(name: impl Into<String>) -> ServiceName {
+        ServiceName {
+            name: name.into(),
+            group: None,
+            namespace: None,
+        }
+    }
+
+    /// In group `group` instead of the client's default.
+    #[must_use]
+    pub fn group(mut self, group: impl Into<String>) -> ServiceName {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// In namespace `namespace` instead of the client's default.
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> ServiceName {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The bare service name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl From<&str> for ServiceName {
+    fn from(name: &str) -> ServiceName {
+        ServiceName::new(name)
+    }
+}
+
+impl From<String> for ServiceName {
+    fn from(name: String) -> ServiceName {
+        ServiceName::new(name)
+    }
+}
+
+impl From<&ServiceName> for ServiceName {
+    fn from(s: &ServiceName) -> ServiceName {
+        s.clone()
+    }
+}
+
+/// A service fully resolved against the client's defaults: the key that
+/// caches, heartbeats and subscriptions use.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServiceKey {
+    /// Namespace id (empty: public).
+    pub namespace: String,
+    /// Group.
+    pub group: String,
+    /// Bare service name.
+    pub name: String,
+}
+
+impl ServiceKey {
+    /// `group@@name`, as the server writes it.
+    pub fn grouped_name(&self) -> String {
+        format!("{}{GROUP_SEPARATOR}{}", self.group, self.name)
+    }
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}@@{}", self.group, self.name)
+        } else {
+            write!(f, "{}/{}@@{}", self.namespace, self.group, self.name)
+        }
+    }
+}
+
+/// Splits `group@@name`; a name without a group is returned as is.
+pub(crate) fn split_grouped(name: &str) -> (Option<&str>, &str) {
+    match name.split_once(GROUP_SEPARATOR) {
+        Some((g, n)) => (Some(g), n),
+        None => (None, name),
+    }
+}
+
+/// A service's instances, as `instance/list` answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceInfo {
+    /// The bare service name.
+    #[serde(default, deserialize_with = "null_default")]
+    pub name: String,
+    /// The group.
+    #[serde(default, deserialize_with = "null_default")]
+    pub group_name: String,
+    /// The clusters asked for, comma-separated (empty: all).
+    #[serde(default, deserialize_with = "null_default")]
+    pub clusters: String,
+    /// How long the server suggests caching this answer, in ms.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cache_millis: u64,
+    /// When the server last changed the list (epoch ms).
+    #[serde(default, deserialize_with = "null_default")]
+    pub last_ref_time: i64,
+    /// The server's checksum of the list, where it sends one.
+    #[serde(default, deserialize_with = "null_default")]
+    pub checksum: String,
+    /// The instances.
+    #[serde(default, deserialize_with = "null_default")]
+    pub hosts: Vec<Instance>,
+}
+
+impl ServiceInfo {
+    /// Fixes up names after decoding: splits a grouped `name`, fills the
+    /// group from the key when the server left it out.
+    pub(crate) fn normalize(mut self, key: &ServiceKey) -> ServiceInfo {
+        let (group, name) = split_grouped(&self.name);
+        let (group, name) = (group.map(str::to_string), name.to_string());
+        if let Some(g) = group {
+            if self.group_name.is_empty() {
+                self.group_name = g;
+            }
+        }
+        self.name = if name.is_empty() {
+            key.name.clone()
+        } else {
+            name
+        };
+        if self.group_name.is_empty() {
+            self.group_name = key.group.clone();
+        }
+        self
+    }
+}
+
+/// A service's own settings, as `GET /service` answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceDetail {
+    /// Namespace id.
+    #[serde(default, deserialize_with = "null_default")]
+    pub namespace_id: String,
+    /// Group.
+    #[serde(default, deserialize_with = "null_default")]
+    pub group_name: String,
+    /// Bare service name.
+    #[serde(default, deserialize_with = "null_default")]
+    pub name: String,
+    /// Below this share of healthy instances, all are returned as healthy.
+    #[serde(default, deserialize_with = "null_default")]
+    pub protect_threshold: f64,
+    /// Service metadata.
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: HashMap<String, String>,
+}
+
+/// Settings for creating or updating a service.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ServiceSpec {
+    /// `0.0..=1.0`. Defaults to 0.
+    pub protect_threshold: f64,
+    /// Service metadata. Defaults to empty.
+    pub metadata: HashMap<String, String>,
+    /// A selector expression (JSON, e.g. `{"type":"none"}`). Defaults to none.
+    pub selector: Option<String>,
+}
+
+impl ServiceSpec {
+    /// A spec with every field at its default.
+    pub fn new() -> ServiceSpec {
+        ServiceSpec::default()
+    }
+
+    /// Sets the protect threshold.
+    #[must_use]
+    pub fn protect_threshold(mut self, t: f64) -> ServiceSpec {
+        self.protect_threshold = t;
+        self
+    }
+
+    /// Adds one metadata entry.
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> ServiceSpec {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the selector.
+    #[must_use]
+    pub fn selector(mut self, selector: impl Into<String>) -> ServiceSpec {
+        self.selector = Some(selector.into());
+        self
+    }
+}
+
+/// One page of service names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ServiceList {
+    /// How many services there are in all.
+    #[serde(default, deserialize_with = "null_default")]
+    pub count: u64,
+    /// The names on this page (bare names).
+    #[serde(default, rename = "doms", deserialize_with = "null_default")]
+    pub names: Vec<String>,
+}
+
+/// Which page of service names to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePage {
+    pub(crate) page_no: u32,
+    pub(crate) page_size: u32,
+    pub(crate) group: Option<String>,
+    pub(crate) namespace: Option<String>,
+}
+
+impl ServicePage {
+    /// Page `page_no` (from 1) of `page_size` names, in the client's
+    /// default group and namespace.
+    pub fn new(page_no: u32, page_size: u32) -> ServicePage {
+        ServicePage {
+            page_no,
+            page_size,
+            group: None,
+            namespace: None,
+        }
+    }
+
+    /// In group `group`.
+    #[must_use]
+    pub fn group(mut self, group: impl Into<String>) -> ServicePage {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// In namespace `namespace`.
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> ServicePage {
+        self.namespace = Some(namespace.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ServiceKey {
+        ServiceKey {
+            namespace: String::new(),
+            group: "G".into(),
+            name: "svc".into(),
+        }
+    }
+
+    #[test]
+    fn normalizes_grouped_and_plain_names() {
+        let grouped: ServiceInfo =
+            serde_json::from_str(r#"{"name":"G2@@svc","hosts":null,"cacheMillis":3000}"#).unwrap();
+        let g = grouped.normalize(&key());
+        assert_eq!((g.group_name.as_str(), g.name.as_str()), ("G2", "svc"));
+        assert_eq!(g.cache_millis, 3000);
+        let plain: ServiceInfo = serde_json::from_str(r#"{"dom":"svc","extra":1}"#).unwrap();
+        let p = plain.normalize(&key());
+        assert_eq!((p.group_name.as_str(), p.name.as_str()), ("G", "svc"));
+        assert!(p.hosts.is_empty());
+    }
+
+    #[test]
+    fn service_list_decodes() {
+        let l: ServiceList = serde_json::from_str(r#"{"count":3,"doms":["a","b"]}"#).unwrap();
+        assert_eq!(l.count, 3);
+        assert_eq!(l.names, vec!["a", "b"]);
+        let e: ServiceList = serde_json::from_str(r#"{"count":0,"doms":null}"#).unwrap();
+        assert!(e.names.is_empty());
+    }
+
+    #[test]
+    fn key_display() {
+        assert_eq!(key().to_string(), "G@@svc");
+        assert_eq!(key().grouped_name(), "G@@svc");
+        assert_eq!(split_grouped("a@@b"), (Some("a"), "b"));
+        assert_eq!(split_grouped("b"), (None, "b"));
+    }
+}

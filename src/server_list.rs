@@ -1,0 +1,246 @@
+//! Server addresses: parsing, the live list, and failover order.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::error::{Error, Result};
+
+/// The port a server entry without one gets.
+pub(crate) const DEFAULT_PORT: u16 = 8848;
+
+/// One Nacos server: where to send requests.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ServerAddr {
+    /// `http://host:port` (IPv6 hosts in brackets), no trailing slash.
+    base: String,
+    /// `host:port`, for errors and logs.
+    label: String,
+}
+
+impl ServerAddr {
+    /// Parses one entry: `host`, `host:port`, `[v6]:port`, `http://…` or `https://…`.
+    pub(crate) fn parse(entry: &str, default_port: u16) -> Result<ServerAddr> {
+        let entry = entry.trim();
+        let bad = |why: &str| Error::invalid("server_addr", format!("`{entry}`: {why}"));
+        if entry.is_empty() {
+            return Err(bad("empty server address"));
+        }
+        let (scheme, rest) = if let Some(r) = entry.strip_prefix("http://") {
+            ("http", r)
+        } else if let Some(r) = entry.strip_prefix("https://") {
+            ("https", r)
+        } else if entry.contains("://") {
+            return Err(bad("only http:// and https:// are supported"));
+        } else {
+            ("", entry)
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains('/') || rest.contains('?') || rest.contains('#') || rest.contains('@') {
+            return Err(bad(
+                "give host and port only; set the context path separately",
+            ));
+        }
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => default_port,
+        };
+        let (host, port) = split_host_port(rest).ok_or_else(|| bad("cannot read host and port"))?;
+        let port = match port {
+            None => default_port,
+            Some(p) => match p.parse::<u16>() {
+                Ok(p) if p != 0 => p,
+                _ => return Err(bad("port must be 1..=65535")),
+            },
+        };
+        let host = if host.contains(':') && !host.starts_with('[') {
+            url::Host::parse(&format!("[{host}]"))
+        } else {
+            url::Host::parse(host)
+        }
+        .map_err(|e| bad(&e.to_string()))?;
+        let host = match host {
+            url::Host::Ipv6(a) => format!("[{a}]"),
+            other => other.to_string(),
+        };
+        let scheme = if scheme.is_empty() { "http" } else { scheme };
+        Ok(ServerAddr {
+            base: format!("{scheme}://{host}:{port}"),
+            label: format!("{host}:{port}"),
+        })
+    }
+
+    /// `http://host:port`.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `host:port`.
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+impl fmt::Debug for ServerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+/// Splits `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address.
+fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let close = rest.find(']')?;
+        let host = &s[..close + 2];
+        let after = &rest[close + 1..];
+        return match after {
+            "" => Some((host, None)),
+            _ => Some((host, Some(after.strip_prefix(':')?))),
+        };
+    }
+    match s.matches(':').count() {
+        0 => Some((s, None)),
+        1 => {
+            let (h, p) = s.split_once(':')?;
+            Some((h, Some(p)))
+        }
+        // A bare IPv6 address: no port can be told apart.
+        _ => Some((s, None)),
+    }
+}
+
+/// Parses a comma-separated list of server entries.
+pub(crate) fn parse_list(list: &str, default_port: u16) -> Result<Vec<ServerAddr>> {
+    let mut out = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let addr = ServerAddr::parse(entry, default_port)?;
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    Ok(out)
+}
+
+/// The live server list, shared by every call and thread of a client.
+///
+/// Calls start at the server that last worked and move round-robin on
+/// failure; a new client starts at a random server.
+#[derive(Debug)]
+pub(crate) struct ServerList {
+    servers: RwLock<Arc<Vec<ServerAddr>>>,
+    cursor: AtomicUsize,
+}
+
+impl ServerList {
+    pub(crate) fn new(servers: Vec<ServerAddr>) -> ServerList {
+        let start = crate::util::random_u64() as usize;
+        ServerList {
+            servers: RwLock::new(Arc::new(servers)),
+            cursor: AtomicUsize::new(start),
+        }
+    }
+
+    /// The servers in the order one call should try them.
+    pub(crate) fn rotation(&self) -> Vec<ServerAddr> {
+        let servers = self.snapshot();
+        if servers.is_empty() {
+            return Vec::new();
+        }
+        let start = self.cursor.load(Ordering::Relaxed) % servers.len();
+        servers[start..]
+            .iter()
+            .chain(&servers[..start])
+            .cloned()
+            .collect()
+    }
+
+    /// The current list.
+    pub(crate) fn snapshot(&self) -> Arc<Vec<ServerAddr>> {
+        self.servers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Moves the starting point past `failed`, so later calls begin elsewhere.
+    pub(crate) fn mark_failed(&self, failed: &ServerAddr) {
+        let servers = self.snapshot();
+        if let Some(i) = servers.iter().position(|s| s == failed) {
+            self.cursor.store(i + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Replaces the list (address-server refresh). An empty list is ignored.
+    pub(crate) fn replace(&self, new: Vec<ServerAddr>) -> bool {
+        if new.is_empty() {
+            return false;
+        }
+        let mut guard = self.servers.write().unwrap_or_else(|p| p.into_inner());
+        if **guard == new {
+            return false;
+        }
+        *guard = Arc::new(new);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(s: &str) -> String {
+        ServerAddr::parse(s, DEFAULT_PORT)
+            .unwrap()
+            .base()
+            .to_string()
+    }
+
+    #[test]
+    fn parses_every_documented_form() {
+        assert_eq!(base("127.0.0.1"), "http://127.0.0.1:8848");
+        assert_eq!(base("nacos.local:9000"), "http://nacos.local:9000");
+        assert_eq!(base("http://10.0.0.1:8848"), "http://10.0.0.1:8848");
+        assert_eq!(
+            base("https://nacos.example.com"),
+            "https://nacos.example.com:443"
+        );
+        assert_eq!(base("http://h/"), "http://h:80");
+        assert_eq!(base("[::1]:8848"), "http://[::1]:8848");
+        assert_eq!(base("[::1]"), "http://[::1]:8848");
+        assert_eq!(base("::1"), "http://[::1]:8848");
+        assert_eq!(base(" Nacos:1 "), "http://nacos:1");
+    }
+
+    #[test]
+    fn rejects_bad_entries() {
+        for bad in [
+            "",
+            "host:0",
+            "host:70000",
+            "host:abc",
+            "ftp://h",
+            "http://h:1/nacos",
+            "[::1",
+            "bad host",
+            "user@h:1",
+        ] {
+            let e = ServerAddr::parse(bad, DEFAULT_PORT).unwrap_err();
+            assert_eq!(e.invalid_field(), Some("server_addr"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_dedups_and_rotates() {
+        let list = parse_list("a:1, b:2,a:1,,c:3", DEFAULT_PORT).unwrap();
+        assert_eq!(list.len(), 3);
+        let sl = ServerList::new(list.clone());
+        let r = sl.rotation();
+        assert_eq!(r.len(), 3);
+        sl.mark_failed(&r[0]);
+        assert_eq!(sl.rotation()[0], r[1]);
+        assert!(!sl.replace(Vec::new()));
+        assert!(sl.replace(vec![list[0].clone()]));
+        assert_eq!(sl.rotation(), vec![list[0].clone()]);
+    }
+}

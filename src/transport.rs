@@ -1,0 +1,454 @@
+//! The HTTP transport: one keep-alive agent, failover across servers,
+//! retries within a deadline, standard headers and auth.
+
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ureq::Agent;
+
+use crate::auth::{Auth, Token};
+use crate::config::Config;
+use crate::error::{snippet, Error, Result};
+use crate::server_list::{ServerAddr, ServerList};
+use crate::util;
+
+const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
+const LOGIN_PATH: &str = "/v1/auth/login";
+
+/// The HTTP method of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+/// Which part of Nacos a request is for (the `Request-Module` header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Module {
+    Naming,
+    Login,
+}
+
+impl Module {
+    fn header(self) -> &'static str {
+        match self {
+            Module::Naming => "Naming",
+            Module::Login => "Login",
+        }
+    }
+}
+
+/// One API call. Parameters travel in the query for GET and DELETE and in
+/// a form body for POST and PUT.
+#[derive(Debug)]
+pub(crate) struct Request {
+    method: Method,
+    path: &'static str,
+    module: Module,
+    params: Vec<(&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
+    hold: Duration,
+    answers: &'static [u16],
+}
+
+impl Request {
+    pub(crate) fn new(method: Method, module: Module, path: &'static str) -> Request {
+        Request {
+            method,
+            path,
+            module,
+            params: Vec::new(),
+            headers: Vec::new(),
+            hold: Duration::ZERO,
+            answers: &[],
+        }
+    }
+
+    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
+        self.params.push((key, value.into()));
+        self
+    }
+
+    /// Adds the parameter only when there is a value (never sends "None").
+    pub(crate) fn opt_param(self, key: &'static str, value: Option<impl Into<String>>) -> Request {
+        match value {
+            Some(v) => self.param(key, v),
+            None => self,
+        }
+    }
+
+    /// Adds the parameter only when it is not empty.
+    pub(crate) fn nonempty_param(self, key: &'static str, value: &str) -> Request {
+        if value.is_empty() {
+            self
+        } else {
+            self.param(key, value)
+        }
+    }
+
+    #[allow(dead_code)] // used by the config long poll
+    pub(crate) fn header(mut self, key: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((key, value.into()));
+        self
+    }
+
+    /// The server may hold this request this long before answering (long
+    /// poll); it is added to the deadline.
+    #[allow(dead_code)] // used by the config long poll
+    pub(crate) fn hold(mut self, hold: Duration) -> Request {
+        self.hold = hold;
+        self
+    }
+
+    /// Non-2xx statuses that are answers rather than failures (e.g. 404).
+    #[allow(dead_code)] // used by config get
+    pub(crate) fn answers(mut self, statuses: &'static [u16]) -> Request {
+        self.answers = statuses;
+        self
+    }
+}
+
+/// A server's answer.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+}
+
+/// What one attempt on one server came to.
+enum Attempt {
+    Done(Response),
+    /// Try the next server (connect error, timeout, 5xx).
+    Next(Error),
+    /// Stop here (4xx).
+    Fail(Error),
+    /// 403: the token may be stale.
+    Forbidden(Error),
+}
+
+/// Sends requests for one client; shared by all its threads.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    agent: Agent,
+    servers: ServerList,
+    context_path: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retries: u32,
+    max_response_bytes: u64,
+    app_name: Option<String>,
+    auth: Auth,
+    attempts: AtomicU64,
+}
+
+impl Transport {
+    pub(crate) fn new(config: &Config, servers: Vec<ServerAddr>) -> Transport {
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .user_agent(USER_AGENT)
+            .max_redirects(0)
+            .max_idle_connections_per_host(8)
+            .max_idle_age(Duration::from_secs(30))
+            .build()
+            .into();
+        Transport {
+            agent,
+            servers: ServerList::new(servers),
+            context_path: config.context_path.clone(),
+            connect_timeout: config.connect_timeout,
+            timeout: config.timeout,
+            retries: config.retries,
+            max_response_bytes: config.max_response_bytes,
+            app_name: config.app_name.clone(),
+            auth: Auth::new(config.credentials.clone()),
+            attempts: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn servers(&self) -> &ServerList {
+        &self.servers
+    }
+
+    /// How many HTTP attempts this transport has made.
+    #[allow(dead_code)] // read by tests and diagnostics
+    pub(crate) fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Sends `req`, with failover, retries and auth, within the deadline.
+    pub(crate) fn send(&self, req: &Request) -> Result<Response> {
+        let total = self.timeout + req.hold;
+        let deadline = Instant::now() + total;
+        let mut token = self.token(deadline, total)?;
+        let mut relogged = false;
+        loop {
+            match self.send_once(req, deadline, total, token.as_ref()) {
+                Err(Error::Auth { message }) if self.auth.enabled() && !relogged => {
+                    log::debug!("nacos: server refused the token ({message}); logging in again");
+                    if let Some(t) = &token {
+                        self.auth.invalidate(t.generation);
+                    }
+                    relogged = true;
+                    token = self.token(deadline, total)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn token(&self, deadline: Instant, total: Duration) -> Result<Option<Token>> {
+        self.auth.token(|username, password| {
+            let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
+                .param("username", username)
+                .param("password", password);
+            let answer = self.send_once(&login, deadline, total, None)?;
+            Ok(answer.body)
+        })
+    }
+
+    /// One pass of failover and retries, with the token given.
+    fn send_once(
+        &self,
+        req: &Request,
+        deadline: Instant,
+        total: Duration,
+        token: Option<&Token>,
+    ) -> Result<Response> {
+        let mut tried: Vec<String> = Vec::new();
+        let mut last: Option<Error> = None;
+        let mut only_statuses = true;
+        let mut attempts = 0u32;
+        'rounds: for round in 0..=self.retries {
+            if round > 0 {
+                let pause = Duration::from_millis(50 << round.min(5));
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(pause.min(remaining));
+            }
+            let rotation = self.servers.rotation();
+            if rotation.is_empty() {
+                last = Some(Error::Transport {
+                    server: "-".into(),
+                    message: "no server address known yet".into(),
+                    source: None,
+                });
+                only_statuses = false;
+                continue;
+            }
+            for (i, server) in rotation.iter().enumerate() {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    break 'rounds;
+                }
+                // A server that stalls must leave time for the others.
+                let left = (rotation.len() - i) as u32;
+                let budget = if left > 1 {
+                    (req.hold + remaining.saturating_sub(req.hold) / left).min(remaining)
+                } else {
+                    remaining
+                };
+                if !tried.iter().any(|t| t == server.label()) {
+                    tried.push(server.label().to_string());
+                }
+                attempts += 1;
+                match self.attempt(server, req, budget, token) {
+                    Attempt::Done(resp) => return Ok(resp),
+                    Attempt::Fail(e) => return Err(e),
+                    Attempt::Forbidden(e) => return Err(e),
+                    Attempt::Next(e) => {
+                        log::debug!("nacos: {} {} failed: {e}", req.module.header(), req.path);
+                        only_statuses &= matches!(e, Error::Status { .. });
+                        self.servers.mark_failed(server);
+                        last = Some(e);
+                    }
+                }
+            }
+        }
+        let last = last.unwrap_or(Error::Timeout {
+            deadline: total,
+            server: None,
+        });
+        if only_statuses || attempts <= 1 {
+            // Every server answered: its own message is the useful one.
+            return Err(last);
+        }
+        Err(Error::AllServersFailed {
+            tried,
+            last: Box::new(last),
+        })
+    }
+
+    fn attempt(
+        &self,
+        server: &ServerAddr,
+        req: &Request,
+        budget: Duration,
+        token: Option<&Token>,
+    ) -> Attempt {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let url = format!("{}{}{}", server.base(), self.context_path, req.path);
+        let mut url = match url::Url::parse(&url) {
+            Ok(u) => u,
+            Err(e) => return Attempt::Fail(Error::invalid("server_addr", e.to_string())),
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            if matches!(req.method, Method::Get | Method::Delete) {
+                for (k, v) in &req.params {
+                    q.append_pair(k, v);
+                }
+            }
+            if let Some(t) = token {
+                q.append_pair("accessToken", &t.value);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let result = match req.method {
+            Method::Get => self
+                .prepare(self.agent.get(url.as_str()), req, budget)
+                .call(),
+            Method::Delete => self
+                .prepare(self.agent.delete(url.as_str()), req, budget)
+                .call(),
+            Method::Post => self
+                .prepare(self.agent.post(url.as_str()), req, budget)
+                .send_form(req.params.iter().map(|(k, v)| (*k, v.as_str()))),
+            Method::Put => self
+                .prepare(self.agent.put(url.as_str()), req, budget)
+                .send_form(req.params.iter().map(|(k, v)| (*k, v.as_str()))),
+        };
+        let outcome = match result {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(self.max_response_bytes)
+                    .lossy_utf8(true)
+                    .read_to_string();
+                match body {
+                    Ok(body) => self.classify(server, req, status, body),
+                    Err(e) => Attempt::Next(self.transport_error(server, e, budget)),
+                }
+            }
+            Err(e) => Attempt::Next(self.transport_error(server, e, budget)),
+        };
+        log::debug!(
+            "nacos: {:?} {}{} via {} -> {} in {:?}",
+            req.method,
+            self.context_path,
+            req.path,
+            server.label(),
+            match &outcome {
+                Attempt::Done(r) => r.status.to_string(),
+                Attempt::Next(e) | Attempt::Fail(e) | Attempt::Forbidden(e) => e.to_string(),
+            },
+            started.elapsed()
+        );
+        outcome
+    }
+
+    fn prepare<B>(
+        &self,
+        rb: ureq::RequestBuilder<B>,
+        req: &Request,
+        budget: Duration,
+    ) -> ureq::RequestBuilder<B> {
+        let mut rb = rb
+            .header("Client-Version", USER_AGENT)
+            .header("Request-Module", req.module.header())
+            .header("RequestId", util::request_id())
+            .header("Accept-Charset", "UTF-8");
+        if let Some(app) = &self.app_name {
+            rb = rb.header("Client-AppName", app.as_str());
+        }
+        for (k, v) in &req.headers {
+            rb = rb.header(*k, v.as_str());
+        }
+        rb.config()
+            .timeout_global(Some(budget))
+            .timeout_connect(Some(self.connect_timeout.min(budget)))
+            .build()
+    }
+
+    fn classify(&self, server: &ServerAddr, req: &Request, status: u16, body: String) -> Attempt {
+        if (200..300).contains(&status) || req.answers.contains(&status) {
+            return Attempt::Done(Response { status, body });
+        }
+        let err = Error::Status {
+            status,
+            body: snippet(&body),
+            server: server.label().to_string(),
+        };
+        match status {
+            403 => Attempt::Forbidden(Error::Auth {
+                message: format!("{} answered 403: {}", server.label(), snippet(&body)),
+            }),
+            500..=599 => Attempt::Next(err),
+            _ => Attempt::Fail(err),
+        }
+    }
+
+    fn transport_error(&self, server: &ServerAddr, e: ureq::Error, budget: Duration) -> Error {
+        let server = server.label().to_string();
+        let timed_out = match &e {
+            ureq::Error::Timeout(_) => true,
+            ureq::Error::Io(io) => matches!(io.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock),
+            _ => false,
+        };
+        if timed_out {
+            return Error::Timeout {
+                deadline: budget,
+                server: Some(server),
+            };
+        }
+        Error::Transport {
+            server,
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// Fetches a plain-text URL (the address server), within the deadline.
+    pub(crate) fn get_plain(&self, url: &str) -> Result<String> {
+        let label = url.to_string();
+        let mut resp = self
+            .agent
+            .get(url)
+            .header("RequestId", util::request_id())
+            .config()
+            .timeout_global(Some(self.timeout))
+            .timeout_connect(Some(self.connect_timeout))
+            .build()
+            .call()
+            .map_err(|e| Error::Transport {
+                server: label.clone(),
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(self.max_response_bytes)
+            .read_to_string()
+            .map_err(|e| Error::Transport {
+                server: label.clone(),
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            })?;
+        if status != 200 {
+            return Err(Error::Status {
+                status,
+                body: snippet(&body),
+                server: label,
+            });
+        }
+        Ok(body)
+    }
+}

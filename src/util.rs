@@ -1,0 +1,80 @@
+//! Small helpers: randomness without a `rand` dependency, request ids, clocks.
+
+use std::cell::Cell;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+/// A per-thread seed from the OS-randomised `RandomState` keys.
+fn seed() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() | 1
+}
+
+/// A fast, non-cryptographic random number (SplitMix64 per thread).
+pub(crate) fn random_u64() -> u64 {
+    RNG.with(|s| {
+        let mut z = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+/// A uniform random float in `[0, 1)`.
+pub(crate) fn random_f64() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A fresh request id in UUID v4 text form.
+pub(crate) fn request_id() -> String {
+    let hi = random_u64();
+    let lo = random_u64();
+    let b = ((hi as u128) << 64) | lo as u128;
+    // Set version 4 and the RFC 4122 variant.
+    let b = (b & !(0xF << 76)) | (0x4 << 76);
+    let b = (b & !(0x3 << 62)) | (0x2 << 62);
+    let s = format!("{b:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &s[0..8],
+        &s[8..12],
+        &s[12..16],
+        &s[16..20],
+        &s[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_look_like_uuid_v4_and_differ() {
+        let a = request_id();
+        let b = request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+    }
+
+    #[test]
+    fn random_f64_in_unit_interval() {
+        for _ in 0..10_000 {
+            let x = random_f64();
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+}

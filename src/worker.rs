@@ -1,0 +1,138 @@
+//! Named background threads that stop when told and are joined.
+//!
+//! Every worker of a client waits on the same stop channel (with a
+//! timeout instead of `sleep`), so dropping its sender wakes them all at once.
+
+use std::sync::{Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::error::{Error, Result};
+
+/// The stop signal a worker waits on.
+#[derive(Clone, Debug)]
+pub(crate) struct StopSignal(Receiver<()>);
+
+impl StopSignal {
+    /// Waits up to `d`; `true` means "stop now".
+    pub(crate) fn wait(&self, d: Duration) -> bool {
+        !matches!(self.0.recv_timeout(d), Err(RecvTimeoutError::Timeout))
+    }
+
+    /// The raw receiver, for `select!` alongside other channels.
+    #[allow(dead_code)] // used by workers that select over several channels
+    pub(crate) fn receiver(&self) -> &Receiver<()> {
+        &self.0
+    }
+}
+
+/// The background threads of one client.
+#[derive(Debug)]
+pub(crate) struct Workers {
+    stop_tx: Mutex<Option<Sender<()>>>,
+    stop_rx: Receiver<()>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Workers {
+    pub(crate) fn new() -> Workers {
+        let (tx, rx) = crossbeam_channel::bounded(0);
+        Workers {
+            stop_tx: Mutex::new(Some(tx)),
+            stop_rx: rx,
+            handles: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Starts `body` on a thread named `nacos-<name>`.
+    pub(crate) fn spawn(
+        &self,
+        name: &str,
+        body: impl FnOnce(StopSignal) + Send + 'static,
+    ) -> Result<()> {
+        if lock(&self.stop_tx).is_none() {
+            return Err(Error::Shutdown);
+        }
+        let stop = StopSignal(self.stop_rx.clone());
+        let handle = thread::Builder::new()
+            .name(format!("nacos-{name}"))
+            .spawn(move || body(stop))
+            .map_err(Error::Thread)?;
+        lock(&self.handles).push(handle);
+        Ok(())
+    }
+
+    /// Signals every worker to stop and joins them. Idempotent. A worker
+    /// that calls this on itself is not joined (it is already stopping).
+    pub(crate) fn shutdown(&self) {
+        lock(&self.stop_tx).take();
+        let handles = std::mem::take(&mut *lock(&self.handles));
+        let me = thread::current().id();
+        for h in handles {
+            if h.thread().id() == me {
+                continue;
+            }
+            if h.join().is_err() {
+                log::error!("nacos: a background thread panicked while stopping");
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `f`, catching and logging a panic; `what` names the work.
+#[allow(dead_code)] // for the workers that run user code
+pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Option<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => Some(v),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic".into());
+            log::error!("nacos: {what} panicked: {msg}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    #[test]
+    fn shutdown_wakes_and_joins_workers() {
+        let w = Workers::new();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        for i in 0..3 {
+            let ticks = ticks.clone();
+            w.spawn(&format!("t{i}"), move |stop| {
+                while !stop.wait(Duration::from_secs(60)) {
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .unwrap();
+        }
+        let t = Instant::now();
+        w.shutdown();
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(ticks.load(Ordering::SeqCst), 0);
+        assert!(matches!(w.spawn("late", |_| {}), Err(Error::Shutdown)));
+        w.shutdown();
+    }
+
+    #[test]
+    fn guarded_catches_panics() {
+        assert_eq!(guarded("ok", || 1), Some(1));
+        assert_eq!(guarded("boom", || -> u8 { panic!("boom") }), None);
+    }
+}

@@ -1,0 +1,326 @@
+//! The naming API against a real r-nacos.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use nacos_blocking::{Error, Instance, NacosClient, ServiceName, ServicePage, ServiceSpec};
+use support::{unique, RNacos};
+
+fn client() -> NacosClient {
+    NacosClient::new(&RNacos::shared().addr()).unwrap()
+}
+
+/// A persistent instance (no heartbeat needed to stay listed).
+fn persistent(ip: &str, port: u16) -> nacos_blocking::InstanceBuilder {
+    Instance::builder(ip, port).ephemeral(false)
+}
+
+#[test]
+fn register_list_update_get_deregister() {
+    let c = client();
+    let svc = unique("reg");
+    let inst = persistent("10.1.0.1", 7001)
+        .weight(3.5)
+        .cluster("zone-a")
+        .metadata("version", "1.2")
+        .metadata("tricky", "a&b=c d+é")
+        .build();
+    c.register_instance(svc.as_str(), &inst).unwrap();
+
+    let info = c.list_instances(svc.as_str(), &[], false).unwrap();
+    assert_eq!(info.name, svc);
+    assert_eq!(info.group_name, "DEFAULT_GROUP");
+    assert_eq!(info.hosts.len(), 1, "{info:?}");
+    let got = &info.hosts[0];
+    assert_eq!((got.ip.as_str(), got.port), ("10.1.0.1", 7001));
+    assert_eq!(got.weight, 3.5);
+    assert_eq!(got.cluster_name, "zone-a");
+    assert_eq!(got.metadata["version"], "1.2");
+    assert_eq!(got.metadata["tricky"], "a&b=c d+é");
+
+    let updated = persistent("10.1.0.1", 7001)
+        .weight(7.0)
+        .cluster("zone-a")
+        .metadata("version", "2.0")
+        .build();
+    c.update_instance(svc.as_str(), &updated).unwrap();
+    let info = c.list_instances(svc.as_str(), &[], false).unwrap();
+    assert_eq!(info.hosts[0].weight, 7.0);
+    assert_eq!(info.hosts[0].metadata["version"], "2.0");
+
+    let one = c
+        .get_instance(svc.as_str(), "10.1.0.1", 7001, Some("zone-a"))
+        .unwrap();
+    assert_eq!((one.ip.as_str(), one.port), ("10.1.0.1", 7001));
+    assert_eq!(one.weight, 7.0);
+    assert_eq!(one.metadata["version"], "2.0");
+
+    c.deregister_instance(svc.as_str(), &updated).unwrap();
+    let info = c.list_instances(svc.as_str(), &[], false).unwrap();
+    assert!(info.hosts.is_empty(), "{info:?}");
+}
+
+#[test]
+fn groups_and_namespaces_are_separate() {
+    let c = client();
+    let name = unique("grp");
+    let in_g1 = ServiceName::new(name.as_str()).group("G1");
+    let in_g2 = ServiceName::new(name.as_str()).group("G2");
+    let in_ns = ServiceName::new(name.as_str()).namespace("ns-test");
+    c.register_instance(in_g1.clone(), &persistent("10.2.0.1", 1).build())
+        .unwrap();
+    c.register_instance(in_g2.clone(), &persistent("10.2.0.2", 2).build())
+        .unwrap();
+    c.register_instance(in_ns.clone(), &persistent("10.2.0.3", 3).build())
+        .unwrap();
+    let ports = |s: ServiceName| -> Vec<u16> {
+        c.list_instances(s, &[], false)
+            .unwrap()
+            .hosts
+            .iter()
+            .map(|h| h.port)
+            .collect()
+    };
+    assert_eq!(ports(in_g1.clone()), vec![1]);
+    assert_eq!(ports(in_g2), vec![2]);
+    assert_eq!(ports(in_ns), vec![3]);
+    assert!(ports(ServiceName::new(name.as_str())).is_empty());
+    let info = c.list_instances(in_g1, &[], false).unwrap();
+    assert_eq!(info.group_name, "G1");
+}
+
+#[test]
+fn cluster_filter_is_applied() {
+    let c = client();
+    let svc = unique("clu");
+    for (port, cluster) in [(1, "c1"), (2, "c2"), (3, "c1")] {
+        c.register_instance(
+            svc.as_str(),
+            &persistent("10.3.0.1", port).cluster(cluster).build(),
+        )
+        .unwrap();
+    }
+    let mut ports: Vec<u16> = c
+        .list_instances(svc.as_str(), &["c1"], false)
+        .unwrap()
+        .hosts
+        .iter()
+        .map(|h| h.port)
+        .collect();
+    ports.sort();
+    assert_eq!(ports, vec![1, 3]);
+    assert_eq!(
+        c.list_instances(svc.as_str(), &[], false)
+            .unwrap()
+            .hosts
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn healthy_only_filters_unhealthy_instances() {
+    // The shared server marks an ephemeral instance unhealthy 6 s after its
+    // last beat; keep one beating by hand and let the other lapse.
+    let c = client();
+    let svc = unique("health");
+    let alive = Instance::new("10.4.0.1", 1);
+    let lapsed = Instance::new("10.4.0.1", 2);
+    c.register_instance(svc.as_str(), &alive).unwrap();
+    c.register_instance(svc.as_str(), &lapsed).unwrap();
+    let went_unhealthy = support::eventually(Duration::from_secs(12), || {
+        c.send_heartbeat(svc.as_str(), &alive).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        !c.get_instance(svc.as_str(), "10.4.0.1", 2, None)
+            .unwrap()
+            .healthy
+    });
+    assert!(went_unhealthy, "the lapsed instance never became unhealthy");
+    let all = c.list_instances(svc.as_str(), &[], false).unwrap();
+    assert_eq!(all.hosts.len(), 2, "{all:?}");
+    let healthy = c.list_instances(svc.as_str(), &[], true).unwrap();
+    assert_eq!(healthy.hosts.len(), 1, "{healthy:?}");
+    assert_eq!(healthy.hosts[0].port, 1);
+    let selected = c.select_instances(svc.as_str(), &[], true).unwrap();
+    assert_eq!(selected.len(), 1);
+    let unhealthy = c.select_instances(svc.as_str(), &[], false).unwrap();
+    assert_eq!(unhealthy.len(), 1);
+    assert_eq!(unhealthy[0].port, 2);
+    assert_eq!(
+        c.discover(svc.as_str()).unwrap(),
+        vec![("10.4.0.1".to_string(), 1)]
+    );
+    for _ in 0..20 {
+        assert_eq!(
+            c.select_one_healthy_instance(svc.as_str(), &[])
+                .unwrap()
+                .port,
+            1
+        );
+    }
+}
+
+#[test]
+fn weighted_selection_follows_weights() {
+    let c = client();
+    let svc = unique("weights");
+    for (port, w) in [(1, 1.0), (2, 3.0), (3, 6.0)] {
+        c.register_instance(
+            svc.as_str(),
+            &persistent("10.5.0.1", port).weight(w).build(),
+        )
+        .unwrap();
+    }
+    let mut counts: HashMap<u16, u32> = HashMap::new();
+    let n = 3000;
+    for _ in 0..n {
+        let i = c.select_one_healthy_instance(svc.as_str(), &[]).unwrap();
+        *counts.entry(i.port).or_default() += 1;
+    }
+    // Expected shares 0.1, 0.3, 0.6; binomial sd at n=3000 is under 0.01.
+    for (port, share) in [(1u16, 0.1), (2, 0.3), (3, 0.6)] {
+        let got = counts.get(&port).copied().unwrap_or(0) as f64 / n as f64;
+        assert!((got - share).abs() < 0.04, "port {port}: {got} vs {share}");
+    }
+    let mut found = c.discover(svc.as_str()).unwrap();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("10.5.0.1".to_string(), 1),
+            ("10.5.0.1".to_string(), 2),
+            ("10.5.0.1".to_string(), 3)
+        ]
+    );
+}
+
+#[test]
+fn select_one_without_candidates_is_a_clear_error() {
+    let c = client();
+    let svc = unique("empty");
+    let e = c
+        .select_one_healthy_instance(svc.as_str(), &[])
+        .unwrap_err();
+    assert!(matches!(e, Error::NoInstanceAvailable { .. }), "{e:?}");
+    assert!(e.to_string().contains(&svc), "{e}");
+    assert!(c.discover(svc.as_str()).unwrap().is_empty());
+}
+
+#[test]
+fn heartbeat_answer_is_parsed() {
+    let c = client();
+    let svc = unique("beat");
+    let inst = Instance::new("10.6.0.1", 9000);
+    c.register_instance(svc.as_str(), &inst).unwrap();
+    let r = c.send_heartbeat(svc.as_str(), &inst).unwrap();
+    assert!(r.interval().is_some(), "{r:?}");
+    assert!(!r.instance_not_found());
+    c.deregister_instance(svc.as_str(), &inst).unwrap();
+}
+
+#[test]
+fn services_create_get_update_page_delete() {
+    let c = client();
+    let group = unique("pg").replace('-', "_");
+    let names: Vec<String> = (0..5).map(|i| format!("svc{i}")).collect();
+    for n in &names {
+        c.create_service(
+            ServiceName::new(n.as_str()).group(group.as_str()),
+            &ServiceSpec::new()
+                .protect_threshold(0.5)
+                .metadata("owner", "team-a"),
+        )
+        .unwrap();
+    }
+    let first = ServiceName::new("svc0").group(group.as_str());
+    let detail = c.get_service(first.clone()).unwrap();
+    assert_eq!(detail.name, "svc0");
+    assert_eq!(detail.group_name, group);
+    assert_eq!(detail.protect_threshold, 0.5);
+    assert_eq!(detail.metadata["owner"], "team-a");
+
+    c.update_service(
+        first.clone(),
+        &ServiceSpec::new()
+            .protect_threshold(0.25)
+            .metadata("owner", "team-b"),
+    )
+    .unwrap();
+    let detail = c.get_service(first.clone()).unwrap();
+    assert_eq!(detail.protect_threshold, 0.25);
+    assert_eq!(detail.metadata["owner"], "team-b");
+
+    let mut seen = Vec::new();
+    for page_no in 1..=3 {
+        let page = c
+            .list_services(&ServicePage::new(page_no, 2).group(group.as_str()))
+            .unwrap();
+        assert_eq!(page.count, 5);
+        assert!(page.names.len() <= 2);
+        seen.extend(page.names);
+    }
+    seen.sort();
+    assert_eq!(seen, names);
+    let beyond = c
+        .list_services(&ServicePage::new(4, 2).group(group.as_str()))
+        .unwrap();
+    assert!(beyond.names.is_empty());
+
+    c.delete_service(first.clone()).unwrap();
+    let after = c
+        .list_services(&ServicePage::new(1, 10).group(group.as_str()))
+        .unwrap();
+    assert_eq!(after.count, 4);
+    assert!(c.get_service(first).is_err());
+}
+
+#[test]
+fn server_status_is_up() {
+    let c = client();
+    assert_eq!(c.server_status().unwrap(), "UP");
+    assert!(c.server_healthy());
+}
+
+#[test]
+fn client_from_env_and_clones_share_state() {
+    // from_env reads the process environment; set it for this process only.
+    std::env::set_var("NACOS_SERVER_ADDR", RNacos::shared().addr());
+    let c = NacosClient::from_env().unwrap();
+    let c2 = c.clone();
+    assert!(c2.server_healthy());
+    drop(c);
+    assert!(c2.server_healthy());
+    c2.shutdown().unwrap();
+    assert!(matches!(c2.server_status(), Err(Error::Shutdown)));
+}
+
+#[test]
+fn calls_from_many_threads_share_one_client() {
+    let c = client();
+    let svc = unique("threads");
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let (c, svc) = (c.clone(), svc.clone());
+            std::thread::spawn(move || {
+                for i in 0..5 {
+                    c.register_instance(
+                        svc.as_str(),
+                        &persistent("10.7.0.1", 1000 + t * 10 + i).build(),
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let n = c
+        .list_instances(svc.as_str(), &[], false)
+        .unwrap()
+        .hosts
+        .len();
+    assert_eq!(n, 40);
+}

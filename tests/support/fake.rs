@@ -1,0 +1,152 @@
+//! Fake HTTP servers for what the real server cannot do on demand:
+//! count connections, stall forever, or answer with canned bytes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+type Handler = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// A loopback server on a free port. Every accepted connection is counted;
+/// the handler gets the request head and returns the raw response to send
+/// (`None`: keep the connection open and never answer).
+pub struct FakeServer {
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl FakeServer {
+    pub fn start(handler: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (a, s, h, r) = (
+            accepted.clone(),
+            stop.clone(),
+            held.clone(),
+            requests.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                        let handler = handler.clone();
+                        let (h, r) = (h.clone(), r.clone());
+                        std::thread::spawn(move || serve(stream, &*handler, &h, &r));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FakeServer {
+            port,
+            accepted,
+            requests,
+            stop,
+            thread: Some(thread),
+            held,
+        }
+    }
+
+    /// Accepts and never answers.
+    pub fn stalling() -> FakeServer {
+        FakeServer::start(|_| None)
+    }
+
+    /// Answers every request with `200` and `body`.
+    pub fn answering(body: &'static str) -> FakeServer {
+        FakeServer::start(move |_| Some(ok(body)))
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Requests read so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// A `200 OK` response with `body`.
+pub fn ok(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn serve(
+    mut stream: TcpStream,
+    handler: &Handler,
+    held: &Mutex<Vec<TcpStream>>,
+    requests: &AtomicUsize,
+) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    loop {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => buf.push(byte[0]),
+                _ => return,
+            }
+        }
+        let head = String::from_utf8_lossy(&buf).to_string();
+        // Drain a body, if any.
+        let len = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        if stream.read_exact(&mut body).is_err() {
+            return;
+        }
+        requests.fetch_add(1, Ordering::SeqCst);
+        match handler(&head) {
+            Some(resp) => {
+                if stream.write_all(resp.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            None => {
+                held.lock().unwrap().push(stream);
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.held.lock().unwrap().clear();
+    }
+}

@@ -1,0 +1,310 @@
+//! Test fixtures: a real r-nacos server per test binary (or per test), and
+//! small fake servers for what r-nacos cannot do on demand.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod fake;
+pub mod logs;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The command that installs the test server, for error messages.
+pub const INSTALL_HINT: &str =
+    "r-nacos (the test server) was not found. Install it with `bash scripts/install-rnacos.sh` \
+     (or `cargo install --locked rnacos --version '~0.8'`), or point RNACOS_BIN at the binary.";
+
+/// The r-nacos binary: `$RNACOS_BIN`, `rnacos` on `PATH`, or `~/.cargo/bin/rnacos`.
+/// Panics with install instructions when there is none: tests never skip.
+pub fn rnacos_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("RNACOS_BIN") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "RNACOS_BIN={} is not a file. {INSTALL_HINT}",
+            p.display()
+        );
+        return p;
+    }
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("rnacos"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(Path::new(&home).join(".cargo/bin/rnacos"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A unique name for services, data ids and directories within this run.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Settings for fast instance expiry, as the heartbeat tests need.
+pub const FAST_EXPIRY: &[(&str, &str)] = &[
+    ("RNACOS_NAMING_HEALTH_TIMEOUT_SECOND", "3"),
+    ("RNACOS_NAMING_INSTANCE_TIMEOUT_SECOND", "6"),
+];
+
+/// A running r-nacos on loopback ports of its own, with its own data dir.
+///
+/// r-nacos is started under a small `sh` watchdog that kills it when this
+/// process's end of the watchdog's stdin closes, so a server kept in a
+/// `static` still dies with the test binary.
+pub struct RNacos {
+    pub http_port: u16,
+    pub grpc_port: u16,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    proc: Option<Proc>,
+}
+
+struct Proc {
+    watchdog: Child,
+    _stdin: ChildStdin,
+    pid: u32,
+}
+
+impl RNacos {
+    /// Starts a server with the default settings.
+    pub fn start() -> RNacos {
+        RNacos::start_with(&[])
+    }
+
+    /// Starts a server with extra `RNACOS_*` settings.
+    pub fn start_with(env: &[(&str, &str)]) -> RNacos {
+        let dir = std::env::temp_dir().join(unique("nacos-blocking-rnacos"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = RNacos {
+            http_port: free_port(),
+            grpc_port: free_port(),
+            dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            proc: None,
+        };
+        server.launch();
+        server
+    }
+
+    /// One server shared by every test of this binary, with fast expiry
+    /// (unhealthy 6 s and removed 9 s after the last beat) and no probing
+    /// of persistent instances.
+    pub fn shared() -> &'static RNacos {
+        static SERVER: OnceLock<RNacos> = OnceLock::new();
+        SERVER.get_or_init(|| RNacos::start_with(FAST_EXPIRY))
+    }
+
+    /// `127.0.0.1:<http port>`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.http_port)
+    }
+
+    fn launch(&mut self) {
+        let bin = rnacos_bin();
+        let data = self.dir.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let log = std::fs::File::create(self.dir.join("rnacos.log")).unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#""$0" >>"$1" 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; wait $child 2>/dev/null"#)
+            .arg(&bin)
+            .arg(self.dir.join("rnacos.log"))
+            .current_dir(&self.dir)
+            .env("RNACOS_HTTP_PORT", self.http_port.to_string())
+            .env("RNACOS_GRPC_PORT", self.grpc_port.to_string())
+            .env("RNACOS_HTTP_CONSOLE_PORT", "0")
+            .env("RNACOS_SDK_HOST", "127.0.0.1")
+            .env("RNACOS_RAFT_NODE_ADDR", format!("127.0.0.1:{}", self.grpc_port))
+            .env("RNACOS_DATA_DIR", &data)
+            .env("RUST_LOG", "warn")
+            .env("RNACOS_NAMING_PERPETUAL_INSTANCE_PROBE_INTERVAL_SECOND", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut watchdog = cmd.spawn().expect("start sh for r-nacos");
+        let stdin = watchdog.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(watchdog.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let pid: u32 = line.trim().parse().expect("r-nacos pid");
+        self.proc = Some(Proc {
+            watchdog,
+            _stdin: stdin,
+            pid,
+        });
+        self.wait_ready(Duration::from_secs(30));
+        if self.setting("RNACOS_ENABLE_OPEN_API_AUTH") == Some("true") {
+            self.wait_for_admin(Duration::from_secs(30));
+        }
+    }
+
+    fn setting(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// With auth on, r-nacos creates its first user shortly after it answers
+    /// `/health`; wait until that user can log in.
+    fn wait_for_admin(&self, within: Duration) {
+        let user = self
+            .setting("RNACOS_INIT_ADMIN_USERNAME")
+            .unwrap_or("admin");
+        let pass = self
+            .setting("RNACOS_INIT_ADMIN_PASSWORD")
+            .unwrap_or("admin");
+        let body = format!("username={user}&password={pass}");
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if http_post(self.http_port, "/nacos/v1/auth/login", &body)
+                .is_some_and(|b| b.contains("accessToken"))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "r-nacos on {}: admin could not log in within {within:?}",
+            self.addr()
+        );
+    }
+
+    /// Waits until `GET /health` answers.
+    pub fn wait_ready(&self, within: Duration) {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if http_get(self.http_port, "/health").is_some_and(|b| b.contains("success")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = std::fs::read_to_string(self.dir.join("rnacos.log")).unwrap_or_default();
+        panic!(
+            "r-nacos on {} not ready in {within:?}; log:\n{log}",
+            self.addr()
+        );
+    }
+
+    /// Kills the server (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            signal(p.pid, "CONT");
+            signal(p.pid, "KILL");
+            drop(p._stdin);
+            let _ = p.watchdog.wait();
+        }
+    }
+
+    /// Starts the server again on the same ports with a fresh data dir
+    /// (r-nacos keeps ephemeral instances in memory only).
+    pub fn restart(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+        self.launch();
+    }
+
+    /// Freezes the process (SIGSTOP): it accepts connections but never answers.
+    pub fn freeze(&self) {
+        signal(self.proc.as_ref().unwrap().pid, "STOP");
+    }
+
+    /// Lets a frozen process run again.
+    pub fn thaw(&self) {
+        signal(self.proc.as_ref().unwrap().pid, "CONT");
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for RNacos {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// A bare HTTP/1.0 GET on loopback; `None` when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut s, &mut out).ok()?;
+    Some(out)
+}
+
+/// A bare HTTP/1.0 form POST on loopback; `None` when nothing answers.
+pub fn http_post(port: u16, path: &str, form: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .ok()?;
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut s, &mut out).ok()?;
+    Some(out)
+}
+
+/// Polls `cond` every 50 ms until it holds or `within` passes.
+pub fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The number of threads of this process (from /proc).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
