@@ -1,6 +1,7 @@
 //! Client configuration: one type, one builder, one `Default`.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::client::NacosClient;
@@ -52,6 +53,8 @@ pub(crate) struct Config {
     pub(crate) app_name: Option<String>,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) max_response_bytes: u64,
+    #[allow(dead_code)] // read by the disk caches
+    pub(crate) cache_dir: PathBuf,
 }
 
 /// Builds a [`NacosClient`]. Every setter consumes and returns the builder;
@@ -83,6 +86,7 @@ pub struct ClientBuilder {
     username: Option<String>,
     password: Option<String>,
     max_response_bytes: u64,
+    cache_dir: Option<PathBuf>,
 }
 
 impl Default for ClientBuilder {
@@ -101,6 +105,7 @@ impl Default for ClientBuilder {
             username: None,
             password: None,
             max_response_bytes: 16 * 1024 * 1024,
+            cache_dir: None,
         }
     }
 }
@@ -119,6 +124,7 @@ impl fmt::Debug for ClientBuilder {
             .field("app_name", &self.app_name)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("cache_dir", &self.cache_dir)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +211,15 @@ impl ClientBuilder {
     /// The largest response body read, in bytes. Defaults to 16 MiB.
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Where service lists and config snapshots are kept on disk.
+    ///
+    /// Defaults to `$XDG_CACHE_HOME/nacos-blocking`, else
+    /// `$HOME/.cache/nacos-blocking`.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
         self
     }
 
@@ -308,6 +323,9 @@ impl ClientBuilder {
             app_name: self.app_name,
             credentials,
             max_response_bytes: self.max_response_bytes,
+            cache_dir: self
+                .cache_dir
+                .unwrap_or_else(crate::disk::default_cache_dir),
         })
     }
 }

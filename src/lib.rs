@@ -22,6 +22,7 @@
 mod auth;
 mod client;
 mod config;
+mod disk;
 mod error;
 mod naming;
 mod serde_util;
@@ -29,6 +30,7 @@ mod server_list;
 mod transport;
 mod util;
 mod validate;
+mod watch;
 mod worker;
 
 pub use crate::client::NacosClient;
@@ -39,3 +41,4 @@ pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
 };
+pub use crate::watch::{WatchStopper, Watcher, WatcherIter};
