@@ -82,6 +82,7 @@ pub struct RNacos {
     dir: PathBuf,
     env: Vec<(String, String)>,
     proc: Option<Proc>,
+    in_static: bool,
 }
 
 struct Proc {
@@ -98,9 +99,15 @@ impl RNacos {
 
     /// Starts a server with extra `RNACOS_*` settings.
     pub fn start_with(env: &[(&str, &str)]) -> RNacos {
+        let mut server = RNacos::new(env);
+        server.launch();
+        server
+    }
+
+    fn new(env: &[(&str, &str)]) -> RNacos {
         let dir = std::env::temp_dir().join(unique("nacos-blocking-rnacos"));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = RNacos {
+        RNacos {
             http_port: free_port(),
             grpc_port: free_port(),
             dir,
@@ -109,9 +116,8 @@ impl RNacos {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             proc: None,
-        };
-        server.launch();
-        server
+            in_static: false,
+        }
     }
 
     /// One server shared by every test of this binary, with fast expiry
@@ -119,7 +125,12 @@ impl RNacos {
     /// of persistent instances.
     pub fn shared() -> &'static RNacos {
         static SERVER: OnceLock<RNacos> = OnceLock::new();
-        SERVER.get_or_init(|| RNacos::start_with(FAST_EXPIRY))
+        SERVER.get_or_init(|| {
+            let mut s = RNacos::new(FAST_EXPIRY);
+            s.in_static = true;
+            s.launch();
+            s
+        })
     }
 
     /// `127.0.0.1:<http port>`.
@@ -131,12 +142,16 @@ impl RNacos {
         let bin = rnacos_bin();
         let data = self.dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
+        // (The watchdog of a static server removes the whole dir on exit.)
         let log = std::fs::File::create(self.dir.join("rnacos.log")).unwrap();
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(r#""$0" >>"$1" 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; wait $child 2>/dev/null"#)
+            .arg(r#""$0" >>"$1" 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; wait $child 2>/dev/null; [ -n "$2" ] && rm -rf "$2""#)
             .arg(&bin)
             .arg(self.dir.join("rnacos.log"))
+            // A server that lives in a `static` is never dropped: the
+            // watchdog removes its directory when the test binary exits.
+            .arg(if self.in_static { self.dir.as_os_str() } else { "".as_ref() })
             .current_dir(&self.dir)
             .env("RNACOS_HTTP_PORT", self.http_port.to_string())
             .env("RNACOS_GRPC_PORT", self.grpc_port.to_string())
