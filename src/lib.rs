@@ -27,6 +27,7 @@ mod error;
 mod naming;
 mod serde_util;
 mod server_list;
+mod subscribe;
 mod transport;
 mod util;
 mod validate;
@@ -41,4 +42,5 @@ pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
 };
+pub use crate::subscribe::{ServiceEvent, Subscription};
 pub use crate::watch::{WatchStopper, Watcher, WatcherIter};
