@@ -235,7 +235,7 @@ impl NacosClient {
             return Ok(filter_hosts(info, clusters, healthy_only));
         }
         match query_instances(self.shared(), key, clusters, healthy_only) {
-            Err(e) if e.is_unavailable() => match subs.from_disk(key, clusters) {
+            Err(e) if e.is_unavailable() => match subs.disk_copy(key, clusters) {
                 Some(info) => {
                     log::debug!("nacos: no server answers; {key} from the disk cache");
                     Ok(filter_hosts(info, clusters, healthy_only))

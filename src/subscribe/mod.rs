@@ -59,7 +59,7 @@ impl Subscriptions {
     }
 
     /// The list loaded from disk at start, for when no server answers.
-    pub(crate) fn from_disk(&self, service: &ServiceKey, clusters: &[&str]) -> Option<ServiceInfo> {
+    pub(crate) fn disk_copy(&self, service: &ServiceKey, clusters: &[&str]) -> Option<ServiceInfo> {
         let clusters = SubKey::new(service.clone(), clusters).clusters;
         self.registry.disk_list(service, &clusters)
     }
@@ -196,21 +196,18 @@ impl NacosClient {
         let subs = &self.shared().subscriptions;
         // The sender lives in the listener, the listener in the table: once
         // removed, the watcher sees its channel close and ends.
-        let slot: Arc<Mutex<Option<(Weak<Subscriptions>, SubKey, u64)>>> =
-            Arc::new(Mutex::new(None));
+        let slot: Arc<Mutex<Option<Subscription>>> = Arc::new(Mutex::new(None));
         let on_stop_slot = slot.clone();
         let (tx, watcher) = watch::channel(move || {
             let taken = on_stop_slot
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take();
-            if let Some((subs, sub, id)) = taken {
-                if let Some(subs) = subs.upgrade() {
-                    subs.remove(&sub, id);
-                }
+            if let Some(handle) = taken {
+                handle.unsubscribe();
             }
         });
-        let id = subs
+        let listener = subs
             .registry
             .add(
                 &sub,
@@ -219,7 +216,11 @@ impl NacosClient {
                 }),
             )
             .ok_or(Error::Shutdown)?;
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some((subs.me.clone(), sub, id));
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Subscription {
+            subs: subs.me.clone(),
+            sub,
+            listener,
+        });
         subs.channels.wake();
         Ok(watcher)
     }
