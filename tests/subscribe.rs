@@ -18,13 +18,18 @@ fn fast_client(addr: &str) -> NacosClient {
     NacosClient::builder()
         .server_addr(addr)
         .poll_interval(Some(FAST))
-        .cache_dir(temp_dir("cache"))
+        .cache_dir(shared_cache())
         .build()
         .unwrap()
 }
 
 fn client() -> NacosClient {
     NacosClient::new(&RNacos::shared().addr()).unwrap()
+}
+
+/// One cache dir for the tests that do not look at it (their services differ).
+fn shared_cache() -> PathBuf {
+    std::env::temp_dir().join("nacos-blocking-sub-tests-cache")
 }
 
 fn temp_dir(what: &str) -> PathBuf {
@@ -100,7 +105,7 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
         .server_addr(server.addr())
         .poll_interval(Some(FAST))
         .timeout(Duration::from_secs(2))
-        .cache_dir(temp_dir("cache"))
+        .cache_dir(shared_cache())
         .build()
         .unwrap();
     let other = NacosClient::new(&server.addr()).unwrap();
@@ -240,7 +245,7 @@ fn local_cache_answers_lookups_while_subscribed() {
     let sub = NacosClient::builder()
         .server_addr(RNacos::shared().addr())
         .poll_interval(Some(Duration::from_secs(10)))
-        .cache_dir(temp_dir("cache"))
+        .cache_dir(shared_cache())
         .build()
         .unwrap();
     let other = client();

@@ -12,9 +12,10 @@ use support::{unique, RNacos};
 
 #[test]
 fn a_thousand_subscriptions_use_the_threads_of_one() {
+    let dir = std::env::temp_dir().join(unique("nacos-blocking-threads"));
     let c = NacosClient::builder()
         .server_addr(RNacos::shared().addr())
-        .cache_dir(std::env::temp_dir().join(unique("nacos-blocking-threads")))
+        .cache_dir(&dir)
         .build()
         .unwrap();
     let initial = Arc::new(AtomicUsize::new(0));
@@ -45,4 +46,5 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
     );
     assert_eq!(support::thread_count(), with_one);
     c.shutdown().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
