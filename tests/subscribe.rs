@@ -180,6 +180,11 @@ fn a_panicking_listener_does_not_stop_the_others() {
         })
         .unwrap();
     }
+    // Both initial events first, so the changes below are changes.
+    for _ in 0..2 {
+        let (_, ev) = rx.recv_timeout(Duration::from_secs(3)).unwrap();
+        assert!(ev.initial);
+    }
     let wait_added = |svc: &str, port: u16| {
         let deadline = std::time::Instant::now() + Duration::from_secs(3);
         loop {
