@@ -442,3 +442,102 @@ fn unsubscribe_handles_and_stop_subscribe() {
         Err(nacos_blocking::Error::Shutdown)
     ));
 }
+
+#[test]
+fn a_slow_listener_delays_only_its_own_service() {
+    let sub = fast_client(&RNacos::shared().addr());
+    let other = client();
+    let (slow, quick) = (unique("slow"), unique("quick"));
+    let release = Arc::new(Mutex::new(()));
+    let gate = release.lock().unwrap();
+    let r = release.clone();
+    let slow_calls = Arc::new(AtomicUsize::new(0));
+    let s = slow_calls.clone();
+    sub.subscribe(slow.as_str(), &[], move |_| {
+        s.fetch_add(1, Ordering::SeqCst);
+        // Blocks until the test lets go.
+        drop(r.lock().unwrap());
+    })
+    .unwrap();
+    let w = sub.watch(quick.as_str(), &[]).unwrap();
+    assert!(next(&w, Duration::from_secs(3), "initial").initial);
+    assert!(support::eventually(Duration::from_secs(3), || slow_calls
+        .load(Ordering::SeqCst)
+        == 1));
+    // The slow listener is stuck in its initial event; the other service
+    // still sees its changes in time.
+    other
+        .register_instance(quick.as_str(), &persistent("10.56.0.1", 5601).build())
+        .unwrap();
+    assert_eq!(
+        next(&w, WITHIN, "added while the other service is stuck")
+            .added
+            .len(),
+        1
+    );
+    other
+        .register_instance(slow.as_str(), &persistent("10.56.0.1", 5602).build())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        slow_calls.load(Ordering::SeqCst),
+        1,
+        "stuck: no second call yet"
+    );
+    drop(gate);
+    assert!(support::eventually(Duration::from_secs(3), || slow_calls
+        .load(Ordering::SeqCst)
+        == 2));
+}
+
+#[test]
+fn offline_start_catches_up_when_the_server_appears() {
+    let mut server = RNacos::start();
+    let dir = temp_dir("catch-up");
+    let svc = unique("catch-up");
+    let other = NacosClient::new(&server.addr()).unwrap();
+    let old = persistent("10.57.0.1", 5701).build();
+    other.register_instance(svc.as_str(), &old).unwrap();
+    {
+        let first = NacosClient::builder()
+            .server_addr(server.addr())
+            .cache_dir(&dir)
+            .build()
+            .unwrap();
+        let w = first.watch(svc.as_str(), &[]).unwrap();
+        assert_eq!(
+            next(&w, Duration::from_secs(3), "initial").instances.len(),
+            1
+        );
+    }
+    server.kill();
+    let offline = NacosClient::builder()
+        .server_addr(server.addr())
+        .poll_interval(Some(FAST))
+        .timeout(Duration::from_secs(2))
+        .cache_dir(&dir)
+        .load_cache_at_start(true)
+        .build()
+        .unwrap();
+    let w = offline.watch(svc.as_str(), &[]).unwrap();
+    let ev = next(&w, Duration::from_secs(5), "initial from disk");
+    assert_eq!(addrs(&ev.instances), vec![("10.57.0.1".into(), 5701)]);
+
+    server.restart();
+    let new = persistent("10.57.0.1", 5702).build();
+    other.register_instance(svc.as_str(), &new).unwrap();
+    let ev = next(&w, Duration::from_secs(30), "catching up");
+    assert_eq!(addrs(&ev.instances), vec![("10.57.0.1".into(), 5702)]);
+    assert_eq!(addrs(&ev.added), vec![("10.57.0.1".into(), 5702)]);
+    assert_eq!(addrs(&ev.removed), vec![("10.57.0.1".into(), 5701)]);
+    assert_eq!(
+        offline
+            .list_instances(svc.as_str(), &[], true)
+            .unwrap()
+            .hosts
+            .len(),
+        1
+    );
+    drop(w);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -126,7 +126,10 @@ impl NacosClient {
     ///
     /// Listeners run on the client's small poll pool, never under an
     /// internal lock; a panic is caught and logged. A slow listener holds up
-    /// only its own service's events (and one pool thread).
+    /// only its own service's events (and one of the pool's threads: with
+    /// more slow listeners than pool threads, the others wait too).
+    /// A listener that holds a clone of this client keeps it alive until
+    /// [`stop_subscribe`](Self::stop_subscribe) or [`shutdown`](Self::shutdown).
     ///
     /// Python v1: `subscribe`.
     ///
