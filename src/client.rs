@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::config::{ClientBuilder, Config, Servers};
 use crate::error::{Error, Result};
 use crate::server_list;
+use crate::subscribe::Subscriptions;
 use crate::transport::{Request, Response, Transport};
 use crate::worker::Workers;
 
@@ -33,6 +34,8 @@ pub struct NacosClient {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) transport: Transport,
+    /// Subscriptions, their poll schedule and the local service cache.
+    pub(crate) subscriptions: Arc<Subscriptions>,
     closed: AtomicBool,
 }
 
@@ -47,6 +50,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.workers.shutdown();
+        self.shared.subscriptions.close();
     }
 }
 
@@ -91,9 +95,11 @@ impl NacosClient {
             Servers::Endpoint { .. } => Vec::new(),
         };
         let transport = Transport::new(&config, initial);
+        let subscriptions = Subscriptions::new(&config);
         let shared = Arc::new(Shared {
             config,
             transport,
+            subscriptions,
             closed: AtomicBool::new(false),
         });
         let client = NacosClient {
@@ -123,6 +129,7 @@ impl NacosClient {
     pub fn shutdown(&self) -> Result<()> {
         self.inner.shared.closed.store(true, Ordering::SeqCst);
         self.inner.workers.shutdown();
+        self.inner.shared.subscriptions.close();
         Ok(())
     }
 
@@ -130,9 +137,13 @@ impl NacosClient {
         &self.inner.shared
     }
 
-    #[allow(dead_code)] // used by the background features
     pub(crate) fn workers(&self) -> &Workers {
         &self.inner.workers
+    }
+
+    /// `true` once shut down.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.shared.closed.load(Ordering::SeqCst)
     }
 
     /// Sends one request, unless the client is shut down.

@@ -53,9 +53,14 @@ pub(crate) struct Config {
     pub(crate) app_name: Option<String>,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) max_response_bytes: u64,
-    #[allow(dead_code)] // read by the disk caches
     pub(crate) cache_dir: PathBuf,
+    pub(crate) poll_interval: Option<Duration>,
+    pub(crate) push_empty_protection: bool,
+    pub(crate) load_cache_at_start: bool,
 }
+
+/// The shortest subscription poll interval accepted.
+pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Builds a [`NacosClient`]. Every setter consumes and returns the builder;
 /// [`build`](ClientBuilder::build) validates everything.
@@ -87,6 +92,9 @@ pub struct ClientBuilder {
     password: Option<String>,
     max_response_bytes: u64,
     cache_dir: Option<PathBuf>,
+    poll_interval: Option<Duration>,
+    push_empty_protection: bool,
+    load_cache_at_start: bool,
 }
 
 impl Default for ClientBuilder {
@@ -106,6 +114,9 @@ impl Default for ClientBuilder {
             password: None,
             max_response_bytes: 16 * 1024 * 1024,
             cache_dir: None,
+            poll_interval: None,
+            push_empty_protection: true,
+            load_cache_at_start: false,
         }
     }
 }
@@ -125,6 +136,9 @@ impl fmt::Debug for ClientBuilder {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("cache_dir", &self.cache_dir)
+            .field("poll_interval", &self.poll_interval)
+            .field("push_empty_protection", &self.push_empty_protection)
+            .field("load_cache_at_start", &self.load_cache_at_start)
             .finish_non_exhaustive()
     }
 }
@@ -223,6 +237,40 @@ impl ClientBuilder {
         self
     }
 
+    // --- Subscriptions -------------------------------------------------
+
+    /// How often each subscribed service is polled: `Some(interval)`, at
+    /// least 100 ms, or `None` to follow the server's advice (`cacheMillis`
+    /// of each answer, kept within 1–60 s). Errors back off from it,
+    /// doubling up to 60 s.
+    ///
+    /// Defaults to `None`: the server's `cacheMillis` (10 s on Nacos).
+    pub fn poll_interval(mut self, interval: Option<Duration>) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Whether an empty instance list replacing a non-empty one is held
+    /// back until the next poll confirms it (a server glitch otherwise
+    /// looks like every instance leaving). The lookups answered from the
+    /// subscription cache keep the old list meanwhile.
+    ///
+    /// Defaults to `true`.
+    pub fn push_empty_protection(mut self, on: bool) -> Self {
+        self.push_empty_protection = on;
+        self
+    }
+
+    /// Whether the service lists saved under [`cache_dir`](Self::cache_dir)
+    /// by earlier runs are loaded at start: while no server answers,
+    /// lookups answer from them, and new subscriptions start from them.
+    ///
+    /// Defaults to `false`.
+    pub fn load_cache_at_start(mut self, on: bool) -> Self {
+        self.load_cache_at_start = on;
+        self
+    }
+
     /// Reads `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_USERNAME`,
     /// `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH` over this builder's settings.
     pub fn env(self) -> Self {
@@ -293,6 +341,14 @@ impl ClientBuilder {
                 return Err(Error::invalid(field, "must be above zero"));
             }
         }
+        if let Some(d) = self.poll_interval {
+            if d < MIN_POLL_INTERVAL {
+                return Err(Error::invalid(
+                    "poll_interval",
+                    format!("{d:?} is below the minimum of 100 ms"),
+                ));
+            }
+        }
         if self.max_response_bytes < 1024 {
             return Err(Error::invalid(
                 "max_response_bytes",
@@ -326,6 +382,9 @@ impl ClientBuilder {
             cache_dir: self
                 .cache_dir
                 .unwrap_or_else(crate::disk::default_cache_dir),
+            poll_interval: self.poll_interval,
+            push_empty_protection: self.push_empty_protection,
+            load_cache_at_start: self.load_cache_at_start,
         })
     }
 }
@@ -373,6 +432,25 @@ mod tests {
         assert_eq!(field(b().context_path("/a?b")), Some("context_path"));
         assert_eq!(field(b().endpoint("e:1")), Some("endpoint"));
         assert_eq!(field(b().credentials("", "x")), Some("username"));
+        let ms = Duration::from_millis;
+        assert_eq!(
+            field(b().poll_interval(Some(ms(99)))),
+            Some("poll_interval")
+        );
+        assert_eq!(
+            field(b().poll_interval(Some(Duration::ZERO))),
+            Some("poll_interval")
+        );
+        let fast = cfg(b().poll_interval(Some(ms(100)))).unwrap();
+        assert_eq!(fast.poll_interval, Some(ms(100)));
+        assert_eq!(
+            (
+                c.poll_interval,
+                c.push_empty_protection,
+                c.load_cache_at_start
+            ),
+            (None, true, false)
+        );
         assert_eq!(
             cfg(b().context_path("nacos/")).unwrap().context_path,
             "/nacos"

@@ -17,6 +17,33 @@
 //! Bad input is refused with [`Error::InvalidArgument`] before any request
 //! is sent.
 //!
+//! # Subscriptions
+//!
+//! [`NacosClient::subscribe`] calls a closure with every change of a
+//! service's instances; [`NacosClient::watch`] gives the same events as a
+//! blocking [`Watcher`]. Each listener first gets one
+//! [initial](ServiceEvent::initial) event with the current instances, then
+//! one [`ServiceEvent`] per change (added / removed / modified). One poller
+//! thread and a small fixed pool serve every subscription of a client;
+//! while subscribed, lookups answer from the subscription's list, which is
+//! also kept on disk ([`ClientBuilder::cache_dir`],
+//! [`ClientBuilder::load_cache_at_start`]).
+//!
+//! ```no_run
+//! # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
+//! let watcher = client.watch("orders", &[])?;
+//! let stopper = watcher.stopper();
+//! std::thread::spawn(move || {
+//!     for event in watcher {
+//!         for gone in &event.removed {
+//!             println!("{} left", gone.addr());
+//!         }
+//!     }
+//! });
+//! // later: stopper.stop();
+//! # Ok::<(), nacos_blocking::Error>(())
+//! ```
+//!
 //! [Nacos]: https://nacos.io
 
 mod auth;
@@ -27,6 +54,7 @@ mod error;
 mod naming;
 mod serde_util;
 mod server_list;
+mod subscribe;
 mod transport;
 mod util;
 mod validate;
@@ -41,4 +69,5 @@ pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
 };
+pub use crate::subscribe::{ServiceEvent, Subscription};
 pub use crate::watch::{WatchStopper, Watcher, WatcherIter};

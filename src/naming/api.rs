@@ -1,6 +1,6 @@
 //! The naming calls: instances, services, server status.
 
-use crate::client::NacosClient;
+use crate::client::{NacosClient, Shared};
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
@@ -51,6 +51,34 @@ fn service_request(method: Method, key: &ServiceKey) -> Request {
 
 fn metadata_json(inst: &Instance) -> String {
     serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
+}
+
+/// `instance/list` from the server, filtered client-side too.
+pub(crate) fn query_instances(
+    shared: &Shared,
+    key: &ServiceKey,
+    clusters: &[&str],
+    healthy_only: bool,
+) -> Result<ServiceInfo> {
+    let req = naming_request(Method::Get, INSTANCE_LIST, key)
+        .nonempty_param("clusters", &clusters.join(","))
+        .param("healthyOnly", healthy_only.to_string());
+    let resp = shared.send(&req)?;
+    let info: ServiceInfo = serde_json::from_str(&resp.body)
+        .map_err(|e| Error::decode("instance list", e, &resp.body))?;
+    Ok(filter_hosts(info.normalize(key), clusters, healthy_only))
+}
+
+/// Keeps the hosts in `clusters` (empty: all), and only healthy ones if asked.
+fn filter_hosts(mut info: ServiceInfo, clusters: &[&str], healthy_only: bool) -> ServiceInfo {
+    if !clusters.is_empty() {
+        info.hosts
+            .retain(|h| clusters.contains(&h.cluster_name.as_str()));
+    }
+    if healthy_only {
+        info.hosts.retain(|h| h.healthy);
+    }
+    info
 }
 
 impl NacosClient {
@@ -193,28 +221,29 @@ impl NacosClient {
         self.fetch_instances(&key, clusters, healthy_only)
     }
 
-    /// `instance/list` for an already validated key.
+    /// `instance/list` for an already validated key: from the subscription
+    /// cache when the service is subscribed, else from the server, else
+    /// (no server answering) from the lists loaded at start.
     pub(crate) fn fetch_instances(
         &self,
         key: &ServiceKey,
         clusters: &[&str],
         healthy_only: bool,
     ) -> Result<ServiceInfo> {
-        let req = naming_request(Method::Get, INSTANCE_LIST, key)
-            .nonempty_param("clusters", &clusters.join(","))
-            .param("healthyOnly", healthy_only.to_string());
-        let resp = self.send(&req)?;
-        let info: ServiceInfo = serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("instance list", e, &resp.body))?;
-        let mut info = info.normalize(key);
-        if !clusters.is_empty() {
-            info.hosts
-                .retain(|h| clusters.contains(&h.cluster_name.as_str()));
+        let subs = &self.shared().subscriptions;
+        if let Some(info) = subs.cached(key, clusters) {
+            return Ok(filter_hosts(info, clusters, healthy_only));
         }
-        if healthy_only {
-            info.hosts.retain(|h| h.healthy);
+        match query_instances(self.shared(), key, clusters, healthy_only) {
+            Err(e) if e.is_unavailable() => match subs.disk_copy(key, clusters) {
+                Some(info) => {
+                    log::debug!("nacos: no server answers; {key} from the disk cache");
+                    Ok(filter_hosts(info, clusters, healthy_only))
+                }
+                None => Err(e),
+            },
+            other => other,
         }
-        Ok(info)
     }
 
     /// Sends one heartbeat for an instance and returns the server's advice.
