@@ -52,6 +52,7 @@ mod config;
 mod disk;
 mod error;
 mod naming;
+mod resolver;
 mod serde_util;
 mod server_list;
 mod subscribe;

@@ -10,6 +10,7 @@ use ureq::Agent;
 use crate::auth::{Auth, Token};
 use crate::config::Config;
 use crate::error::{snippet, Error, Result};
+use crate::resolver::IpFirstResolver;
 use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
 
@@ -146,14 +147,18 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(config: &Config, servers: Vec<ServerAddr>) -> Transport {
-        let agent: Agent = Agent::config_builder()
+        let agent_config = Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
             .max_redirects(0)
             .max_idle_connections_per_host(8)
             .max_idle_age(Duration::from_secs(30))
-            .build()
-            .into();
+            .build();
+        let agent = Agent::with_parts(
+            agent_config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            IpFirstResolver::default(),
+        );
         Transport {
             agent,
             servers: ServerList::new(servers),
