@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::config::{ClientBuilder, Config, Servers};
 use crate::error::{Error, Result};
+use crate::heartbeat::{self, Heartbeats};
 use crate::server_list;
 use crate::transport::{Request, Response, Transport};
 use crate::worker::Workers;
@@ -33,6 +34,8 @@ pub struct NacosClient {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) transport: Transport,
+    /// The beats of registered ephemeral instances.
+    pub(crate) heartbeats: Heartbeats,
     closed: AtomicBool,
 }
 
@@ -43,10 +46,21 @@ struct Inner {
     workers: Workers,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
+impl Inner {
+    /// Deregisters every heartbeated instance when asked to (once), then
+    /// stops and joins the workers.
+    fn stop(&self) {
+        if self.shared.config.deregister_on_shutdown && !self.shared.closed.load(Ordering::SeqCst) {
+            heartbeat::deregister_all(&self.shared);
+        }
         self.shared.closed.store(true, Ordering::SeqCst);
         self.workers.shutdown();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -94,6 +108,7 @@ impl NacosClient {
         let shared = Arc::new(Shared {
             config,
             transport,
+            heartbeats: Heartbeats::new(),
             closed: AtomicBool::new(false),
         });
         let client = NacosClient {
@@ -120,9 +135,12 @@ impl NacosClient {
 
     /// Stops every background thread and waits for them (a request in flight
     /// ends within its deadline). Later calls fail with [`Error::Shutdown`].
+    ///
+    /// Heartbeats stop, so ephemeral instances expire on the server soon
+    /// after; with [`deregister_on_shutdown`](ClientBuilder::deregister_on_shutdown)
+    /// they are deregistered first (within about one call deadline).
     pub fn shutdown(&self) -> Result<()> {
-        self.inner.shared.closed.store(true, Ordering::SeqCst);
-        self.inner.workers.shutdown();
+        self.inner.stop();
         Ok(())
     }
 
@@ -130,7 +148,6 @@ impl NacosClient {
         &self.inner.shared
     }
 
-    #[allow(dead_code)] // used by the background features
     pub(crate) fn workers(&self) -> &Workers {
         &self.inner.workers
     }

@@ -12,6 +12,9 @@ use crate::validate;
 /// The group used when a call names none.
 pub const DEFAULT_GROUP: &str = "DEFAULT_GROUP";
 
+/// The heartbeat timeout servers apply when an instance sets none.
+const DEFAULT_HEART_BEAT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The port of an address server given without one.
 const ENDPOINT_DEFAULT_PORT: u16 = 8080;
 
@@ -55,6 +58,9 @@ pub(crate) struct Config {
     pub(crate) max_response_bytes: u64,
     #[allow(dead_code)] // read by the disk caches
     pub(crate) cache_dir: PathBuf,
+    pub(crate) heartbeat_interval: Duration,
+    pub(crate) auto_heartbeat: bool,
+    pub(crate) deregister_on_shutdown: bool,
 }
 
 /// Builds a [`NacosClient`]. Every setter consumes and returns the builder;
@@ -87,6 +93,9 @@ pub struct ClientBuilder {
     password: Option<String>,
     max_response_bytes: u64,
     cache_dir: Option<PathBuf>,
+    heartbeat_interval: Duration,
+    auto_heartbeat: bool,
+    deregister_on_shutdown: bool,
 }
 
 impl Default for ClientBuilder {
@@ -106,6 +115,9 @@ impl Default for ClientBuilder {
             password: None,
             max_response_bytes: 16 * 1024 * 1024,
             cache_dir: None,
+            heartbeat_interval: Duration::from_secs(5),
+            auto_heartbeat: true,
+            deregister_on_shutdown: false,
         }
     }
 }
@@ -125,6 +137,9 @@ impl fmt::Debug for ClientBuilder {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("cache_dir", &self.cache_dir)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("auto_heartbeat", &self.auto_heartbeat)
+            .field("deregister_on_shutdown", &self.deregister_on_shutdown)
             .finish_non_exhaustive()
     }
 }
@@ -223,6 +238,34 @@ impl ClientBuilder {
         self
     }
 
+    // Heartbeats of registered ephemeral instances.
+
+    /// The interval between heartbeats of an ephemeral instance whose
+    /// metadata sets no `preserved.heart.beat.interval`, until the server
+    /// advises one (`clientBeatInterval`). Must be above zero and below
+    /// 15 s, the server's default heartbeat timeout. Defaults to 5 s.
+    pub fn heartbeat_interval(mut self, every: Duration) -> Self {
+        self.heartbeat_interval = every;
+        self
+    }
+
+    /// Whether registering an ephemeral instance starts its heartbeats in
+    /// the background (persistent instances are never heartbeated). Turn it
+    /// off to beat by hand with
+    /// [`send_heartbeat`](NacosClient::send_heartbeat). Defaults to `true`.
+    pub fn auto_heartbeat(mut self, on: bool) -> Self {
+        self.auto_heartbeat = on;
+        self
+    }
+
+    /// Whether [`shutdown`](NacosClient::shutdown) (or dropping the last
+    /// clone) deregisters every instance this client heartbeats, instead
+    /// of leaving them to expire on the server. Defaults to `false`.
+    pub fn deregister_on_shutdown(mut self, on: bool) -> Self {
+        self.deregister_on_shutdown = on;
+        self
+    }
+
     /// Reads `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_USERNAME`,
     /// `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH` over this builder's settings.
     pub fn env(self) -> Self {
@@ -293,6 +336,15 @@ impl ClientBuilder {
                 return Err(Error::invalid(field, "must be above zero"));
             }
         }
+        if self.heartbeat_interval.is_zero() {
+            return Err(Error::invalid("heartbeat_interval", "must be above zero"));
+        }
+        if self.heartbeat_interval >= DEFAULT_HEART_BEAT_TIMEOUT {
+            return Err(Error::invalid(
+                "heartbeat_interval",
+                "must be below the server's heartbeat timeout (15 s)",
+            ));
+        }
         if self.max_response_bytes < 1024 {
             return Err(Error::invalid(
                 "max_response_bytes",
@@ -326,6 +378,9 @@ impl ClientBuilder {
             cache_dir: self
                 .cache_dir
                 .unwrap_or_else(crate::disk::default_cache_dir),
+            heartbeat_interval: self.heartbeat_interval,
+            auto_heartbeat: self.auto_heartbeat,
+            deregister_on_shutdown: self.deregister_on_shutdown,
         })
     }
 }
@@ -370,6 +425,14 @@ mod tests {
         assert_eq!(field(b().group("a@@b")), Some("group"));
         assert_eq!(field(b().namespace("a b")), Some("namespace"));
         assert_eq!(field(b().timeout(Duration::ZERO)), Some("timeout"));
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(5));
+        assert!(c.auto_heartbeat && !c.deregister_on_shutdown);
+        for bad in [Duration::ZERO, Duration::from_secs(15)] {
+            assert_eq!(
+                field(b().heartbeat_interval(bad)),
+                Some("heartbeat_interval")
+            );
+        }
         assert_eq!(field(b().context_path("/a?b")), Some("context_path"));
         assert_eq!(field(b().endpoint("e:1")), Some("endpoint"));
         assert_eq!(field(b().credentials("", "x")), Some("username"));

@@ -24,6 +24,7 @@ mod client;
 mod config;
 mod disk;
 mod error;
+mod heartbeat;
 mod naming;
 mod serde_util;
 mod server_list;
@@ -36,6 +37,7 @@ mod worker;
 pub use crate::client::NacosClient;
 pub use crate::config::{ClientBuilder, DEFAULT_GROUP};
 pub use crate::error::{Error, Result};
+pub use crate::heartbeat::HeartbeatState;
 pub use crate::naming::beat::BeatResult;
 pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{

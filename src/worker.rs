@@ -22,7 +22,6 @@ impl StopSignal {
     }
 
     /// The raw receiver, for `select!` alongside other channels.
-    #[allow(dead_code)] // used by workers that select over several channels
     pub(crate) fn receiver(&self) -> &Receiver<()> {
         &self.0
     }
@@ -86,7 +85,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Runs `f`, catching and logging a panic; `what` names the work.
-#[allow(dead_code)] // for the workers that run user code
 pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Option<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(v) => Some(v),
