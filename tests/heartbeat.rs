@@ -227,10 +227,15 @@ fn instances_come_back_with_metadata_after_restart() {
                 })
         })
     });
+    let now: Vec<_> = svcs
+        .iter()
+        .map(|svc| c.list_instances(svc.as_str(), &[], false).map(|i| i.hosts))
+        .collect();
     assert!(
         back,
-        "not every instance was back with its metadata {:?} after the restart",
-        ready.elapsed()
+        "not every instance was back with its metadata {:?} after the restart: {now:?} {:?}",
+        ready.elapsed(),
+        c.heartbeat_states()
     );
 }
 

@@ -15,11 +15,16 @@
 //! Java Nacos answers with exactly that setting anyway, while r-nacos
 //! always answers 5000 ms whatever the instance asked for.
 //!
-//! A beat is light (no instance details) only when the server said
-//! `lightBeatEnabled` and nothing went wrong since the last full beat: the
-//! first beat, every beat after a failure and every beat after a `20404`
-//! is full, so a server that lost the instance (a restart) gets its
-//! details back. On `20404` the instance is registered again at once.
+//! Beats are full (they carry the instance's weight and metadata) unless
+//! light beats are turned on with
+//! [`light_heartbeats`](crate::ClientBuilder::light_heartbeats). Then a
+//! beat is light only when the server said `lightBeatEnabled` and nothing
+//! went wrong since the last full beat: the first beat, every beat after a
+//! failure and every beat after a `20404` is full. They are off by default
+//! because r-nacos re-creates a lost instance (after a restart) from a
+//! light beat *without its metadata* instead of answering `20404`, and a
+//! later full beat does not restore it. On `20404` the instance is
+//! registered again at once.
 
 mod timer;
 
@@ -302,14 +307,19 @@ impl Heartbeats {
 
     /// Takes the entry `key` at `gen` for sending, unless it is gone or
     /// replaced: what to send, and whether the beat may be light.
-    fn begin(&self, key: &BeatKey, gen: u64) -> Option<(ServiceKey, Instance, BeatInfo, bool)> {
+    fn begin(
+        &self,
+        key: &BeatKey,
+        gen: u64,
+        light_allowed: bool,
+    ) -> Option<(ServiceKey, Instance, BeatInfo, bool)> {
         let mut table = lock(&self.table);
         let e = table.entries.get(key).filter(|e| e.gen == gen)?;
         let job = (
             e.key.clone(),
             e.instance.clone(),
             e.beat.clone(),
-            e.light_ok && !e.need_full,
+            light_allowed && e.light_ok && !e.need_full,
         );
         *table.running.entry(key.clone()).or_insert(0) += 1;
         Some(job)
@@ -416,7 +426,8 @@ fn send_beats(stop: &StopSignal, jobs: &Receiver<(BeatKey, u64)>, shared: &Share
 /// Sends one due beat and schedules the next.
 fn run(shared: &Shared, key: &BeatKey, gen: u64) {
     let hb = &shared.heartbeats;
-    let Some((service, inst, beat, light)) = hb.begin(key, gen) else {
+    let Some((service, inst, beat, light)) = hb.begin(key, gen, shared.config.light_heartbeats)
+    else {
         return; // deregistered or replaced meanwhile
     };
     let outcome = guarded("a heartbeat", || {
@@ -569,20 +580,23 @@ mod tests {
         let hb = Heartbeats::new();
         let (bk, gen) = table_with(&hb, &Instance::new("1.1.1.1", 80));
         let d = Duration::from_secs(5);
-        assert!(!hb.begin(&bk, gen).unwrap().3, "first beat is full");
+        assert!(!hb.begin(&bk, gen, true).unwrap().3, "first beat is full");
         hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
             .unwrap();
-        assert!(hb.begin(&bk, gen).unwrap().3, "light once allowed");
+        assert!(!hb.begin(&bk, gen, false).unwrap().3, "light beats off");
+        hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
+            .unwrap();
+        assert!(hb.begin(&bk, gen, true).unwrap().3, "light once allowed");
         hb.finish(&bk, gen, Err("down".into()), d).unwrap();
         let s = hb.state(&bk).unwrap();
         assert_eq!(
             (s.consecutive_failures, s.last_error.as_deref()),
             (1, Some("down"))
         );
-        assert!(!hb.begin(&bk, gen).unwrap().3, "full after a failure");
+        assert!(!hb.begin(&bk, gen, true).unwrap().3, "full after a failure");
         hb.finish(&bk, gen, Ok(answer(true, 2000, 20404)), d)
             .unwrap();
-        assert!(!hb.begin(&bk, gen).unwrap().3, "full after 20404");
+        assert!(!hb.begin(&bk, gen, true).unwrap().3, "full after 20404");
         hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
             .unwrap();
         let s = hb.state(&bk).unwrap();
@@ -599,7 +613,7 @@ mod tests {
             .metadata(crate::validate::HEART_BEAT_INTERVAL, "1000")
             .build();
         let (bk, gen) = table_with(&hb, &inst);
-        hb.begin(&bk, gen).unwrap();
+        hb.begin(&bk, gen, true).unwrap();
         hb.finish(
             &bk,
             gen,
@@ -615,8 +629,8 @@ mod tests {
         let inst = Instance::new("1.1.1.1", 80);
         let (bk, old) = table_with(&hb, &inst);
         let (_, new) = table_with(&hb, &inst);
-        assert!(hb.begin(&bk, old).is_none());
-        assert!(hb.begin(&bk, new).is_some());
+        assert!(hb.begin(&bk, old, true).is_none());
+        assert!(hb.begin(&bk, new, true).is_some());
         // Removed while on the wire: no next beat.
         let waiter = std::thread::scope(|s| {
             let h = s.spawn(|| {
