@@ -17,6 +17,20 @@
 //! Bad input is refused with [`Error::InvalidArgument`] before any request
 //! is sent.
 //!
+//! # Heartbeats
+//!
+//! Registering an ephemeral instance keeps it alive: one background
+//! scheduler thread per client (plus a fixed pool of three sender threads,
+//! however many instances there are) beats it every
+//! `preserved.heart.beat.interval` ms of its metadata, else as often as the
+//! server advises, else every [`ClientBuilder::heartbeat_interval`]
+//! (5 s). A server that lost the instance gets it back: beats after a
+//! failure carry everything, and on `20404` it is registered again.
+//! Deregistering stops its beats before the removal is sent; shutting the
+//! client down stops them all (and with
+//! [`ClientBuilder::deregister_on_shutdown`] deregisters every instance).
+//! [`NacosClient::heartbeat_state`] tells whether the beats get through.
+//!
 //! [Nacos]: https://nacos.io
 
 mod auth;
