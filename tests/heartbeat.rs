@@ -1,28 +1,19 @@
 //! Background heartbeats against a real r-nacos with fast expiry
 //! (unhealthy about 6 s and removed about 9 s after the last beat).
 //!
-//! Tests that kill, freeze or restart a server start their own. Every test
-//! takes the `GATE` (shared) so that the thread-count test, which takes it
-//! alone, sees no other test start or stop threads while it counts.
+//! Tests that kill, freeze or restart a server start their own. The
+//! thread-count test runs in a child process of its own, where no other
+//! test starts or stops threads while it counts.
 
 mod support;
 
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nacos_blocking::{Instance, NacosClient};
 use support::{eventually, fake, unique, RNacos, FAST_EXPIRY};
-
-static GATE: RwLock<()> = RwLock::new(());
-
-fn shared_gate() -> RwLockReadGuard<'static, ()> {
-    GATE.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn exclusive_gate() -> RwLockWriteGuard<'static, ()> {
-    GATE.write().unwrap_or_else(|p| p.into_inner())
-}
 
 const INTERVAL_KEY: &str = "preserved.heart.beat.interval";
 /// The call deadline of every test client.
@@ -65,7 +56,6 @@ fn beaten_ok(c: &NacosClient, svc: &str, inst: &Instance) -> bool {
 
 #[test]
 fn stays_listed_and_healthy_then_expires_after_shutdown() {
-    let _g = shared_gate();
     let server = RNacos::shared();
     let c = client(&server.addr());
     let observer = client(&server.addr());
@@ -99,7 +89,6 @@ fn stays_listed_and_healthy_then_expires_after_shutdown() {
 
 #[test]
 fn deregistered_instance_stays_gone() {
-    let _g = shared_gate();
     let server = RNacos::shared();
     let c = client(&server.addr());
     let svc = unique("hb-dereg");
@@ -126,7 +115,6 @@ fn deregistered_instance_stays_gone() {
 
 #[test]
 fn deregister_on_shutdown_removes_instances_at_once() {
-    let _g = shared_gate();
     let server = RNacos::shared();
     let c = NacosClient::builder()
         .server_addr(server.addr())
@@ -152,7 +140,6 @@ fn deregister_on_shutdown_removes_instances_at_once() {
 
 #[test]
 fn persistent_instances_and_auto_heartbeat_off_are_not_beaten() {
-    let _g = shared_gate();
     let server = RNacos::shared();
     let c = client(&server.addr());
     let svc = unique("hb-none");
@@ -177,7 +164,6 @@ fn persistent_instances_and_auto_heartbeat_off_are_not_beaten() {
 
 #[test]
 fn reregistering_replaces_the_beat_entry() {
-    let _g = shared_gate();
     let server = RNacos::shared();
     let c = client(&server.addr());
     let svc = unique("hb-replace");
@@ -194,7 +180,6 @@ fn reregistering_replaces_the_beat_entry() {
 
 #[test]
 fn instances_come_back_with_metadata_after_restart() {
-    let _g = shared_gate();
     let mut server = RNacos::start_with(FAST_EXPIRY);
     let c = client(&server.addr());
     let svcs = [unique("hb-restart-a"), unique("hb-restart-b")];
@@ -241,7 +226,6 @@ fn instances_come_back_with_metadata_after_restart() {
 
 #[test]
 fn state_reports_failures_while_down_and_success_after() {
-    let _g = shared_gate();
     let mut server = RNacos::start_with(FAST_EXPIRY);
     let c = client(&server.addr());
     let svc = unique("hb-state");
@@ -273,7 +257,6 @@ fn state_reports_failures_while_down_and_success_after() {
 
 #[test]
 fn shutdown_is_bounded_while_the_server_is_frozen() {
-    let _g = shared_gate();
     let server = RNacos::start_with(FAST_EXPIRY);
     let c = client(&server.addr());
     let svc = unique("hb-frozen");
@@ -296,11 +279,33 @@ fn shutdown_is_bounded_while_the_server_is_frozen() {
     );
 }
 
+/// Set in the child process that runs the thread-count test alone: the
+/// server's address.
+const CHILD_ADDR: &str = "NACOS_BLOCKING_TEST_THREADS_CHILD_ADDR";
+
 #[test]
 fn five_hundred_instances_use_the_threads_of_one() {
-    let _g = exclusive_gate();
-    let server = RNacos::shared();
-    let c = client(&server.addr());
+    if let Ok(addr) = std::env::var(CHILD_ADDR) {
+        return five_hundred_instances(&addr);
+    }
+    let name = "five_hundred_instances_use_the_threads_of_one";
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1", "--nocapture"])
+        .env(CHILD_ADDR, RNacos::shared().addr())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    // The child really ran it (it was not filtered out).
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+fn five_hundred_instances(addr: &str) {
+    let c = client(addr);
     let svc = unique("hb-many");
     let ms = 2000;
     let first = beaten("10.61.0.1", 1, ms);
@@ -309,6 +314,8 @@ fn five_hundred_instances_use_the_threads_of_one() {
         &c, &svc, &first
     )));
     let with_one = support::thread_count();
+    // The harness thread, the client's scheduler and its three senders.
+    assert!(with_one >= 5, "{with_one} threads");
 
     let rest: Vec<Instance> = (2..=500).map(|p| beaten("10.61.0.1", p, ms)).collect();
     for inst in &rest {
@@ -330,7 +337,6 @@ fn five_hundred_instances_use_the_threads_of_one() {
 
 #[test]
 fn instance_lost_by_the_server_is_registered_again() {
-    let _g = shared_gate();
     // r-nacos never answers 20404; a fake server does.
     let registrations = Arc::new(AtomicUsize::new(0));
     let beats = Arc::new(AtomicUsize::new(0));
