@@ -138,7 +138,7 @@ impl NacosClient {
     ///
     /// Heartbeats stop, so ephemeral instances expire on the server soon
     /// after; with [`deregister_on_shutdown`](ClientBuilder::deregister_on_shutdown)
-    /// they are deregistered first (within about one call deadline).
+    /// they are deregistered first (within about two call deadlines).
     pub fn shutdown(&self) -> Result<()> {
         self.inner.stop();
         Ok(())

@@ -105,9 +105,10 @@ fn beat_once(
     Ok(answer)
 }
 
-/// Graceful leave: stops every beat and deregisters every instance, within
-/// about one call deadline in all (instances left over when it runs out
-/// simply expire on the server).
+/// Graceful leave: stops every beat (waiting up to one call deadline for
+/// beats on the wire) and deregisters every instance, starting no DELETE
+/// after one call deadline has passed (instances left over then simply
+/// expire on the server).
 pub(crate) fn deregister_all(shared: &Shared) {
     let deadline = shared.config.timeout;
     let until = Instant::now() + deadline;
