@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::config::{ClientBuilder, Config, Servers};
 use crate::error::{Error, Result};
+use crate::heartbeat::{self, Heartbeats};
 use crate::server_list;
 use crate::subscribe::Subscriptions;
 use crate::transport::{Request, Response, Transport};
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) transport: Transport,
     /// Subscriptions, their poll schedule and the local service cache.
     pub(crate) subscriptions: Arc<Subscriptions>,
+    /// The beats of registered ephemeral instances.
+    pub(crate) heartbeats: Heartbeats,
     closed: AtomicBool,
 }
 
@@ -46,11 +49,22 @@ struct Inner {
     workers: Workers,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
+impl Inner {
+    /// Deregisters every heartbeated instance when asked to (once), then
+    /// stops and joins the workers.
+    fn stop(&self) {
+        if self.shared.config.deregister_on_shutdown && !self.shared.closed.load(Ordering::SeqCst) {
+            heartbeat::deregister_all(&self.shared);
+        }
         self.shared.closed.store(true, Ordering::SeqCst);
         self.workers.shutdown();
         self.shared.subscriptions.close();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -100,6 +114,7 @@ impl NacosClient {
             config,
             transport,
             subscriptions,
+            heartbeats: Heartbeats::new(),
             closed: AtomicBool::new(false),
         });
         let client = NacosClient {
@@ -126,10 +141,12 @@ impl NacosClient {
 
     /// Stops every background thread and waits for them (a request in flight
     /// ends within its deadline). Later calls fail with [`Error::Shutdown`].
+    ///
+    /// Heartbeats stop, so ephemeral instances expire on the server soon
+    /// after; with [`deregister_on_shutdown`](ClientBuilder::deregister_on_shutdown)
+    /// they are deregistered first (within about two call deadlines).
     pub fn shutdown(&self) -> Result<()> {
-        self.inner.shared.closed.store(true, Ordering::SeqCst);
-        self.inner.workers.shutdown();
-        self.inner.shared.subscriptions.close();
+        self.inner.stop();
         Ok(())
     }
 

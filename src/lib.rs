@@ -44,6 +44,20 @@
 //! # Ok::<(), nacos_blocking::Error>(())
 //! ```
 //!
+//! # Heartbeats
+//!
+//! Registering an ephemeral instance keeps it alive: one background
+//! scheduler thread per client (plus a fixed pool of three sender threads,
+//! however many instances there are) beats it every
+//! `preserved.heart.beat.interval` ms of its metadata, else as often as the
+//! server advises, else every [`ClientBuilder::heartbeat_interval`]
+//! (5 s). A server that lost the instance gets it back: beats after a
+//! failure carry everything, and on `20404` it is registered again.
+//! Deregistering stops its beats before the removal is sent; shutting the
+//! client down stops them all (and with
+//! [`ClientBuilder::deregister_on_shutdown`] deregisters every instance).
+//! [`NacosClient::heartbeat_state`] tells whether the beats get through.
+//!
 //! [Nacos]: https://nacos.io
 
 mod auth;
@@ -51,6 +65,7 @@ mod client;
 mod config;
 mod disk;
 mod error;
+mod heartbeat;
 mod naming;
 mod resolver;
 mod serde_util;
@@ -65,6 +80,7 @@ mod worker;
 pub use crate::client::NacosClient;
 pub use crate::config::{ClientBuilder, DEFAULT_GROUP};
 pub use crate::error::{Error, Result};
+pub use crate::heartbeat::HeartbeatState;
 pub use crate::naming::beat::BeatResult;
 pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{

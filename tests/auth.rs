@@ -19,6 +19,9 @@ fn auth_server(ttl_secs: &str) -> RNacos {
         ("RNACOS_API_LOGIN_TIMEOUT", ttl_secs),
         ("RNACOS_INIT_ADMIN_USERNAME", "admin"),
         ("RNACOS_INIT_ADMIN_PASSWORD", PASSWORD),
+        // Failed logins count against a per-minute limit (100 by default),
+        // and the fixture's own polling for the first user is one of them.
+        ("RNACOS_API_LOGIN_ONE_MINUTE_LIMIT", "100000"),
     ])
 }
 

@@ -124,7 +124,11 @@ fn cluster_filter_is_applied() {
 fn healthy_only_filters_unhealthy_instances() {
     // The shared server marks an ephemeral instance unhealthy 6 s after its
     // last beat; keep one beating by hand and let the other lapse.
-    let c = client();
+    let c = NacosClient::builder()
+        .server_addr(RNacos::shared().addr())
+        .auto_heartbeat(false)
+        .build()
+        .unwrap();
     let svc = unique("health");
     let alive = Instance::new("10.4.0.1", 1);
     let lapsed = Instance::new("10.4.0.1", 2);

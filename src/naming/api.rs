@@ -1,7 +1,10 @@
 //! The naming calls: instances, services, server status.
 
+use std::time::Duration;
+
 use crate::client::{NacosClient, Shared};
 use crate::error::{Error, Result};
+use crate::heartbeat::BeatKey;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::select;
@@ -47,6 +50,42 @@ fn service_request(method: Method, key: &ServiceKey) -> Request {
         .param("serviceName", name)
         .param("groupName", key.group.as_str())
         .nonempty_param("namespaceId", &key.namespace)
+}
+
+/// The registration of an already validated instance.
+pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
+    naming_request(Method::Post, INSTANCE, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("weight", inst.weight.to_string())
+        .param("enable", inst.enabled.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("healthy", inst.healthy.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(inst))
+}
+
+/// The removal of an instance (found by ip, port, cluster and ephemerality).
+pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
+    naming_request(Method::Delete, INSTANCE, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ephemeral", inst.ephemeral.to_string())
+}
+
+/// One beat; a light beat leaves the instance's details out.
+pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo, light: bool) -> Result<Request> {
+    let mut req = naming_request(Method::Put, INSTANCE_BEAT, key)
+        .param("ip", beat.ip.as_str())
+        .param("port", beat.port.to_string())
+        .param("clusterName", beat.cluster.as_str());
+    if !light {
+        let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
+        req = req.param("beat", json);
+    }
+    Ok(req)
 }
 
 fn metadata_json(inst: &Instance) -> String {
@@ -101,6 +140,12 @@ impl NacosClient {
 
     /// Registers (or re-registers) an instance of `service`.
     ///
+    /// An ephemeral instance is then heartbeated in the background until it
+    /// is deregistered or the client shuts down (unless
+    /// [`auto_heartbeat`](crate::ClientBuilder::auto_heartbeat) is off);
+    /// registering the same instance again replaces its heartbeat, and
+    /// [`heartbeat_state`](NacosClient::heartbeat_state) tells how it goes.
+    ///
     /// Python v1: `add_naming_instance`.
     pub fn register_instance(
         &self,
@@ -109,25 +154,25 @@ impl NacosClient {
     ) -> Result<()> {
         let key = self.resolve(service)?;
         validate_instance(instance)?;
-        self.send_register(&key, instance)
-    }
-
-    /// Sends the registration of an already validated instance.
-    pub(crate) fn send_register(&self, key: &ServiceKey, inst: &Instance) -> Result<()> {
-        let req = naming_request(Method::Post, INSTANCE, key)
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port.to_string())
-            .param("clusterName", inst.cluster_name.as_str())
-            .param("weight", inst.weight.to_string())
-            .param("enable", inst.enabled.to_string())
-            .param("enabled", inst.enabled.to_string())
-            .param("healthy", inst.healthy.to_string())
-            .param("ephemeral", inst.ephemeral.to_string())
-            .param("metadata", metadata_json(inst));
-        self.send(&req).map(drop)
+        self.send(&register_request(&key, instance))?;
+        let shared = self.shared();
+        if instance.ephemeral && shared.config.auto_heartbeat {
+            shared
+                .heartbeats
+                .add(shared, self.workers(), &key, instance)?;
+        } else {
+            // Re-registered as persistent: no more beats.
+            shared
+                .heartbeats
+                .remove(&BeatKey::new(&key, instance), Duration::ZERO);
+        }
+        Ok(())
     }
 
     /// Removes an instance (found by ip, port, cluster and ephemerality).
+    ///
+    /// Its heartbeats stop first (a beat already on the wire is waited
+    /// for), so no beat can bring it back after the removal.
     ///
     /// Python v1: `remove_naming_instance`.
     pub fn deregister_instance(
@@ -139,12 +184,12 @@ impl NacosClient {
         validate::ip(&instance.ip)?;
         validate::port(instance.port)?;
         validate::cluster(&instance.cluster_name)?;
-        let req = naming_request(Method::Delete, INSTANCE, &key)
-            .param("ip", instance.ip.as_str())
-            .param("port", instance.port.to_string())
-            .param("clusterName", instance.cluster_name.as_str())
-            .param("ephemeral", instance.ephemeral.to_string());
-        self.send(&req).map(drop)
+        let shared = self.shared();
+        let in_flight = shared.config.timeout + Duration::from_secs(1);
+        shared
+            .heartbeats
+            .remove(&BeatKey::new(&key, instance), in_flight);
+        self.send(&deregister_request(&key, instance)).map(drop)
     }
 
     /// Changes an instance's weight, enabled flag and metadata.
@@ -267,15 +312,7 @@ impl NacosClient {
         beat: &BeatInfo,
         light: bool,
     ) -> Result<BeatResult> {
-        let mut req = naming_request(Method::Put, INSTANCE_BEAT, key)
-            .param("ip", beat.ip.as_str())
-            .param("port", beat.port.to_string())
-            .param("clusterName", beat.cluster.as_str());
-        if !light {
-            let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
-            req = req.param("beat", json);
-        }
-        let resp = self.send(&req)?;
+        let resp = self.send(&beat_request(key, beat, light)?)?;
         BeatResult::parse(&resp.body)
     }
 

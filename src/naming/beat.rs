@@ -47,12 +47,16 @@ impl BeatInfo {
 
 /// The instance's own beat interval (metadata), or `default`.
 pub(crate) fn interval_of(inst: &Instance, default: Duration) -> Duration {
+    interval_of_metadata(inst).unwrap_or(default)
+}
+
+/// The instance's own beat interval, when its metadata sets one.
+pub(crate) fn interval_of_metadata(inst: &Instance) -> Option<Duration> {
     inst.metadata
         .get(HEART_BEAT_INTERVAL)
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis)
-        .unwrap_or(default)
 }
 
 /// What the server answered to a heartbeat.

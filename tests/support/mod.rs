@@ -209,7 +209,7 @@ impl RNacos {
             {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(250));
         }
         panic!(
             "r-nacos on {}: admin could not log in within {within:?}",

@@ -1,0 +1,426 @@
+//! The table of heartbeated instances: what to send, and how it went.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use crossbeam_channel::Sender;
+
+use super::threads::{schedule, send_beats, SENDERS};
+use super::{BeatKey, HeartbeatState};
+use crate::client::Shared;
+use crate::error::Result;
+use crate::naming::beat::{interval_of_metadata, BeatInfo, BeatResult};
+use crate::naming::instance::Instance;
+use crate::naming::service::ServiceKey;
+use crate::worker::Workers;
+
+/// The shortest interval taken from a server's advice.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// One heartbeated instance.
+#[derive(Debug)]
+struct Entry {
+    gen: u64,
+    key: ServiceKey,
+    instance: Instance,
+    beat: BeatInfo,
+    /// The instance's own interval (metadata), which wins over the server's.
+    own_interval: Option<Duration>,
+    light_ok: bool,
+    need_full: bool,
+    state: HeartbeatState,
+}
+
+/// Every entry, and which beats are being sent right now.
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<BeatKey, Entry>,
+    /// Beats on the wire, by key (a replaced entry may briefly have two).
+    running: HashMap<BeatKey, usize>,
+    next_gen: u64,
+    /// How many entries are failing now (for the outage log lines).
+    failing: usize,
+}
+
+impl Table {
+    fn take(&mut self, key: &BeatKey) -> Option<Entry> {
+        let e = self.entries.remove(key)?;
+        if e.state.consecutive_failures > 0 {
+            self.failing -= 1;
+        }
+        Some(e)
+    }
+}
+
+/// A command to the scheduler.
+#[derive(Debug)]
+pub(super) struct Due {
+    pub(super) key: BeatKey,
+    pub(super) gen: u64,
+    pub(super) at: Instant,
+}
+
+/// The heartbeat state of one client; lives in [`Shared`].
+#[derive(Debug)]
+pub(crate) struct Heartbeats {
+    table: Mutex<Table>,
+    /// Signalled whenever a beat finishes.
+    idle: Condvar,
+    /// The scheduler's command channel, once it runs.
+    pub(super) commands: Mutex<Option<Sender<Due>>>,
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Heartbeats {
+    pub(crate) fn new() -> Heartbeats {
+        Heartbeats {
+            table: Mutex::new(Table::default()),
+            idle: Condvar::new(),
+            commands: Mutex::new(None),
+        }
+    }
+
+    /// Starts the scheduler and the senders unless they run already.
+    fn started(&self, shared: &Arc<Shared>, workers: &Workers) -> Result<Sender<Due>> {
+        let mut commands = lock(&self.commands);
+        if let Some(tx) = &*commands {
+            return Ok(tx.clone());
+        }
+        let (tx, rx) = crossbeam_channel::unbounded::<Due>();
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<(BeatKey, u64)>();
+        workers.spawn("beat", move |stop| schedule(&stop, &rx, &job_tx))?;
+        for i in 0..SENDERS {
+            let (shared, jobs) = (shared.clone(), job_rx.clone());
+            workers.spawn(&format!("beat-send-{i}"), move |stop| {
+                send_beats(&stop, &jobs, &shared)
+            })?;
+        }
+        *commands = Some(tx.clone());
+        Ok(tx)
+    }
+
+    /// Adds or replaces the beat entry of a just registered instance; its
+    /// first beat is due one interval from now.
+    pub(crate) fn add(
+        &self,
+        shared: &Arc<Shared>,
+        workers: &Workers,
+        key: &ServiceKey,
+        inst: &Instance,
+    ) -> Result<()> {
+        let tx = self.started(shared, workers)?;
+        let bk = BeatKey::new(key, inst);
+        let own_interval = interval_of_metadata(inst);
+        let interval = own_interval.unwrap_or(shared.config.heartbeat_interval);
+        let mut beat = BeatInfo::new(key, inst);
+        beat.period = interval.as_millis() as u64;
+        beat.scheduled = true;
+        let mut table = lock(&self.table);
+        table.take(&bk);
+        table.next_gen += 1;
+        let gen = table.next_gen;
+        table.entries.insert(
+            bk.clone(),
+            Entry {
+                gen,
+                key: key.clone(),
+                instance: inst.clone(),
+                beat,
+                own_interval,
+                light_ok: false,
+                need_full: true,
+                state: HeartbeatState {
+                    service: key.clone(),
+                    ip: inst.ip.clone(),
+                    port: inst.port,
+                    cluster: inst.cluster_name.clone(),
+                    interval,
+                    last_success: None,
+                    last_attempt: None,
+                    consecutive_failures: 0,
+                    last_error: None,
+                },
+            },
+        );
+        drop(table);
+        // The scheduler only stops with the client; then nothing is beaten.
+        let _ = tx.send(Due {
+            key: bk,
+            gen,
+            at: Instant::now() + interval,
+        });
+        Ok(())
+    }
+
+    /// Stops the beats of an instance, then waits (up to `wait`) for a beat
+    /// of it still on the wire, so none can land after what comes next.
+    pub(crate) fn remove(&self, key: &BeatKey, wait: Duration) -> Option<Instance> {
+        let mut table = lock(&self.table);
+        let removed = table.take(key).map(|e| e.instance);
+        let until = Instant::now() + wait;
+        while table.running.contains_key(key) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                if wait.is_zero() {
+                    break;
+                }
+                log::warn!(
+                    "nacos: a heartbeat of {}:{} is still in flight",
+                    key.ip,
+                    key.port
+                );
+                break;
+            }
+            table = self
+                .idle
+                .wait_timeout(table, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        removed
+    }
+
+    /// Stops every beat (waiting for those on the wire, up to `wait`) and
+    /// returns what was being beaten.
+    pub(super) fn remove_all(&self, wait: Duration) -> Vec<(ServiceKey, Instance)> {
+        let keys: Vec<BeatKey> = lock(&self.table).entries.keys().cloned().collect();
+        let until = Instant::now() + wait;
+        keys.into_iter()
+            .filter_map(|k| {
+                let left = until.saturating_duration_since(Instant::now());
+                self.remove(&k, left).map(|inst| (k.service, inst))
+            })
+            .collect()
+    }
+
+    pub(super) fn state(&self, key: &BeatKey) -> Option<HeartbeatState> {
+        lock(&self.table).entries.get(key).map(|e| e.state.clone())
+    }
+
+    pub(super) fn states(&self) -> Vec<HeartbeatState> {
+        let mut all: Vec<HeartbeatState> = lock(&self.table)
+            .entries
+            .values()
+            .map(|e| e.state.clone())
+            .collect();
+        all.sort_by(|a, b| {
+            (&a.service, &a.cluster, &a.ip, a.port).cmp(&(&b.service, &b.cluster, &b.ip, b.port))
+        });
+        all
+    }
+
+    /// Takes the entry `key` at `gen` for sending, unless it is gone or
+    /// replaced: what to send, and whether the beat may be light.
+    pub(super) fn begin(
+        &self,
+        key: &BeatKey,
+        gen: u64,
+        light_allowed: bool,
+    ) -> Option<(ServiceKey, Instance, BeatInfo, bool)> {
+        let mut table = lock(&self.table);
+        let e = table.entries.get(key).filter(|e| e.gen == gen)?;
+        let job = (
+            e.key.clone(),
+            e.instance.clone(),
+            e.beat.clone(),
+            light_allowed && e.light_ok && !e.need_full,
+        );
+        *table.running.entry(key.clone()).or_insert(0) += 1;
+        Some(job)
+    }
+
+    /// Records how a beat went and returns when the next one is due (`None`
+    /// when the entry was removed or replaced meanwhile).
+    pub(super) fn finish(
+        &self,
+        key: &BeatKey,
+        gen: u64,
+        outcome: std::result::Result<BeatResult, String>,
+        default: Duration,
+    ) -> Option<Instant> {
+        let mut table = lock(&self.table);
+        if let Some(n) = table.running.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                table.running.remove(key);
+            }
+        }
+        self.idle.notify_all();
+        let table = &mut *table;
+        let e = table.entries.get_mut(key).filter(|e| e.gen == gen)?;
+        let now = SystemTime::now();
+        e.state.last_attempt = Some(now);
+        match outcome {
+            Ok(answer) => {
+                if e.state.consecutive_failures > 0 {
+                    log::debug!(
+                        "nacos: heartbeats of {} {}:{} recovered after {} failures",
+                        e.key,
+                        key.ip,
+                        key.port,
+                        e.state.consecutive_failures
+                    );
+                    table.failing -= 1;
+                    if table.failing == 0 {
+                        log::info!("nacos: heartbeats are accepted again");
+                    }
+                }
+                e.state.consecutive_failures = 0;
+                e.state.last_success = Some(now);
+                e.light_ok = answer.light_beat_enabled;
+                // After a 20404 (the instance was registered again) the next
+                // beat carries everything once more.
+                e.need_full = answer.instance_not_found();
+                let advised = answer.interval().map(|d| d.max(MIN_INTERVAL));
+                e.state.interval = e.own_interval.or(advised).unwrap_or(default);
+                e.beat.period = e.state.interval.as_millis() as u64;
+            }
+            Err(message) => {
+                if e.state.consecutive_failures == 0 {
+                    table.failing += 1;
+                    if table.failing == 1 {
+                        log::warn!(
+                            "nacos: heartbeats are failing ({message}); retrying every interval"
+                        );
+                    }
+                }
+                e.state.consecutive_failures = e.state.consecutive_failures.saturating_add(1);
+                e.state.last_error = Some(message);
+                e.need_full = true;
+            }
+        }
+        Some(Instant::now() + e.state.interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ServiceKey {
+        ServiceKey {
+            namespace: String::new(),
+            group: "G".into(),
+            name: "s".into(),
+        }
+    }
+
+    fn table_with(hb: &Heartbeats, inst: &Instance) -> (BeatKey, u64) {
+        let bk = BeatKey::new(&key(), inst);
+        let mut t = lock(&hb.table);
+        t.next_gen += 1;
+        let gen = t.next_gen;
+        t.entries.insert(
+            bk.clone(),
+            Entry {
+                gen,
+                key: key(),
+                instance: inst.clone(),
+                beat: BeatInfo::new(&key(), inst),
+                own_interval: interval_of_metadata(inst),
+                light_ok: false,
+                need_full: true,
+                state: HeartbeatState {
+                    service: key(),
+                    ip: inst.ip.clone(),
+                    port: inst.port,
+                    cluster: inst.cluster_name.clone(),
+                    interval: Duration::from_secs(5),
+                    last_success: None,
+                    last_attempt: None,
+                    consecutive_failures: 0,
+                    last_error: None,
+                },
+            },
+        );
+        (bk, gen)
+    }
+
+    fn answer(light: bool, interval_ms: u64, code: i64) -> BeatResult {
+        BeatResult {
+            client_beat_interval: Some(interval_ms),
+            code: Some(code),
+            light_beat_enabled: light,
+        }
+    }
+
+    #[test]
+    fn light_only_after_the_server_allows_it_and_full_after_failures() {
+        let hb = Heartbeats::new();
+        let (bk, gen) = table_with(&hb, &Instance::new("1.1.1.1", 80));
+        let d = Duration::from_secs(5);
+        assert!(!hb.begin(&bk, gen, true).unwrap().3, "first beat is full");
+        hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
+            .unwrap();
+        assert!(!hb.begin(&bk, gen, false).unwrap().3, "light beats off");
+        hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
+            .unwrap();
+        assert!(hb.begin(&bk, gen, true).unwrap().3, "light once allowed");
+        hb.finish(&bk, gen, Err("down".into()), d).unwrap();
+        let s = hb.state(&bk).unwrap();
+        assert_eq!(
+            (s.consecutive_failures, s.last_error.as_deref()),
+            (1, Some("down"))
+        );
+        assert!(!hb.begin(&bk, gen, true).unwrap().3, "full after a failure");
+        hb.finish(&bk, gen, Ok(answer(true, 2000, 20404)), d)
+            .unwrap();
+        assert!(!hb.begin(&bk, gen, true).unwrap().3, "full after 20404");
+        hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
+            .unwrap();
+        let s = hb.state(&bk).unwrap();
+        assert!(s.is_ok() && s.last_success.is_some());
+        assert_eq!(s.interval, Duration::from_secs(2), "server's advice");
+        assert_eq!(lock(&hb.table).failing, 0);
+        assert!(lock(&hb.table).running.is_empty());
+    }
+
+    #[test]
+    fn metadata_interval_wins_over_the_server() {
+        let hb = Heartbeats::new();
+        let inst = Instance::builder("1.1.1.1", 80)
+            .metadata(crate::validate::HEART_BEAT_INTERVAL, "1000")
+            .build();
+        let (bk, gen) = table_with(&hb, &inst);
+        hb.begin(&bk, gen, true).unwrap();
+        hb.finish(
+            &bk,
+            gen,
+            Ok(answer(true, 5000, 10200)),
+            Duration::from_secs(5),
+        );
+        assert_eq!(hb.state(&bk).unwrap().interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn removed_or_replaced_entries_are_not_beaten_or_rescheduled() {
+        let hb = Heartbeats::new();
+        let inst = Instance::new("1.1.1.1", 80);
+        let (bk, old) = table_with(&hb, &inst);
+        let (_, new) = table_with(&hb, &inst);
+        assert!(hb.begin(&bk, old, true).is_none());
+        assert!(hb.begin(&bk, new, true).is_some());
+        // Removed while on the wire: no next beat.
+        let waiter = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let t = Instant::now();
+                hb.remove(&bk, Duration::from_secs(5));
+                t.elapsed()
+            });
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(hb
+                .finish(&bk, new, Ok(BeatResult::default()), Duration::from_secs(1))
+                .is_none());
+            h.join().unwrap()
+        });
+        assert!(
+            waiter >= Duration::from_millis(90),
+            "remove waited for the beat"
+        );
+        assert!(hb.state(&bk).is_none());
+    }
+}
