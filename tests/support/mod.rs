@@ -138,7 +138,50 @@ impl RNacos {
         format!("127.0.0.1:{}", self.http_port)
     }
 
+    /// Starts the process and waits until it serves. A server that does not
+    /// come up (for instance because another process took one of its ports
+    /// between `free_port()` and the bind) is started again, on new ports
+    /// unless `keep_ports`.
+    fn launch_with(&mut self, keep_ports: bool) {
+        let mut logs = String::new();
+        for attempt in 1..=3 {
+            self.spawn_once();
+            if self.serving(Duration::from_secs(20)) {
+                return;
+            }
+            let log = std::fs::read_to_string(self.dir.join("rnacos.log")).unwrap_or_default();
+            logs.push_str(&format!(
+                "--- attempt {attempt} on {} ---\n{log}\n",
+                self.addr()
+            ));
+            self.kill();
+            let _ = std::fs::remove_dir_all(self.dir.join("data"));
+            if !keep_ports {
+                self.http_port = free_port();
+                self.grpc_port = free_port();
+            }
+        }
+        panic!("r-nacos did not come up in 3 attempts:\n{logs}");
+    }
+
     fn launch(&mut self) {
+        self.launch_with(false);
+    }
+
+    /// `true` once `/health` answers and, with auth on, the first user can
+    /// log in.
+    fn serving(&self, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        if !self.wait_ready(within) {
+            return false;
+        }
+        if self.setting("RNACOS_ENABLE_OPEN_API_AUTH") != Some("true") {
+            return true;
+        }
+        self.wait_for_admin(until.saturating_duration_since(Instant::now()))
+    }
+
+    fn spawn_once(&mut self) {
         let bin = rnacos_bin();
         let data = self.dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
@@ -179,10 +222,6 @@ impl RNacos {
             _stdin: stdin,
             pid,
         });
-        self.wait_ready(Duration::from_secs(30));
-        if self.setting("RNACOS_ENABLE_OPEN_API_AUTH") == Some("true") {
-            self.wait_for_admin(Duration::from_secs(30));
-        }
     }
 
     fn setting(&self, key: &str) -> Option<&str> {
@@ -194,7 +233,7 @@ impl RNacos {
 
     /// With auth on, r-nacos creates its first user shortly after it answers
     /// `/health`; wait until that user can log in.
-    fn wait_for_admin(&self, within: Duration) {
+    fn wait_for_admin(&self, within: Duration) -> bool {
         let user = self
             .setting("RNACOS_INIT_ADMIN_USERNAME")
             .unwrap_or("admin");
@@ -207,30 +246,23 @@ impl RNacos {
             if http_post(self.http_port, "/nacos/v1/auth/login", &body)
                 .is_some_and(|b| b.contains("accessToken"))
             {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        panic!(
-            "r-nacos on {}: admin could not log in within {within:?}",
-            self.addr()
-        );
+        false
     }
 
-    /// Waits until `GET /health` answers.
-    pub fn wait_ready(&self, within: Duration) {
+    /// Waits until `GET /health` answers; `false` if it does not in time.
+    pub fn wait_ready(&self, within: Duration) -> bool {
         let until = Instant::now() + within;
         while Instant::now() < until {
             if http_get(self.http_port, "/health").is_some_and(|b| b.contains("success")) {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let log = std::fs::read_to_string(self.dir.join("rnacos.log")).unwrap_or_default();
-        panic!(
-            "r-nacos on {} not ready in {within:?}; log:\n{log}",
-            self.addr()
-        );
+        false
     }
 
     /// Kills the server (SIGKILL) and waits for it.
@@ -248,7 +280,7 @@ impl RNacos {
     pub fn restart(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(self.dir.join("data"));
-        self.launch();
+        self.launch_with(true);
     }
 
     /// Freezes the process (SIGSTOP): it accepts connections but never answers.
