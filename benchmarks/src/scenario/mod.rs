@@ -28,7 +28,7 @@ pub const ALL: &[Scenario] = &[
     },
     Scenario {
         name: "throughput",
-        usage: "throughput <ours|ureq|ureq-json> <register|list> <addr> <service> <calls> <warmup> <port base>",
+        usage: "throughput <ours|ureq|ureq-json|ureq-timeout> <register|list> <addr> <service> <calls> <warmup> <port base>",
         run: throughput::run,
     },
 ];

@@ -3,9 +3,13 @@
 //! Contenders in this process: `ours` (nacos-blocking), `ureq` (the floor:
 //! the same HTTP requests through a bare ureq agent, body read as text) and
 //! `ureq-json` (the floor plus parsing the list body into a
-//! `serde_json::Value`, to show what decoding alone costs). The Python v1
+//! `serde_json::Value`, to show what decoding alone costs) and
+//! `ureq-timeout` (the floor with a per-request deadline, as `ours` sets:
+//! diagnostic, it shows what that costs inside ureq). The Python v1
 //! client and `nacos-sdk` run the same loop in their own programs
 //! (`contenders/python_v1.py`, `peers/nacos-sdk`).
+
+use std::time::Duration;
 
 use nacos_blocking::{Instance, NacosClient};
 
@@ -79,10 +83,13 @@ struct Floor {
     base: String,
     grouped: String,
     parse_json: bool,
+    /// Sets a per-request deadline as `ours` does (diagnostic: with any
+    /// timeout set, ureq resolves the host on a new thread per request).
+    timeout: Option<std::time::Duration>,
 }
 
 impl Floor {
-    fn new(addr: &str, service: &str, parse_json: bool) -> Floor {
+    fn new(addr: &str, service: &str, parse_json: bool, timeout: Option<std::time::Duration>) -> Floor {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -92,6 +99,7 @@ impl Floor {
             base: format!("http://{addr}/nacos"),
             grouped: format!("{GROUP}@@{service}"),
             parse_json,
+            timeout,
         }
     }
 }
@@ -102,6 +110,9 @@ impl Contender for Floor {
         let mut resp = self
             .agent
             .post(format!("{}/v1/ns/instance", self.base))
+            .config()
+            .timeout_global(self.timeout)
+            .build()
             .send_form([
                 ("serviceName", self.grouped.as_str()),
                 ("groupName", GROUP),
@@ -127,6 +138,9 @@ impl Contender for Floor {
         let mut resp = self
             .agent
             .get(format!("{}/v1/ns/instance/list", self.base))
+            .config()
+            .timeout_global(self.timeout)
+            .build()
             .query("serviceName", &self.grouped)
             .query("groupName", GROUP)
             .query("healthyOnly", "false")
@@ -159,8 +173,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             client: NacosClient::new(addr).map_err(|e| e.to_string())?,
             service: service.clone(),
         }),
-        "ureq" => Box::new(Floor::new(addr, service, false)),
-        "ureq-json" => Box::new(Floor::new(addr, service, true)),
+        "ureq" => Box::new(Floor::new(addr, service, false, None)),
+        "ureq-json" => Box::new(Floor::new(addr, service, true, None)),
+        "ureq-timeout" => Box::new(Floor::new(addr, service, false, Some(Duration::from_secs(5)))),
         other => return Err(format!("unknown contender {other}")),
     };
     let call = |c: &mut Box<dyn Contender>, i: u32| match op.as_str() {
