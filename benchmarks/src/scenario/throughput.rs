@@ -42,7 +42,9 @@ pub fn setup_list(args: &[String]) -> Result<(), String> {
         .hosts
         .len();
     if seen != n as usize {
-        return Err(format!("registered {n} instances but the server lists {seen}"));
+        return Err(format!(
+            "registered {n} instances but the server lists {seen}"
+        ));
     }
     println!("{{\"setup\":\"list\",\"service\":\"{service}\",\"instances\":{seen}}}");
     Ok(())
@@ -89,7 +91,12 @@ struct Floor {
 }
 
 impl Floor {
-    fn new(addr: &str, service: &str, parse_json: bool, timeout: Option<std::time::Duration>) -> Floor {
+    fn new(
+        addr: &str,
+        service: &str,
+        parse_json: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> Floor {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -127,7 +134,10 @@ impl Contender for Floor {
                 ("metadata", "{}"),
             ])
             .map_err(|e| e.to_string())?;
-        let body = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
         if resp.status() != 200 {
             return Err(format!("status {}: {body}", resp.status()));
         }
@@ -146,7 +156,10 @@ impl Contender for Floor {
             .query("healthyOnly", "false")
             .call()
             .map_err(|e| e.to_string())?;
-        let body = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
         if resp.status() != 200 {
             return Err(format!("status {}: {body}", resp.status()));
         }
@@ -161,10 +174,16 @@ impl Contender for Floor {
 /// `throughput <contender> <op> <addr> <service> <calls> <warmup> <port base>`
 pub fn run(args: &[String]) -> Result<(), String> {
     let [contender, op, addr, service, calls, warmup, base] = args else {
-        return Err("expected <contender> <op> <addr> <service> <calls> <warmup> <port base>".into());
+        return Err(
+            "expected <contender> <op> <addr> <service> <calls> <warmup> <port base>".into(),
+        );
     };
     let num = |s: &str, what: &str| s.parse::<u32>().map_err(|e| format!("{what}: {e}"));
-    let (calls, warmup, base) = (num(calls, "calls")?, num(warmup, "warmup")?, num(base, "port base")?);
+    let (calls, warmup, base) = (
+        num(calls, "calls")?,
+        num(warmup, "warmup")?,
+        num(base, "port base")?,
+    );
     if base + calls + warmup > u16::MAX as u32 {
         return Err("port base + calls + warmup must stay below 65536".into());
     }
@@ -175,7 +194,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }),
         "ureq" => Box::new(Floor::new(addr, service, false, None)),
         "ureq-json" => Box::new(Floor::new(addr, service, true, None)),
-        "ureq-timeout" => Box::new(Floor::new(addr, service, false, Some(Duration::from_secs(5)))),
+        "ureq-timeout" => Box::new(Floor::new(
+            addr,
+            service,
+            false,
+            Some(Duration::from_secs(5)),
+        )),
         other => return Err(format!("unknown contender {other}")),
     };
     let call = |c: &mut Box<dyn Contender>, i: u32| match op.as_str() {
@@ -205,7 +229,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let sample = span.stop();
     if let Some(e) = first_err {
-        eprintln!("nbench throughput {contender} {op}: {} of {calls} calls failed; first: {e}", calls - ok);
+        eprintln!(
+            "nbench throughput {contender} {op}: {} of {calls} calls failed; first: {e}",
+            calls - ok
+        );
     }
     println!(
         "{{\"contender\":\"{contender}\",\"op\":\"{op}\",\"calls\":{calls},\"ok\":{ok},\"instances_seen\":{seen},{}}}",

@@ -13,7 +13,14 @@ use nacos_sdk::api::props::ClientProps;
 fn proc_status(field: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.split_whitespace().next()?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .strip_prefix(':')?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -58,7 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         ephemeral: true,
                         ..Default::default()
                     };
-                    naming.register_instance(service, None, inst).await.map(|_| 0)
+                    naming
+                        .register_instance(service, None, inst)
+                        .await
+                        .map(|_| 0)
                 }
                 _ => naming
                     .get_all_instances(service, None, Vec::new(), false)

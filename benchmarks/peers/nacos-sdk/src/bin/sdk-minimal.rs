@@ -6,7 +6,9 @@ use nacos_sdk::api::props::ClientProps;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8848".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8848".into());
     let naming = NamingServiceBuilder::new(ClientProps::new().server_addr(addr))
         .build()
         .await?;
@@ -15,7 +17,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         port: 8080,
         ..Default::default()
     };
-    naming.register_instance("orders".into(), None, inst).await?;
+    naming
+        .register_instance("orders".into(), None, inst)
+        .await?;
     let all = naming
         .get_all_instances("orders".into(), None, Vec::new(), false)
         .await?;
