@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Runs every benchmark scenario against a fresh local r-nacos and writes
+# benchmarks/REPORT.md and benchmarks/chart.png.
+#
+#   bash benchmarks/run.sh            # everything (about 10-15 min on 2 cores)
+#
+# Knobs (environment):
+#   RNACOS_BIN          r-nacos binary (else `rnacos` on PATH, else ~/.cargo/bin/rnacos)
+#   BENCH_ROUNDS        rounds per measurement, median taken (default 5)
+#   BENCH_CALLS         timed calls per run (default 1000)
+#   BENCH_SKIP_SDK=1    leave the async nacos-sdk peer out (its first build takes minutes)
+#   BENCH_SKIP_CLEAN_BUILD=1  skip the clean-build-time figure
+#
+# Everything it starts (r-nacos, contender processes) is stopped when it exits.
+set -euo pipefail
+
+STARTED=$(date +%s)
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH")"
+COMMAND="bash benchmarks/run.sh"
+[ -n "${BENCH_ROUNDS:-}${BENCH_CALLS:-}${BENCH_SKIP_SDK:-}${BENCH_SKIP_CLEAN_BUILD:-}" ] &&
+    COMMAND="$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')$COMMAND"
+
+say() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# ---- the server binary
+if [ -n "${RNACOS_BIN:-}" ]; then
+    [ -x "$RNACOS_BIN" ] || die "RNACOS_BIN=$RNACOS_BIN is not an executable file"
+elif command -v rnacos >/dev/null 2>&1; then
+    RNACOS_BIN="$(command -v rnacos)"
+elif [ -x "$HOME/.cargo/bin/rnacos" ]; then
+    RNACOS_BIN="$HOME/.cargo/bin/rnacos"
+else
+    die "r-nacos (the benchmark server) was not found. Install it with \`bash scripts/install-rnacos.sh\` \
+(or \`cargo install --locked rnacos --version '~0.8'\`), or point RNACOS_BIN at the binary."
+fi
+RNACOS_VERSION="$("$RNACOS_BIN" -V 2>/dev/null | awk '{print $2}')" || RNACOS_VERSION="?"
+say "server: $RNACOS_BIN ($RNACOS_VERSION)"
+
+# ---- Python v1 client and matplotlib, in a local virtualenv
+VENV="$BENCH/.venv"
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+fi
+say "installing nacos-sdk-python==2.0.11 and matplotlib into the venv"
+"$VENV/bin/pip" install -q --disable-pip-version-check "nacos-sdk-python==2.0.11" matplotlib
+
+# ---- the harness (release)
+say "building the harness (release)"
+(cd "$BENCH" && cargo build --release --locked -q)
+NBENCH="$BENCH/target/release/nbench"
+MINIMAL="$BENCH/target/release/minimal"
+
+# ---- the async nacos-sdk peer, in a project and target dir of its own
+SDK_ARGS=()
+SDK_DIR="$BENCH/peers/nacos-sdk"
+SDK_TARGET="$BENCH/target/peer-sdk"
+if [ "${BENCH_SKIP_SDK:-}" = 1 ]; then
+    SDK_ARGS+=(--sdk-note "left out by BENCH_SKIP_SDK=1.")
+else
+    if [ ! -x "$SDK_TARGET/release/sdk-peer" ] && [ ! -f "$SDK_TARGET/.first-build-seconds" ]; then
+        say "first build of the nacos-sdk peer (several minutes; timed: it is the clean build figure)"
+        t0=$(date +%s)
+        (cd "$SDK_DIR" && cargo build --release --locked -q --target-dir "$SDK_TARGET")
+        echo $(( $(date +%s) - t0 )) > "$SDK_TARGET/.first-build-seconds"
+        echo "the first build of nacos-sdk and its dependencies on this machine ($(date -u +%Y-%m-%d)), timed by run.sh" \
+            > "$SDK_TARGET/.first-build-note"
+    else
+        say "building the nacos-sdk peer (incremental)"
+        (cd "$SDK_DIR" && cargo build --release --locked -q --target-dir "$SDK_TARGET")
+    fi
+    SDK_ARGS+=(--sdk-peer "$SDK_TARGET/release/sdk-peer" --sdk-minimal-bin "$SDK_TARGET/release/sdk-minimal"
+        --sdk-dir "$SDK_DIR")
+    if [ -f "$SDK_TARGET/.first-build-seconds" ]; then
+        SDK_ARGS+=(--sdk-build-seconds "$(cat "$SDK_TARGET/.first-build-seconds")"
+            --sdk-build-note "$(cat "$SDK_TARGET/.first-build-note" 2>/dev/null || echo "its first build on this machine").")
+    fi
+fi
+
+# ---- a fresh r-nacos on free loopback ports, with its own data dir
+free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+HTTP_PORT=$(free_port)
+GRPC_PORT=$(free_port)
+while [ "$GRPC_PORT" = "$HTTP_PORT" ]; do GRPC_PORT=$(free_port); done
+WORK="$(mktemp -d -t nacos-bench-rnacos.XXXXXX)"
+RNACOS_PID=""
+cleanup() {
+    if [ -n "$RNACOS_PID" ] && kill -0 "$RNACOS_PID" 2>/dev/null; then
+        kill "$RNACOS_PID" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$RNACOS_PID" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$RNACOS_PID" 2>/dev/null || true
+        wait "$RNACOS_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$WORK/data"
+say "starting r-nacos on 127.0.0.1:$HTTP_PORT (gRPC $GRPC_PORT), data in $WORK/data"
+(
+    # An empty working dir: r-nacos reads a .env from there.
+    cd "$WORK"
+    exec env RNACOS_HTTP_PORT="$HTTP_PORT" RNACOS_GRPC_PORT="$GRPC_PORT" RNACOS_HTTP_CONSOLE_PORT=0 \
+        RNACOS_SDK_HOST=127.0.0.1 RNACOS_RAFT_NODE_ADDR="127.0.0.1:$GRPC_PORT" \
+        RNACOS_DATA_DIR="$WORK/data" RUST_LOG=warn \
+        RNACOS_NAMING_PERPETUAL_INSTANCE_PROBE_INTERVAL_SECOND=0 \
+        "$RNACOS_BIN" >"$WORK/rnacos.log" 2>&1
+) &
+RNACOS_PID=$!
+ready=""
+for _ in $(seq 1 300); do
+    if "$VENV/bin/python" - "$HTTP_PORT" <<'EOF' 2>/dev/null; then ready=1; break; fi
+import sys, urllib.request
+body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=1).read()
+sys.exit(0 if b"success" in body else 1)
+EOF
+    kill -0 "$RNACOS_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$ready" ] || { cat "$WORK/rnacos.log" >&2 || true; die "r-nacos did not become ready within 30 s"; }
+say "r-nacos ready"
+
+# ---- every scenario, then the report and chart
+EXTRA=()
+[ "${BENCH_SKIP_CLEAN_BUILD:-}" = 1 ] && EXTRA+=(--skip-clean-build)
+"$VENV/bin/python" "$BENCH/bench.py" \
+    --http-port "$HTTP_PORT" --grpc-port "$GRPC_PORT" \
+    --nbench "$NBENCH" --minimal-bin "$MINIMAL" --python "$VENV/bin/python" \
+    --rnacos-version "$RNACOS_VERSION" \
+    --rounds "${BENCH_ROUNDS:-5}" --calls "${BENCH_CALLS:-1000}" \
+    --command "$COMMAND" --started "$STARTED" \
+    "${SDK_ARGS[@]}" "${EXTRA[@]}"
+say "done in $(( $(date +%s) - STARTED )) s: benchmarks/REPORT.md, benchmarks/chart.png"

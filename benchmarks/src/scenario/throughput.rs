@@ -1,0 +1,242 @@
+//! Sequential register and list throughput, with client CPU per call.
+//!
+//! Contenders in this process: `ours` (nacos-blocking), `ureq` (the floor:
+//! the same HTTP requests through a bare ureq agent, body read as text) and
+//! `ureq-json` (the floor plus parsing the list body into a
+//! `serde_json::Value`, to show what decoding alone costs) and
+//! `ureq-timeout` (the floor with a per-request deadline, as `ours` sets:
+//! diagnostic, it shows what that costs inside ureq). The Python v1
+//! client and `nacos-sdk` run the same loop in their own programs
+//! (`contenders/python_v1.py`, `peers/nacos-sdk`).
+
+use std::time::Duration;
+
+use nacos_blocking::{Instance, NacosClient};
+
+use crate::measure::Span;
+
+const GROUP: &str = "DEFAULT_GROUP";
+/// The IP every registered benchmark instance gets (ports vary).
+const IP: &str = "10.1.0.1";
+
+/// `setup-list <addr> <service> <instances>`: registers persistent
+/// instances (they need no heartbeats, so they stay listed for the run).
+pub fn setup_list(args: &[String]) -> Result<(), String> {
+    let [addr, service, n] = args else {
+        return Err("expected <addr> <service> <instances>".into());
+    };
+    let n: u16 = n.parse().map_err(|e| format!("instances: {e}"))?;
+    let client = NacosClient::new(addr).map_err(|e| e.to_string())?;
+    for i in 0..n {
+        let inst = Instance::builder("10.2.0.1", 20000 + i)
+            .ephemeral(false)
+            .metadata("zone", "bench")
+            .build();
+        client
+            .register_instance(service.as_str(), &inst)
+            .map_err(|e| e.to_string())?;
+    }
+    let seen = client
+        .list_instances(service.as_str(), &[], false)
+        .map_err(|e| e.to_string())?
+        .hosts
+        .len();
+    if seen != n as usize {
+        return Err(format!(
+            "registered {n} instances but the server lists {seen}"
+        ));
+    }
+    println!("{{\"setup\":\"list\",\"service\":\"{service}\",\"instances\":{seen}}}");
+    Ok(())
+}
+
+/// One contender's way of making a call; returns how many instances the
+/// call saw (0 for register).
+trait Contender {
+    fn register(&mut self, port: u16) -> Result<usize, String>;
+    fn list(&mut self) -> Result<usize, String>;
+}
+
+struct Ours {
+    client: NacosClient,
+    service: String,
+}
+
+impl Contender for Ours {
+    fn register(&mut self, port: u16) -> Result<usize, String> {
+        self.client
+            .register_instance(self.service.as_str(), &Instance::new(IP, port))
+            .map(|()| 0)
+            .map_err(|e| e.to_string())
+    }
+
+    fn list(&mut self) -> Result<usize, String> {
+        self.client
+            .list_instances(self.service.as_str(), &[], false)
+            .map(|info| info.hosts.len())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The floor: the request `ours` sends (same method, path and parameters),
+/// through a bare ureq agent with no extra headers, retries or checks.
+struct Floor {
+    agent: ureq::Agent,
+    base: String,
+    grouped: String,
+    parse_json: bool,
+    /// Sets a per-request deadline as `ours` does (diagnostic: with any
+    /// timeout set, ureq resolves the host on a new thread per request).
+    timeout: Option<std::time::Duration>,
+}
+
+impl Floor {
+    fn new(
+        addr: &str,
+        service: &str,
+        parse_json: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> Floor {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Floor {
+            agent,
+            base: format!("http://{addr}/nacos"),
+            grouped: format!("{GROUP}@@{service}"),
+            parse_json,
+            timeout,
+        }
+    }
+}
+
+impl Contender for Floor {
+    fn register(&mut self, port: u16) -> Result<usize, String> {
+        let port = port.to_string();
+        let mut resp = self
+            .agent
+            .post(format!("{}/v1/ns/instance", self.base))
+            .config()
+            .timeout_global(self.timeout)
+            .build()
+            .send_form([
+                ("serviceName", self.grouped.as_str()),
+                ("groupName", GROUP),
+                ("ip", IP),
+                ("port", port.as_str()),
+                ("clusterName", "DEFAULT"),
+                ("weight", "1"),
+                ("enable", "true"),
+                ("enabled", "true"),
+                ("healthy", "true"),
+                ("ephemeral", "true"),
+                ("metadata", "{}"),
+            ])
+            .map_err(|e| e.to_string())?;
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        if resp.status() != 200 {
+            return Err(format!("status {}: {body}", resp.status()));
+        }
+        Ok(0)
+    }
+
+    fn list(&mut self) -> Result<usize, String> {
+        let mut resp = self
+            .agent
+            .get(format!("{}/v1/ns/instance/list", self.base))
+            .config()
+            .timeout_global(self.timeout)
+            .build()
+            .query("serviceName", &self.grouped)
+            .query("groupName", GROUP)
+            .query("healthyOnly", "false")
+            .call()
+            .map_err(|e| e.to_string())?;
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        if resp.status() != 200 {
+            return Err(format!("status {}: {body}", resp.status()));
+        }
+        if !self.parse_json {
+            return Ok(body.matches("\"instanceId\"").count());
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+        Ok(v["hosts"].as_array().map_or(0, Vec::len))
+    }
+}
+
+/// `throughput <contender> <op> <addr> <service> <calls> <warmup> <port base>`
+pub fn run(args: &[String]) -> Result<(), String> {
+    let [contender, op, addr, service, calls, warmup, base] = args else {
+        return Err(
+            "expected <contender> <op> <addr> <service> <calls> <warmup> <port base>".into(),
+        );
+    };
+    let num = |s: &str, what: &str| s.parse::<u32>().map_err(|e| format!("{what}: {e}"));
+    let (calls, warmup, base) = (
+        num(calls, "calls")?,
+        num(warmup, "warmup")?,
+        num(base, "port base")?,
+    );
+    if base + calls + warmup > u16::MAX as u32 {
+        return Err("port base + calls + warmup must stay below 65536".into());
+    }
+    let mut c: Box<dyn Contender> = match contender.as_str() {
+        "ours" => Box::new(Ours {
+            client: NacosClient::new(addr).map_err(|e| e.to_string())?,
+            service: service.clone(),
+        }),
+        "ureq" => Box::new(Floor::new(addr, service, false, None)),
+        "ureq-json" => Box::new(Floor::new(addr, service, true, None)),
+        "ureq-timeout" => Box::new(Floor::new(
+            addr,
+            service,
+            false,
+            Some(Duration::from_secs(5)),
+        )),
+        other => return Err(format!("unknown contender {other}")),
+    };
+    let call = |c: &mut Box<dyn Contender>, i: u32| match op.as_str() {
+        "register" => c.register((base + i) as u16),
+        "list" => c.list(),
+        other => Err(format!("unknown op {other}")),
+    };
+    // Warm-up: connection set up, caches filled; not timed. Its ports
+    // follow the timed ones so no registration repeats.
+    let mut seen = 0;
+    for i in 0..warmup {
+        seen = call(&mut c, calls + i)?;
+    }
+    let mut ok = 0u32;
+    let mut first_err = None;
+    let span = Span::start();
+    for i in 0..calls {
+        match call(&mut c, i) {
+            Ok(n) => {
+                ok += 1;
+                seen = n;
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let sample = span.stop();
+    if let Some(e) = first_err {
+        eprintln!(
+            "nbench throughput {contender} {op}: {} of {calls} calls failed; first: {e}",
+            calls - ok
+        );
+    }
+    println!(
+        "{{\"contender\":\"{contender}\",\"op\":\"{op}\",\"calls\":{calls},\"ok\":{ok},\"instances_seen\":{seen},{}}}",
+        sample.json_fields()
+    );
+    Ok(())
+}
