@@ -108,9 +108,19 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
         .cache_dir(shared_cache())
         .build()
         .unwrap();
-    let other = NacosClient::new(&server.addr()).unwrap();
+    // The instance lives by its heartbeats, as in production. They are
+    // slower than the subscriber's polls, so the subscriber sees the new
+    // server's empty list for a few polls before they bring `a` back.
+    let other = NacosClient::builder()
+        .server_addr(server.addr())
+        .heartbeat_interval(Duration::from_secs(3))
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
     let svc = unique("restart");
-    let a = persistent("10.51.0.1", 5101).metadata("k", "v").build();
+    let a = Instance::builder("10.51.0.1", 5101)
+        .metadata("k", "v")
+        .build();
     other.register_instance(svc.as_str(), &a).unwrap();
 
     let events = Arc::new(Mutex::new(Vec::<ServiceEvent>::new()));
@@ -127,9 +137,8 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
     server.kill();
     std::thread::sleep(Duration::from_secs(5));
     server.restart();
-    // What the instance's heartbeats would do after a restart.
-    other.register_instance(svc.as_str(), &a).unwrap();
-    // While the subscriber still answers from its kept list.
+    // The new server knows no instance until the heartbeats bring `a` back;
+    // meanwhile the subscriber answers from its kept list.
     assert_eq!(
         sub.list_instances(svc.as_str(), &[], false)
             .unwrap()
@@ -138,6 +147,11 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
         1
     );
 
+    assert!(support::eventually(Duration::from_secs(8), || {
+        other
+            .heartbeat_state(svc.as_str(), &a)
+            .is_some_and(|s| s.is_ok())
+    }));
     let b = persistent("10.51.0.1", 5102).build();
     other.register_instance(svc.as_str(), &b).unwrap();
     let resumed = support::eventually(Duration::from_secs(30), || {

@@ -1,6 +1,8 @@
 //! `ServiceEvent`, the diff between two instance lists, and push-empty
 //! protection. Pure functions: no I/O, no locks.
 
+use std::time::{Duration, Instant};
+
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
 
@@ -81,28 +83,52 @@ pub(crate) fn diff(old: &[Instance], new: &[Instance]) -> Diff {
     d
 }
 
+/// How long after polls start working again an empty list stays held:
+/// a server that restarted has lost its ephemeral instances until their
+/// heartbeats re-register them, which takes up to one heartbeat interval
+/// (5 s by default in Nacos clients); this is twice that.
+pub(crate) const RECOVERY_GRACE: Duration = Duration::from_secs(10);
+
 /// Push-empty protection: what to do with a freshly polled list.
 #[derive(Debug, Default)]
 pub(crate) struct EmptyGuard {
     /// An empty list replaced a non-empty one and is waiting to be confirmed.
     held: bool,
+    /// When polls last started working again after failing.
+    recovered_at: Option<Instant>,
 }
 
 impl EmptyGuard {
+    /// Polls work again after failing (the server may have restarted).
+    pub(crate) fn recovered(&mut self, now: Instant) {
+        self.recovered_at = Some(now);
+    }
+
     /// `true` when `new` may replace `previous`. With `protect`, an empty
     /// list replacing a non-empty one is accepted only when the poll
-    /// before this one was empty too.
+    /// before this one was empty too, and, within [`RECOVERY_GRACE`] of
+    /// polls recovering from failures, only once that grace is over.
     pub(crate) fn accept(
         &mut self,
         previous: Option<&[Instance]>,
         new: &[Instance],
         protect: bool,
+        now: Instant,
     ) -> bool {
         let replaces_nonempty = previous.is_some_and(|p| !p.is_empty());
-        if protect && new.is_empty() && replaces_nonempty && !self.held {
-            self.held = true;
-            log::warn!("nacos: a subscribed service came back empty; holding it until confirmed");
-            return false;
+        if protect && new.is_empty() && replaces_nonempty {
+            let recovering = self
+                .recovered_at
+                .is_some_and(|at| now.saturating_duration_since(at) < RECOVERY_GRACE);
+            if !self.held || recovering {
+                if !self.held {
+                    log::warn!(
+                        "nacos: a subscribed service came back empty; holding it until confirmed"
+                    );
+                }
+                self.held = true;
+                return false;
+            }
         }
         self.held = false;
         true
@@ -162,19 +188,41 @@ mod tests {
     fn empty_is_held_until_confirmed() {
         let one = vec![inst("10.0.0.1", 1)];
         let mut g = EmptyGuard::default();
-        assert!(g.accept(None, &[], true), "first list, even empty");
-        assert!(g.accept(Some(&[]), &one, true));
-        assert!(!g.accept(Some(&one), &[], true), "held");
-        assert!(g.accept(Some(&one), &one, true), "glitch over");
-        assert!(!g.accept(Some(&one), &[], true), "held again");
-        assert!(g.accept(Some(&one), &[], true), "confirmed");
-        assert!(g.accept(Some(&[]), &[], true));
+        let now = Instant::now();
+        assert!(g.accept(None, &[], true, now), "first list, even empty");
+        assert!(g.accept(Some(&[]), &one, true, now));
+        assert!(!g.accept(Some(&one), &[], true, now), "held");
+        assert!(g.accept(Some(&one), &one, true, now), "glitch over");
+        assert!(!g.accept(Some(&one), &[], true, now), "held again");
+        assert!(g.accept(Some(&one), &[], true, now), "confirmed");
+        assert!(g.accept(Some(&[]), &[], true, now));
+    }
+
+    #[test]
+    fn after_an_outage_empty_is_held_for_the_grace() {
+        let one = vec![inst("10.0.0.1", 1)];
+        let mut g = EmptyGuard::default();
+        let t0 = Instant::now();
+        g.recovered(t0);
+        let soon = t0 + RECOVERY_GRACE / 2;
+        assert!(!g.accept(Some(&one), &[], true, t0), "held");
+        assert!(
+            !g.accept(Some(&one), &[], true, soon),
+            "still held in grace"
+        );
+        assert!(g.accept(Some(&one), &one, true, soon), "re-registered");
+        let later = t0 + RECOVERY_GRACE;
+        assert!(!g.accept(Some(&one), &[], true, later), "held once more");
+        assert!(
+            g.accept(Some(&one), &[], true, later),
+            "confirmed after grace"
+        );
     }
 
     #[test]
     fn empty_passes_when_protection_is_off() {
         let one = vec![inst("10.0.0.1", 1)];
         let mut g = EmptyGuard::default();
-        assert!(g.accept(Some(&one), &[], false));
+        assert!(g.accept(Some(&one), &[], false, Instant::now()));
     }
 }

@@ -298,6 +298,7 @@ impl Registry {
             Ok(mut info) => {
                 if e.failures > 0 {
                     log::info!("nacos: polling {} works again", job.sub.service);
+                    e.guard.recovered(now);
                 }
                 e.failures = 0;
                 let advised = Duration::from_millis(info.cache_millis);
@@ -309,7 +310,9 @@ impl Registry {
                 e.next_due = now + interval;
                 info.clusters = job.sub.clusters.join(",");
                 let previous = e.good.as_ref().map(|g| g.hosts.as_slice());
-                if e.guard.accept(previous, &info.hosts, self.settings.protect) {
+                if e.guard
+                    .accept(previous, &info.hosts, self.settings.protect, now)
+                {
                     let d = diff(previous.unwrap_or(&[]), &info.hosts);
                     if e.good.is_none() || !d.is_empty() {
                         out.store = Some((job.sub.service.clone(), info.clone()));
