@@ -429,15 +429,21 @@ mod tests {
         assert_eq!(poll(&r, Ok(list(&[1, 2]))), vec![(true, 2, 0)]);
         assert_eq!(poll(&r, Ok(list(&[1, 2]))), vec![]);
         assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![(false, 1, 1)]);
-        assert_eq!(poll(&r, Err(crate::error::Error::Shutdown)), vec![]);
-        assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
         // Push-empty: held once, then confirmed.
         assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
         assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
         assert_eq!(poll(&r, Ok(list(&[]))), vec![(false, 0, 2)]);
+        assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![(false, 2, 0)]);
+        // An error keeps the list; right after it, empty lists stay held
+        // (the server may have restarted and lost its instances).
+        assert_eq!(poll(&r, Err(crate::error::Error::Shutdown)), vec![]);
+        assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
+        assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
+        assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
+        assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
         // A second listener gets its own initial event only.
         let id = r.add(&sub(), Arc::new(|_| {})).unwrap();
-        assert_eq!(poll(&r, Ok(list(&[]))), vec![(true, 0, 0)]);
+        assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![(true, 2, 0)]);
         r.remove(&sub(), id);
         assert_eq!(r.len(), 1);
         r.close();
