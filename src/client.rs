@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::{ClientBuilder, Config, Servers};
+use crate::config_center::listen::ConfigWatch;
 use crate::error::{Error, Result};
 use crate::server_list;
 use crate::transport::{Request, Response, Transport};
@@ -33,6 +34,8 @@ pub struct NacosClient {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) transport: Transport,
+    /// Watched configs and their long poll.
+    pub(crate) config_watch: ConfigWatch,
     closed: AtomicBool,
 }
 
@@ -47,6 +50,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.workers.shutdown();
+        self.shared.config_watch.close();
     }
 }
 
@@ -94,6 +98,7 @@ impl NacosClient {
         let shared = Arc::new(Shared {
             config,
             transport,
+            config_watch: ConfigWatch::new(),
             closed: AtomicBool::new(false),
         });
         let client = NacosClient {
@@ -123,6 +128,7 @@ impl NacosClient {
     pub fn shutdown(&self) -> Result<()> {
         self.inner.shared.closed.store(true, Ordering::SeqCst);
         self.inner.workers.shutdown();
+        self.inner.shared.config_watch.close();
         Ok(())
     }
 
@@ -130,7 +136,6 @@ impl NacosClient {
         &self.inner.shared
     }
 
-    #[allow(dead_code)] // used by the background features
     pub(crate) fn workers(&self) -> &Workers {
         &self.inner.workers
     }

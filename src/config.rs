@@ -53,8 +53,9 @@ pub(crate) struct Config {
     pub(crate) app_name: Option<String>,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) max_response_bytes: u64,
-    #[allow(dead_code)] // read by the disk caches
     pub(crate) cache_dir: PathBuf,
+    pub(crate) long_poll_timeout: Duration,
+    pub(crate) config_failover_dir: Option<PathBuf>,
 }
 
 /// Builds a [`NacosClient`]. Every setter consumes and returns the builder;
@@ -87,7 +88,12 @@ pub struct ClientBuilder {
     password: Option<String>,
     max_response_bytes: u64,
     cache_dir: Option<PathBuf>,
+    long_poll_timeout: Duration,
+    config_failover_dir: Option<PathBuf>,
 }
+
+/// The shortest long poll servers honour (both clamp shorter ones up).
+const MIN_LONG_POLL: Duration = Duration::from_secs(10);
 
 impl Default for ClientBuilder {
     fn default() -> Self {
@@ -106,6 +112,8 @@ impl Default for ClientBuilder {
             password: None,
             max_response_bytes: 16 * 1024 * 1024,
             cache_dir: None,
+            long_poll_timeout: Duration::from_secs(30),
+            config_failover_dir: None,
         }
     }
 }
@@ -125,6 +133,8 @@ impl fmt::Debug for ClientBuilder {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("cache_dir", &self.cache_dir)
+            .field("long_poll_timeout", &self.long_poll_timeout)
+            .field("config_failover_dir", &self.config_failover_dir)
             .finish_non_exhaustive()
     }
 }
@@ -223,6 +233,30 @@ impl ClientBuilder {
         self
     }
 
+    // Config center.
+
+    /// How long the server may hold a config long poll (sent as
+    /// `Long-Pulling-Timeout`); an idle client sends about one request per
+    /// this period. At least 10 s (servers clamp shorter polls up to 10 s,
+    /// which would then outlast the client's own deadline).
+    ///
+    /// Defaults to 30 s.
+    pub fn long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.long_poll_timeout = timeout;
+        self
+    }
+
+    /// A directory of failover files that override the server for reads:
+    /// `get_config` returns `<dir>/<namespace>/<group>/<data id>` when it
+    /// exists (namespace `public` for the public namespace; each part
+    /// percent-encoded as in the cache dir). Watching is not affected.
+    ///
+    /// Defaults to none.
+    pub fn config_failover_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config_failover_dir = Some(dir.into());
+        self
+    }
+
     /// Reads `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_USERNAME`,
     /// `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH` over this builder's settings.
     pub fn env(self) -> Self {
@@ -293,6 +327,9 @@ impl ClientBuilder {
                 return Err(Error::invalid(field, "must be above zero"));
             }
         }
+        if self.long_poll_timeout < MIN_LONG_POLL {
+            return Err(Error::invalid("long_poll_timeout", "must be at least 10 s"));
+        }
         if self.max_response_bytes < 1024 {
             return Err(Error::invalid(
                 "max_response_bytes",
@@ -326,6 +363,8 @@ impl ClientBuilder {
             cache_dir: self
                 .cache_dir
                 .unwrap_or_else(crate::disk::default_cache_dir),
+            long_poll_timeout: self.long_poll_timeout,
+            config_failover_dir: self.config_failover_dir,
         })
     }
 }
@@ -373,6 +412,12 @@ mod tests {
         assert_eq!(field(b().context_path("/a?b")), Some("context_path"));
         assert_eq!(field(b().endpoint("e:1")), Some("endpoint"));
         assert_eq!(field(b().credentials("", "x")), Some("username"));
+        assert_eq!(
+            field(b().long_poll_timeout(Duration::from_secs(9))),
+            Some("long_poll_timeout")
+        );
+        assert_eq!(c.long_poll_timeout, Duration::from_secs(30));
+        assert_eq!(c.config_failover_dir, None);
         assert_eq!(
             cfg(b().context_path("nacos/")).unwrap().context_path,
             "/nacos"

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 /// Encodes `name` as one safe path component: `[0-9A-Za-z_-]` and `.` (not
 /// leading) are kept, every other byte becomes `%XX`; empty becomes `%`.
-#[allow(dead_code)] // used by the disk caches
 pub(crate) fn encode_component(name: &str) -> String {
     if name.is_empty() {
         return "%".to_string();
@@ -48,7 +47,6 @@ pub(crate) fn decode_component(encoded: &str) -> Option<String> {
 }
 
 /// `dir/<encoded a>/<encoded b>/...`: always inside `dir`.
-#[allow(dead_code)] // used by the disk caches
 pub(crate) fn path_in(dir: &Path, parts: &[&str]) -> PathBuf {
     let mut p = dir.to_path_buf();
     for part in parts {
@@ -59,7 +57,6 @@ pub(crate) fn path_in(dir: &Path, parts: &[&str]) -> PathBuf {
 
 /// Writes `bytes` to `path` through a temp file and a rename, so readers
 /// see the old file or the new one, never a torn one.
-#[allow(dead_code)] // used by the disk caches
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()

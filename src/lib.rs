@@ -22,6 +22,7 @@
 mod auth;
 mod client;
 mod config;
+mod config_center;
 mod disk;
 mod error;
 mod naming;
@@ -35,6 +36,10 @@ mod worker;
 
 pub use crate::client::NacosClient;
 pub use crate::config::{ClientBuilder, DEFAULT_GROUP};
+pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
+pub use crate::config_center::event::{ConfigChange, ConfigEvent};
+pub use crate::config_center::key::{ConfigKey, ConfigName};
+pub use crate::config_center::listen::ConfigListener;
 pub use crate::error::{Error, Result};
 pub use crate::naming::beat::BeatResult;
 pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};

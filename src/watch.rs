@@ -83,7 +83,6 @@ impl<T> fmt::Debug for Watcher<T> {
 
 /// A new channel: the sender for the worker, the watcher for the user.
 /// `on_stop` runs once, when the watcher is stopped or dropped.
-#[allow(dead_code)] // used by the subscription and config watchers
 pub(crate) fn channel<T>(on_stop: impl FnOnce() + Send + 'static) -> (Sender<T>, Watcher<T>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let (wake_tx, wake_rx) = crossbeam_channel::bounded(0);

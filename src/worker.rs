@@ -22,7 +22,6 @@ impl StopSignal {
     }
 
     /// The raw receiver, for `select!` alongside other channels.
-    #[allow(dead_code)] // used by workers that select over several channels
     pub(crate) fn receiver(&self) -> &Receiver<()> {
         &self.0
     }
@@ -64,6 +63,30 @@ impl Workers {
         Ok(())
     }
 
+    /// Starts `body` on a thread named `nacos-<name>` that [`shutdown`]
+    /// signals but does not join: for a worker that may be blocked in a
+    /// request the server holds open (a long poll) for longer than a
+    /// shutdown should wait. Once signalled it must send nothing more (its
+    /// requests fail with `Error::Shutdown` after shutdown) and end on its
+    /// own when the request in flight returns.
+    ///
+    /// [`shutdown`]: Workers::shutdown
+    pub(crate) fn spawn_detached(
+        &self,
+        name: &str,
+        body: impl FnOnce(StopSignal) + Send + 'static,
+    ) -> Result<()> {
+        if lock(&self.stop_tx).is_none() {
+            return Err(Error::Shutdown);
+        }
+        let stop = StopSignal(self.stop_rx.clone());
+        thread::Builder::new()
+            .name(format!("nacos-{name}"))
+            .spawn(move || body(stop))
+            .map_err(Error::Thread)?;
+        Ok(())
+    }
+
     /// Signals every worker to stop and joins them. Idempotent. A worker
     /// that calls this on itself is not joined (it is already stopping).
     pub(crate) fn shutdown(&self) {
@@ -86,7 +109,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Runs `f`, catching and logging a panic; `what` names the work.
-#[allow(dead_code)] // for the workers that run user code
 pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Option<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(v) => Some(v),

@@ -1,0 +1,486 @@
+//! Watching configs: one long poll for every watched key of a client.
+//!
+//! # Threads
+//!
+//! - `nacos-config-poll` long-polls all watched keys (in batches of
+//!   [`BATCH`](protocol::BATCH) keys), holding each request up to the
+//!   client's `long_poll_timeout`. On a reported change it fetches the new
+//!   content and delivers it once per new MD5.
+//! - `nacos-config-fresh` covers keys added *while* a long poll is in
+//!   flight. A blocking request cannot be cancelled, so instead of
+//!   interrupting the poll, this thread checks just those new keys with
+//!   non-held requests (the server answers at once) every
+//!   [`FRESH_EVERY`], until the poll thread's next request includes them.
+//!   It is idle whenever no key is new, so an idle client sends one
+//!   request per long-poll timeout and nothing more.
+//! - Closure listeners run on a small fixed pool (see `deliver.rs`).
+//!
+//! Removing a watcher takes effect at once: its sink is dropped from the
+//! state, so nothing more is delivered to it, and a key nobody watches is
+//! left out of the next poll.
+//!
+//! Both poll threads are *detached*: shutdown signals them but does not
+//! join them, because one may be blocked in a long poll the server holds
+//! for up to the timeout. Once signalled they send nothing more (every
+//! request after shutdown fails with `Error::Shutdown`) and exit when the
+//! request in flight returns.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, Receiver, Sender};
+
+use crate::client::{NacosClient, Shared};
+use crate::config_center::api;
+use crate::config_center::deliver::{Pool, Serial, Sink};
+use crate::config_center::event::{ConfigChange, ConfigEvent};
+use crate::config_center::key::{ConfigKey, ConfigName};
+use crate::config_center::{md5, protocol, snapshot};
+use crate::error::{Error, Result};
+use crate::transport::{Method, Module, Request};
+use crate::watch::{self, Watcher};
+use crate::worker::StopSignal;
+
+const LISTENER: &str = "/v1/cs/configs/listener";
+
+/// How often keys not yet in a long poll are checked.
+pub(crate) const FRESH_EVERY: Duration = Duration::from_millis(250);
+
+/// A long poll answered faster than this with nothing new is suspicious
+/// (a server that does not hold): the second in a row backs off.
+const TOO_FAST: Duration = Duration::from_secs(1);
+
+/// Longest pause between attempts while the servers fail.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One watched key.
+#[derive(Debug)]
+struct Entry {
+    /// MD5 of the content last seen (empty: none).
+    md5: String,
+    /// Included in a long poll the poll thread has issued.
+    covered: bool,
+    sinks: Vec<(u64, Sink)>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<ConfigKey, Entry>,
+    next_id: u64,
+    threads_started: bool,
+    closed: bool,
+}
+
+/// The config-watch state of one client (a field of `Shared`).
+#[derive(Debug)]
+pub(crate) struct ConfigWatch {
+    state: Mutex<State>,
+    /// Held while fetching and applying a change, so two threads that see
+    /// the same change apply it in order and deliver it once. Never held
+    /// while user code runs.
+    process: Mutex<()>,
+    wake_poll: (Sender<()>, Receiver<()>),
+    wake_fresh: (Sender<()>, Receiver<()>),
+    pool: Pool,
+}
+
+impl ConfigWatch {
+    pub(crate) fn new() -> ConfigWatch {
+        ConfigWatch {
+            state: Mutex::new(State::default()),
+            process: Mutex::new(()),
+            wake_poll: crossbeam_channel::bounded(1),
+            wake_fresh: crossbeam_channel::bounded(1),
+            pool: Pool::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Ends every watch: watchers see the end, listeners get nothing more.
+    pub(crate) fn close(&self) {
+        let entries = {
+            let mut st = self.state();
+            st.closed = true;
+            std::mem::take(&mut st.entries)
+        };
+        for (_, entry) in entries {
+            for (_, sink) in entry.sinks {
+                if let Sink::Closure(s) = sink {
+                    s.remove();
+                }
+            }
+        }
+    }
+
+    fn remove(&self, key: &ConfigKey, id: u64) {
+        let mut st = self.state();
+        let Some(entry) = st.entries.get_mut(key) else {
+            return;
+        };
+        if let Some(i) = entry.sinks.iter().position(|(i, _)| *i == id) {
+            if let (_, Sink::Closure(s)) = entry.sinks.remove(i) {
+                s.remove();
+            }
+        }
+        if entry.sinks.is_empty() {
+            st.entries.remove(key);
+        }
+    }
+
+    /// Every watched key with its MD5, now marked as covered by a poll.
+    fn cover_all(&self) -> Vec<(ConfigKey, String)> {
+        let mut st = self.state();
+        st.entries
+            .iter_mut()
+            .map(|(k, e)| {
+                e.covered = true;
+                (k.clone(), e.md5.clone())
+            })
+            .collect()
+    }
+
+    /// The keys no long poll covers yet.
+    fn uncovered(&self) -> Vec<(ConfigKey, String)> {
+        self.state()
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.covered)
+            .map(|(k, e)| (k.clone(), e.md5.clone()))
+            .collect()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+
+    /// Records what the server now says about `key`; delivers an event to
+    /// every sink if its MD5 is new. Returns whether it delivered.
+    fn apply(&self, key: &ConfigKey, content: Option<String>) -> bool {
+        let md5 = content.as_deref().map(md5::hex).unwrap_or_default();
+        let sinks: Vec<Sink> = {
+            let mut st = self.state();
+            let Some(entry) = st.entries.get_mut(key) else {
+                return false;
+            };
+            if entry.md5 == md5 {
+                return false;
+            }
+            entry.md5 = md5.clone();
+            entry.sinks.iter().map(|(_, s)| s.clone()).collect()
+        };
+        let kind = if content.is_some() {
+            ConfigChange::Changed
+        } else {
+            ConfigChange::Deleted
+        };
+        log::debug!("nacos: config {key} {kind:?} (md5 {md5:?})");
+        let event = ConfigEvent {
+            key: key.clone(),
+            kind,
+            content,
+            md5,
+        };
+        for sink in &sinks {
+            self.pool.deliver(sink, event.clone());
+        }
+        true
+    }
+}
+
+/// A closure listener added by
+/// [`add_config_listener`](NacosClient::add_config_listener).
+///
+/// Dropping the handle keeps the listener running (until the client shuts
+/// down); call [`remove`](Self::remove) to end it.
+#[derive(Debug)]
+pub struct ConfigListener {
+    shared: Weak<Shared>,
+    key: ConfigKey,
+    id: u64,
+}
+
+impl ConfigListener {
+    /// The config this listener watches.
+    pub fn key(&self) -> &ConfigKey {
+        &self.key
+    }
+
+    /// Removes the listener: it runs no more (events already running
+    /// finish). Idempotent.
+    pub fn remove(&self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.config_watch.remove(&self.key, self.id);
+        }
+    }
+}
+
+impl NacosClient {
+    /// Runs `listener` on every change of a config, with the new content
+    /// and MD5, or with a deletion. It starts from the current content (or
+    /// the snapshot, when no server answers), so it fires only on changes.
+    ///
+    /// Listeners run on a small pool of threads of their own: one listener
+    /// sees its events one at a time and in order, a slow listener delays
+    /// only itself, and a panic is logged and the listener lives on.
+    ///
+    /// ```no_run
+    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+    /// let listener = client.add_config_listener(("app.yaml", "shop"), |event| {
+    ///     println!("{} is now {:?}", event.data_id(), event.content);
+    /// })?;
+    /// // ...
+    /// listener.remove();
+    /// # Ok::<(), nacos_blocking::Error>(())
+    /// ```
+    pub fn add_config_listener(
+        &self,
+        config: impl Into<ConfigName>,
+        listener: impl FnMut(ConfigEvent) + Send + 'static,
+    ) -> Result<ConfigListener> {
+        let key = self.resolve_config(config)?;
+        let cw = &self.shared().config_watch;
+        cw.pool.start(self.workers())?;
+        let id = self.add_sink(&key, Sink::Closure(Serial::new(listener)))?;
+        Ok(ConfigListener {
+            shared: Arc::downgrade(self.shared()),
+            key,
+            id,
+        })
+    }
+
+    /// A [`Watcher`] of a config's changes: `next()` blocks until the next
+    /// change or deletion. Like
+    /// [`add_config_listener`](Self::add_config_listener), it fires only on
+    /// changes. Stopping or dropping the watcher unsubscribes.
+    pub fn watch_config(&self, config: impl Into<ConfigName>) -> Result<Watcher<ConfigEvent>> {
+        let key = self.resolve_config(config)?;
+        let id = Arc::new(Mutex::new(None::<u64>));
+        let weak = Arc::downgrade(self.shared());
+        let (stop_key, stop_id) = (key.clone(), id.clone());
+        let (tx, watcher) = watch::channel(move || {
+            if let (Some(shared), Some(id)) = (weak.upgrade(), *lock(&stop_id)) {
+                shared.config_watch.remove(&stop_key, id);
+            }
+        });
+        *lock(&id) = Some(self.add_sink(&key, Sink::Channel(tx))?);
+        Ok(watcher)
+    }
+
+    fn add_sink(&self, key: &ConfigKey, sink: Sink) -> Result<u64> {
+        let shared = self.shared();
+        let cw = &shared.config_watch;
+        let known = cw.state().entries.contains_key(key);
+        // The first watcher of a key starts from what is there now, so it
+        // fires only on changes; asked outside the lock.
+        let initial = if known {
+            None
+        } else {
+            Some(initial_md5(shared, key)?)
+        };
+        let id = {
+            let mut st = cw.state();
+            if st.closed {
+                return Err(Error::Shutdown);
+            }
+            st.next_id += 1;
+            let id = st.next_id;
+            let entry = st.entries.entry(key.clone()).or_insert_with(|| Entry {
+                md5: initial.unwrap_or_default(),
+                covered: false,
+                sinks: Vec::new(),
+            });
+            entry.sinks.push((id, sink));
+            id
+        };
+        self.start_config_threads()?;
+        let _ = cw.wake_poll.0.try_send(());
+        let _ = cw.wake_fresh.0.try_send(());
+        Ok(id)
+    }
+
+    fn start_config_threads(&self) -> Result<()> {
+        let shared = self.shared();
+        let mut st = shared.config_watch.state();
+        if st.threads_started {
+            return Ok(());
+        }
+        let s = shared.clone();
+        self.workers()
+            .spawn_detached("config-poll", move |stop| poll_loop(&s, &stop))?;
+        let s = shared.clone();
+        self.workers()
+            .spawn_detached("config-fresh", move |stop| fresh_loop(&s, &stop))?;
+        st.threads_started = true;
+        Ok(())
+    }
+}
+
+/// The MD5 a new watcher starts from: the server's content, else the
+/// snapshot's when no server answers, else empty.
+fn initial_md5(shared: &Shared, key: &ConfigKey) -> Result<String> {
+    match api::fetch(shared, key) {
+        Ok(content) => Ok(content.as_deref().map(md5::hex).unwrap_or_default()),
+        Err(e) if e.is_unavailable() => {
+            let path = snapshot::snapshot_path(&shared.config.cache_dir, key);
+            log::warn!(
+                "nacos: config {key}: servers unavailable ({e}); watching from the snapshot"
+            );
+            Ok(snapshot::read(&path)
+                .as_deref()
+                .map(md5::hex)
+                .unwrap_or_default())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Asks which of `items` changed; `hold` makes it a long poll.
+fn listen(
+    shared: &Shared,
+    items: &[(ConfigKey, String)],
+    hold: Option<Duration>,
+) -> Result<Vec<ConfigKey>> {
+    let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
+    let mut req =
+        Request::new(Method::Post, Module::Config, LISTENER).param("Listening-Configs", configs);
+    if let Some(hold) = hold {
+        req = req
+            .header("Long-Pulling-Timeout", hold.as_millis().to_string())
+            .hold(hold);
+    }
+    Ok(protocol::decode_changed(&shared.send(&req)?.body))
+}
+
+/// What handling one answer came to.
+#[derive(Debug, Default)]
+struct Outcome {
+    delivered: bool,
+    failed: bool,
+}
+
+/// Fetches and applies every watched key in `changed`.
+fn process(shared: &Shared, changed: Vec<ConfigKey>) -> Outcome {
+    let cw = &shared.config_watch;
+    let _serial = lock(&cw.process);
+    let mut out = Outcome::default();
+    for key in changed {
+        if !cw.state().entries.contains_key(&key) {
+            continue;
+        }
+        match api::fetch(shared, &key) {
+            Ok(content) => out.delivered |= cw.apply(&key, content),
+            Err(e) => {
+                if !matches!(e, Error::Shutdown) {
+                    log::warn!("nacos: config {key} changed but could not be fetched: {e}");
+                }
+                out.failed = true;
+            }
+        }
+    }
+    out
+}
+
+fn backoff(failures: u32) -> Duration {
+    (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
+}
+
+fn poll_loop(shared: &Shared, stop: &StopSignal) {
+    let cw = &shared.config_watch;
+    let hold = shared.config.long_poll_timeout;
+    let mut failures = 0u32;
+    let mut fruitless = 0u32;
+    loop {
+        if cw.is_closed() {
+            return;
+        }
+        let items = cw.cover_all();
+        if items.is_empty() {
+            select! {
+                recv(stop.receiver()) -> _ => return,
+                recv(cw.wake_poll.1) -> _ => continue,
+            }
+        }
+        let mut failed = false;
+        let mut fast_and_fruitless = false;
+        for chunk in items.chunks(protocol::BATCH) {
+            let started = Instant::now();
+            match listen(shared, chunk, Some(hold)) {
+                Ok(changed) => {
+                    let outcome = process(shared, changed);
+                    failed |= outcome.failed;
+                    fast_and_fruitless |= !outcome.delivered && started.elapsed() < TOO_FAST;
+                }
+                Err(Error::Shutdown) => return,
+                Err(e) => {
+                    log::warn!("nacos: config long poll failed: {e}");
+                    failed = true;
+                }
+            }
+        }
+        let pause = if failed {
+            failures += 1;
+            backoff(failures - 1)
+        } else {
+            failures = 0;
+            Duration::ZERO
+        };
+        // Never spin on a server that answers at once with nothing new.
+        fruitless = if fast_and_fruitless { fruitless + 1 } else { 0 };
+        let pause = if fruitless >= 2 {
+            pause.max(backoff(fruitless - 2))
+        } else {
+            pause
+        };
+        if !pause.is_zero() && stop.wait(pause) {
+            return;
+        }
+    }
+}
+
+fn fresh_loop(shared: &Shared, stop: &StopSignal) {
+    let cw = &shared.config_watch;
+    loop {
+        if cw.is_closed() {
+            return;
+        }
+        let items = cw.uncovered();
+        if items.is_empty() {
+            select! {
+                recv(stop.receiver()) -> _ => return,
+                recv(cw.wake_fresh.1) -> _ => continue,
+            }
+        }
+        for chunk in items.chunks(protocol::BATCH) {
+            match listen(shared, chunk, None) {
+                Ok(changed) => {
+                    process(shared, changed);
+                }
+                Err(Error::Shutdown) => return,
+                Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),
+            }
+        }
+        if stop.wait(FRESH_EVERY) {
+            return;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_millis(500));
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+}
