@@ -1,29 +1,38 @@
 //! Watching configs: one long poll for every watched key of a client.
 //!
-//! # Threads
+//! # Threads (a fixed number, however many keys are watched)
 //!
-//! - `nacos-config-poll` long-polls all watched keys (in batches of
-//!   [`BATCH`](protocol::BATCH) keys), holding each request up to the
-//!   client's `long_poll_timeout`. On a reported change it fetches the new
-//!   content and delivers it once per new MD5.
-//! - `nacos-config-fresh` covers keys added *while* a long poll is in
-//!   flight. A blocking request cannot be cancelled, so instead of
-//!   interrupting the poll, this thread checks just those new keys with
-//!   non-held requests (the server answers at once) every
-//!   [`FRESH_EVERY`], until the poll thread's next request includes them.
-//!   It is idle whenever no key is new, so an idle client sends one
-//!   request per long-poll timeout and nothing more.
+//! A blocking request cannot be cancelled, so a long poll in flight cannot
+//! be told about a key added after it was sent. Instead of interrupting
+//! it, a second poll is issued:
+//!
+//! - Two poll threads, `nacos-config-poll-0` and `-1`, long-poll every
+//!   watched key (in batches of [`BATCH`](protocol::BATCH) keys), holding
+//!   each request up to the client's `long_poll_timeout`. Adding a key
+//!   bumps a generation; when the newest poll in flight is older than the
+//!   current generation, an idle poll thread (after [`DEBOUNCE`], so a
+//!   burst of adds makes one request) sends a fresh long poll with every
+//!   key. When the older poll comes back, its thread sees a newer one in
+//!   flight and goes idle. So an idle client has exactly one long poll in
+//!   flight, and a new key is covered by a long poll at once.
+//! - `nacos-config-check` handles the rare case of keys added while *both*
+//!   poll threads are busy: it checks just those keys with non-held
+//!   requests (the server answers at once), at growing intervals from
+//!   [`CHECK_FIRST`] up to [`CHECK_MAX`], until a poll thread frees up
+//!   and covers them.
 //! - Closure listeners run on a small fixed pool (see `deliver.rs`).
 //!
-//! Removing a watcher takes effect at once: its sink is dropped from the
-//! state, so nothing more is delivered to it, and a key nobody watches is
-//! left out of the next poll.
+//! On a reported change the content is fetched and delivered once per new
+//! MD5 (a change seen by two polls is delivered once). Removing a watcher
+//! takes effect at once: its sink is dropped from the state, so nothing
+//! more is delivered to it, and a key nobody watches is left out of the
+//! next poll.
 //!
-//! Both poll threads are *detached*: shutdown signals them but does not
-//! join them, because one may be blocked in a long poll the server holds
-//! for up to the timeout. Once signalled they send nothing more (every
-//! request after shutdown fails with `Error::Shutdown`) and exit when the
-//! request in flight returns.
+//! These threads are *detached*: shutdown signals them but does not join
+//! them, because one may be blocked in a long poll the server holds for up
+//! to the timeout. Once signalled they send nothing more (every request
+//! after shutdown fails with `Error::Shutdown`) and exit when the request
+//! in flight returns.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -44,8 +53,16 @@ use crate::worker::StopSignal;
 
 const LISTENER: &str = "/v1/cs/configs/listener";
 
-/// How often keys not yet in a long poll are checked.
-pub(crate) const FRESH_EVERY: Duration = Duration::from_millis(250);
+/// How many threads long-poll.
+const POLLERS: usize = 2;
+
+/// How long an idle poll thread waits after a key is added, so that keys
+/// added together go out in one request.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// First and longest interval between checks of keys no poll covers.
+const CHECK_FIRST: Duration = Duration::from_millis(250);
+const CHECK_MAX: Duration = Duration::from_secs(2);
 
 /// A long poll answered faster than this with nothing new is suspicious
 /// (a server that does not hold): the second in a row backs off.
@@ -59,8 +76,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 struct Entry {
     /// MD5 of the content last seen (empty: none).
     md5: String,
-    /// Included in a long poll the poll thread has issued.
-    covered: bool,
+    /// The generation that added it: long polls of this generation or
+    /// later include it.
+    gen: u64,
     sinks: Vec<(u64, Sink)>,
 }
 
@@ -68,6 +86,10 @@ struct Entry {
 struct State {
     entries: HashMap<ConfigKey, Entry>,
     next_id: u64,
+    /// Bumped whenever a key is added.
+    gen: u64,
+    /// The generations of the long polls in flight (or backing off).
+    in_flight: Vec<u64>,
     threads_started: bool,
     closed: bool,
 }
@@ -81,7 +103,7 @@ pub(crate) struct ConfigWatch {
     /// while user code runs.
     process: Mutex<()>,
     wake_poll: (Sender<()>, Receiver<()>),
-    wake_fresh: (Sender<()>, Receiver<()>),
+    wake_check: (Sender<()>, Receiver<()>),
     pool: Pool,
 }
 
@@ -91,7 +113,7 @@ impl ConfigWatch {
             state: Mutex::new(State::default()),
             process: Mutex::new(()),
             wake_poll: crossbeam_channel::bounded(1),
-            wake_fresh: crossbeam_channel::bounded(1),
+            wake_check: crossbeam_channel::bounded(1),
             pool: Pool::new(),
         }
     }
@@ -131,24 +153,42 @@ impl ConfigWatch {
         }
     }
 
-    /// Every watched key with its MD5, now marked as covered by a poll.
-    fn cover_all(&self) -> Vec<(ConfigKey, String)> {
+    /// When a new long poll is due (no poll in flight, or the newest is
+    /// older than the key set): registers it and returns its generation
+    /// and keys.
+    fn start_poll(&self) -> Option<(u64, Vec<(ConfigKey, String)>)> {
         let mut st = self.state();
-        st.entries
-            .iter_mut()
-            .map(|(k, e)| {
-                e.covered = true;
-                (k.clone(), e.md5.clone())
-            })
-            .collect()
-    }
-
-    /// The keys no long poll covers yet.
-    fn uncovered(&self) -> Vec<(ConfigKey, String)> {
-        self.state()
+        let newest = st.in_flight.iter().max().copied();
+        if st.closed || st.entries.is_empty() || newest.is_some_and(|g| g >= st.gen) {
+            return None;
+        }
+        let gen = st.gen;
+        st.in_flight.push(gen);
+        let items = st
             .entries
             .iter()
-            .filter(|(_, e)| !e.covered)
+            .map(|(k, e)| (k.clone(), e.md5.clone()))
+            .collect();
+        Some((gen, items))
+    }
+
+    fn end_poll(&self, gen: u64) {
+        let mut st = self.state();
+        if let Some(i) = st.in_flight.iter().position(|g| *g == gen) {
+            st.in_flight.swap_remove(i);
+        }
+    }
+
+    /// Keys no poll in flight covers, when every poll thread is busy.
+    fn uncovered(&self) -> Vec<(ConfigKey, String)> {
+        let st = self.state();
+        if st.in_flight.len() < POLLERS {
+            return Vec::new(); // an idle poll thread covers them
+        }
+        let newest = st.in_flight.iter().max().copied().unwrap_or(0);
+        st.entries
+            .iter()
+            .filter(|(_, e)| e.gen > newest)
             .map(|(k, e)| (k.clone(), e.md5.clone()))
             .collect()
     }
@@ -288,9 +328,13 @@ impl NacosClient {
             }
             st.next_id += 1;
             let id = st.next_id;
+            if !st.entries.contains_key(key) {
+                st.gen += 1;
+            }
+            let gen = st.gen;
             let entry = st.entries.entry(key.clone()).or_insert_with(|| Entry {
                 md5: initial.unwrap_or_default(),
-                covered: false,
+                gen,
                 sinks: Vec::new(),
             });
             entry.sinks.push((id, sink));
@@ -298,7 +342,7 @@ impl NacosClient {
         };
         self.start_config_threads()?;
         let _ = cw.wake_poll.0.try_send(());
-        let _ = cw.wake_fresh.0.try_send(());
+        let _ = cw.wake_check.0.try_send(());
         Ok(id)
     }
 
@@ -308,12 +352,16 @@ impl NacosClient {
         if st.threads_started {
             return Ok(());
         }
+        for i in 0..POLLERS {
+            let s = shared.clone();
+            self.workers()
+                .spawn_detached(&format!("config-poll-{i}"), move |stop| {
+                    poll_loop(&s, &stop)
+                })?;
+        }
         let s = shared.clone();
         self.workers()
-            .spawn_detached("config-poll", move |stop| poll_loop(&s, &stop))?;
-        let s = shared.clone();
-        self.workers()
-            .spawn_detached("config-fresh", move |stop| fresh_loop(&s, &stop))?;
+            .spawn_detached("config-check", move |stop| check_loop(&s, &stop))?;
         st.threads_started = true;
         Ok(())
     }
@@ -394,16 +442,19 @@ fn poll_loop(shared: &Shared, stop: &StopSignal) {
     let mut failures = 0u32;
     let mut fruitless = 0u32;
     loop {
-        if cw.is_closed() {
-            return;
-        }
-        let items = cw.cover_all();
-        if items.is_empty() {
+        let Some((gen, items)) = cw.start_poll() else {
+            if cw.is_closed() {
+                return;
+            }
             select! {
                 recv(stop.receiver()) -> _ => return,
-                recv(cw.wake_poll.1) -> _ => continue,
+                recv(cw.wake_poll.1) -> _ => {}
             }
-        }
+            if stop.wait(DEBOUNCE) {
+                return;
+            }
+            continue;
+        };
         let mut failed = false;
         let mut fast_and_fruitless = false;
         for chunk in items.chunks(protocol::BATCH) {
@@ -435,24 +486,35 @@ fn poll_loop(shared: &Shared, stop: &StopSignal) {
         } else {
             pause
         };
-        if !pause.is_zero() && stop.wait(pause) {
+        // Still counted as in flight while pausing, so the other poll
+        // thread does not take over and double the rate.
+        let stopped = !pause.is_zero() && stop.wait(pause);
+        cw.end_poll(gen);
+        if stopped {
             return;
         }
     }
 }
 
-fn fresh_loop(shared: &Shared, stop: &StopSignal) {
+fn check_loop(shared: &Shared, stop: &StopSignal) {
     let cw = &shared.config_watch;
+    let mut every = CHECK_FIRST;
     loop {
         if cw.is_closed() {
             return;
         }
         let items = cw.uncovered();
         if items.is_empty() {
+            every = CHECK_FIRST;
             select! {
                 recv(stop.receiver()) -> _ => return,
-                recv(cw.wake_fresh.1) -> _ => continue,
+                recv(cw.wake_check.1) -> _ => {}
             }
+            // Let an idle poll thread take the new key first.
+            if stop.wait(DEBOUNCE * 2) {
+                return;
+            }
+            continue;
         }
         for chunk in items.chunks(protocol::BATCH) {
             match listen(shared, chunk, None) {
@@ -463,9 +525,10 @@ fn fresh_loop(shared: &Shared, stop: &StopSignal) {
                 Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),
             }
         }
-        if stop.wait(FRESH_EVERY) {
+        if stop.wait(every) {
             return;
         }
+        every = (every * 2).min(CHECK_MAX);
     }
 }
 
