@@ -12,6 +12,19 @@
 //! # Ok::<(), nacos_blocking::Error>(())
 //! ```
 //!
+//! The config center works the same way:
+//!
+//! ```no_run
+//! # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
+//! client.publish_config(("app.yaml", "shop"), "greeting: hello")?;
+//! assert_eq!(client.get_config(("app.yaml", "shop"))?.as_deref(), Some("greeting: hello"));
+//! let changes = client.watch_config(("app.yaml", "shop"))?;
+//! if let Some(event) = changes.next_timeout(std::time::Duration::from_secs(30)) {
+//!     println!("now: {:?}", event.content);
+//! }
+//! # Ok::<(), nacos_blocking::Error>(())
+//! ```
+//!
 //! Every call finishes or fails within the client's deadline
 //! ([`ClientBuilder::timeout`]), trying each configured server in turn.
 //! Bad input is refused with [`Error::InvalidArgument`] before any request
