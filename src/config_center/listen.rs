@@ -22,6 +22,11 @@
 //!   and covers them.
 //! - Closure listeners run on a small fixed pool (see `deliver.rs`).
 //!
+//! More than [`BATCH`](protocol::BATCH) keys take several requests, which
+//! one poll thread sends in turn: a change to a key outside the batch in
+//! flight is seen when its batch's turn comes (at most one timeout per
+//! earlier batch). Up to 3,000 keys, every change is seen at once.
+//!
 //! On a reported change the content is fetched and delivered once per new
 //! MD5 (a change seen by two polls is delivered once). Removing a watcher
 //! takes effect at once: its sink is dropped from the state, so nothing
@@ -313,32 +318,34 @@ impl NacosClient {
     fn add_sink(&self, key: &ConfigKey, sink: Sink) -> Result<u64> {
         let shared = self.shared();
         let cw = &shared.config_watch;
-        let known = cw.state().entries.contains_key(key);
-        // The first watcher of a key starts from what is there now, so it
-        // fires only on changes; asked outside the lock.
-        let initial = if known {
-            None
-        } else {
-            Some(initial_md5(shared, key)?)
-        };
-        let id = {
+        let mut initial: Option<String> = None;
+        let id = loop {
+            // The first watcher of a key starts from what is there now, so
+            // it fires only on changes; asked outside the lock.
+            if initial.is_none() && !cw.state().entries.contains_key(key) {
+                initial = Some(initial_md5(shared, key)?);
+            }
             let mut st = cw.state();
             if st.closed {
                 return Err(Error::Shutdown);
             }
+            let is_new = !st.entries.contains_key(key);
+            if is_new && initial.is_none() {
+                continue; // its last watcher left meanwhile: ask again
+            }
             st.next_id += 1;
             let id = st.next_id;
-            if !st.entries.contains_key(key) {
+            if is_new {
                 st.gen += 1;
             }
             let gen = st.gen;
             let entry = st.entries.entry(key.clone()).or_insert_with(|| Entry {
-                md5: initial.unwrap_or_default(),
+                md5: initial.take().unwrap_or_default(),
                 gen,
                 sinks: Vec::new(),
             });
             entry.sinks.push((id, sink));
-            id
+            break id;
         };
         self.start_config_threads()?;
         let _ = cw.wake_poll.0.try_send(());
@@ -539,6 +546,86 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(data_id: &str) -> ConfigKey {
+        ConfigKey {
+            namespace: String::new(),
+            group: "G".into(),
+            data_id: data_id.into(),
+        }
+    }
+
+    fn add(cw: &ConfigWatch, data_id: &str, sinks: Vec<(u64, Sink)>) {
+        let mut st = cw.state();
+        st.gen += 1;
+        let gen = st.gen;
+        st.entries.insert(
+            key(data_id),
+            Entry {
+                md5: String::new(),
+                gen,
+                sinks,
+            },
+        );
+    }
+
+    fn names(items: &[(ConfigKey, String)]) -> Vec<&str> {
+        let mut v: Vec<&str> = items.iter().map(|(k, _)| k.data_id.as_str()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_key_added_during_a_poll_is_covered_at_once() {
+        let cw = ConfigWatch::new();
+        assert!(cw.start_poll().is_none(), "nothing to watch");
+        add(&cw, "a", vec![]);
+        let (g1, items) = cw.start_poll().unwrap();
+        assert_eq!(names(&items), ["a"]);
+        assert!(cw.start_poll().is_none(), "one poll covers everything");
+        // Added while the first poll is in flight: the idle thread polls again.
+        add(&cw, "b", vec![]);
+        assert!(cw.uncovered().is_empty(), "left to the idle poll thread");
+        let (g2, items) = cw.start_poll().unwrap();
+        assert_eq!(names(&items), ["a", "b"]);
+        // Added while both are in flight: the checker covers it.
+        add(&cw, "c", vec![]);
+        assert_eq!(names(&cw.uncovered()), ["c"]);
+        // The older poll returns; its thread covers everything anew.
+        cw.end_poll(g1);
+        assert!(cw.uncovered().is_empty());
+        let (g3, items) = cw.start_poll().unwrap();
+        assert_eq!(names(&items), ["a", "b", "c"]);
+        // The other returns and finds a newer poll in flight: it goes idle.
+        cw.end_poll(g2);
+        assert!(cw.start_poll().is_none());
+        cw.end_poll(g3);
+        assert!(cw.start_poll().is_some(), "no poll in flight: poll again");
+    }
+
+    #[test]
+    fn each_new_md5_is_delivered_once() {
+        let cw = ConfigWatch::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        add(&cw, "a", vec![(1, Sink::Channel(tx))]);
+        assert!(cw.apply(&key("a"), Some("v1".into())));
+        assert!(!cw.apply(&key("a"), Some("v1".into())));
+        assert!(cw.apply(&key("a"), None));
+        assert!(!cw.apply(&key("a"), None));
+        assert!(!cw.apply(&key("unwatched"), Some("x".into())));
+        let got: Vec<ConfigEvent> = rx.try_iter().collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].content.as_deref(), Some("v1"));
+        assert_eq!(got[0].md5, md5::hex("v1"));
+        assert_eq!(got[1].kind, ConfigChange::Deleted);
+        cw.remove(&key("a"), 1);
+        assert!(
+            cw.state().entries.is_empty(),
+            "last watcher gone: key dropped"
+        );
+        cw.close();
+        assert!(cw.is_closed());
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
