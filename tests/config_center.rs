@@ -6,7 +6,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use nacos_blocking::{
@@ -35,27 +35,49 @@ fn client_for(addr: &str) -> NacosClient {
         .unwrap()
 }
 
-/// r-nacos 0.8.8 sometimes drops the first configs published right after
-/// it starts (it answers `true`, but they never appear). Publish a probe
-/// until one sticks before relying on the server.
-fn wait_for_config_writes(c: &NacosClient) {
+/// r-nacos 0.8.8 silently drops configs published right after it starts
+/// (it answers `true`, but until its history-id sequence is ready the write
+/// is skipped). Publishes a probe until one sticks; `false` if none did
+/// within `within`.
+fn keeps_config_writes(c: &NacosClient, within: Duration) -> bool {
     let probe = unique("probe");
-    let ok = support::eventually(Duration::from_secs(20), || {
+    support::eventually(within, || {
         c.publish_config(probe.as_str(), "probe").is_ok()
             && (0..4).any(|_| {
                 std::thread::sleep(Duration::from_millis(100));
                 matches!(c.get_config(probe.as_str()), Ok(Some(_)))
             })
-    });
-    assert!(ok, "r-nacos never kept a published config");
+    })
 }
 
-/// The shared server's address, once it keeps configs.
+/// (Re)starts `server` until it keeps configs (a few tries).
+fn restart_until_it_keeps_configs(server: &mut RNacos, c: &NacosClient, restart_first: bool) {
+    if restart_first {
+        server.restart();
+    }
+    for _ in 0..3 {
+        if keeps_config_writes(c, Duration::from_secs(10)) {
+            return;
+        }
+        server.restart();
+    }
+    panic!("r-nacos on {} never kept a published config", server.addr());
+}
+
+/// The server shared by this binary's tests, restarted until it keeps
+/// configs.
+fn server() -> &'static RNacos {
+    static SERVER: OnceLock<RNacos> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let mut server = RNacos::start();
+        let c = client_for(&server.addr());
+        restart_until_it_keeps_configs(&mut server, &c, false);
+        server
+    })
+}
+
 fn shared_addr() -> String {
-    static READY: std::sync::Once = std::sync::Once::new();
-    let addr = RNacos::shared().addr();
-    READY.call_once(|| wait_for_config_writes(&client_for(&addr)));
-    addr
+    server().addr()
 }
 
 fn client() -> NacosClient {
@@ -336,7 +358,7 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
             .unwrap()
     };
     let c = make();
-    wait_for_config_writes(&c);
+    restart_until_it_keeps_configs(&mut server, &c, false);
     let id = unique("snap");
     c.publish_config(id.as_str(), "v1 é").unwrap();
     assert_eq!(c.get_config(id.as_str()).unwrap().as_deref(), Some("v1 é"));
@@ -357,9 +379,9 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
     assert!(drain(&w3, Duration::from_secs(1)).is_empty());
     assert!(drain(&w, Duration::from_millis(10)).is_empty());
 
-    server.restart(); // fresh data dir: the config must be published again
+    // Fresh data dir: the config must be published again.
     let c2 = make();
-    wait_for_config_writes(&c2);
+    restart_until_it_keeps_configs(&mut server, &c2, true);
     c2.publish_config(id.as_str(), "v2").unwrap();
     for (name, w) in [("first", &w), ("started from snapshot", &w3)] {
         let mut events = Vec::new();
@@ -473,7 +495,7 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, count: Option<&AtomicUsize>) {
 fn idle_long_poll_makes_only_a_few_requests() {
     let _g = shared_lock();
     shared_addr();
-    let proxy = CountingProxy::start(RNacos::shared().http_port);
+    let proxy = CountingProxy::start(server().http_port);
     let c = client_for(&format!("127.0.0.1:{}", proxy.port));
     let keys: Vec<String> = (0..3).map(|_| unique("idle")).collect();
     let watchers: Vec<_> = keys
