@@ -7,10 +7,10 @@
 //! it, a second poll is issued:
 //!
 //! - Two poll threads, `nacos-config-poll-0` and `-1`, long-poll every
-//!   watched key (in batches of [`BATCH`](protocol::BATCH) keys), holding
+//!   watched key (in batches of [`BATCH`](crate::config_center::protocol::BATCH) keys), holding
 //!   each request up to the client's `long_poll_timeout`. Adding a key
 //!   bumps a generation; when the newest poll in flight is older than the
-//!   current generation, an idle poll thread (after [`DEBOUNCE`], so a
+//!   current generation, an idle poll thread (after `poll::DEBOUNCE`, so a
 //!   burst of adds makes one request) sends a fresh long poll with every
 //!   key. When the older poll comes back, its thread sees a newer one in
 //!   flight and goes idle. So an idle client has exactly one long poll in
@@ -18,11 +18,11 @@
 //! - `nacos-config-check` handles the rare case of keys added while *both*
 //!   poll threads are busy: it checks just those keys with non-held
 //!   requests (the server answers at once), at growing intervals from
-//!   [`CHECK_FIRST`] up to [`CHECK_MAX`], until a poll thread frees up
+//!   `poll::CHECK_FIRST` up to `poll::CHECK_MAX`, until a poll thread frees up
 //!   and covers them.
 //! - Closure listeners run on a small fixed pool (see `deliver.rs`).
 //!
-//! More than [`BATCH`](protocol::BATCH) keys take several requests, which
+//! More than [`BATCH`](crate::config_center::protocol::BATCH) keys take several requests, which
 //! one poll thread sends in turn: a change to a key outside the batch in
 //! flight is seen when its batch's turn comes (at most one timeout per
 //! earlier batch). Up to 3,000 keys, every change is seen at once.
@@ -41,40 +41,21 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::client::{NacosClient, Shared};
 use crate::config_center::api;
 use crate::config_center::deliver::{Pool, Serial, Sink};
 use crate::config_center::event::{ConfigChange, ConfigEvent};
 use crate::config_center::key::{ConfigKey, ConfigName};
-use crate::config_center::{md5, protocol, snapshot};
+use crate::config_center::poll::{check_loop, poll_loop};
+use crate::config_center::{md5, snapshot};
 use crate::error::{Error, Result};
-use crate::transport::{Method, Module, Request};
 use crate::watch::{self, Watcher};
-use crate::worker::StopSignal;
-
-const LISTENER: &str = "/v1/cs/configs/listener";
 
 /// How many threads long-poll.
-const POLLERS: usize = 2;
-
-/// How long an idle poll thread waits after a key is added, so that keys
-/// added together go out in one request.
-const DEBOUNCE: Duration = Duration::from_millis(50);
-
-/// First and longest interval between checks of keys no poll covers.
-const CHECK_FIRST: Duration = Duration::from_millis(250);
-const CHECK_MAX: Duration = Duration::from_secs(2);
-
-/// A long poll answered faster than this with nothing new is suspicious
-/// (a server that does not hold): the second in a row backs off.
-const TOO_FAST: Duration = Duration::from_secs(1);
-
-/// Longest pause between attempts while the servers fail.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+pub(crate) const POLLERS: usize = 2;
 
 /// One watched key.
 #[derive(Debug)]
@@ -107,8 +88,8 @@ pub(crate) struct ConfigWatch {
     /// the same change apply it in order and deliver it once. Never held
     /// while user code runs.
     process: Mutex<()>,
-    wake_poll: (Sender<()>, Receiver<()>),
-    wake_check: (Sender<()>, Receiver<()>),
+    pub(crate) wake_poll: (Sender<()>, Receiver<()>),
+    pub(crate) wake_check: (Sender<()>, Receiver<()>),
     pool: Pool,
 }
 
@@ -121,6 +102,15 @@ impl ConfigWatch {
             wake_check: crossbeam_channel::bounded(1),
             pool: Pool::new(),
         }
+    }
+
+    /// Held while a change is fetched and applied (see `process`).
+    pub(crate) fn process_lock(&self) -> MutexGuard<'_, ()> {
+        lock(&self.process)
+    }
+
+    pub(crate) fn is_watched(&self, key: &ConfigKey) -> bool {
+        self.state().entries.contains_key(key)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -161,7 +151,7 @@ impl ConfigWatch {
     /// When a new long poll is due (no poll in flight, or the newest is
     /// older than the key set): registers it and returns its generation
     /// and keys.
-    fn start_poll(&self) -> Option<(u64, Vec<(ConfigKey, String)>)> {
+    pub(crate) fn start_poll(&self) -> Option<(u64, Vec<(ConfigKey, String)>)> {
         let mut st = self.state();
         let newest = st.in_flight.iter().max().copied();
         if st.closed || st.entries.is_empty() || newest.is_some_and(|g| g >= st.gen) {
@@ -177,7 +167,7 @@ impl ConfigWatch {
         Some((gen, items))
     }
 
-    fn end_poll(&self, gen: u64) {
+    pub(crate) fn end_poll(&self, gen: u64) {
         let mut st = self.state();
         if let Some(i) = st.in_flight.iter().position(|g| *g == gen) {
             st.in_flight.swap_remove(i);
@@ -185,7 +175,7 @@ impl ConfigWatch {
     }
 
     /// Keys no poll in flight covers, when every poll thread is busy.
-    fn uncovered(&self) -> Vec<(ConfigKey, String)> {
+    pub(crate) fn uncovered(&self) -> Vec<(ConfigKey, String)> {
         let st = self.state();
         if st.in_flight.len() < POLLERS {
             return Vec::new(); // an idle poll thread covers them
@@ -198,13 +188,13 @@ impl ConfigWatch {
             .collect()
     }
 
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.state().closed
     }
 
     /// Records what the server now says about `key`; delivers an event to
     /// every sink if its MD5 is new. Returns whether it delivered.
-    fn apply(&self, key: &ConfigKey, content: Option<String>) -> bool {
+    pub(crate) fn apply(&self, key: &ConfigKey, content: Option<String>) -> bool {
         let md5 = content.as_deref().map(md5::hex).unwrap_or_default();
         let sinks: Vec<Sink> = {
             let mut st = self.state();
@@ -393,152 +383,6 @@ fn initial_md5(shared: &Shared, key: &ConfigKey) -> Result<String> {
     }
 }
 
-/// Asks which of `items` changed; `hold` makes it a long poll.
-fn listen(
-    shared: &Shared,
-    items: &[(ConfigKey, String)],
-    hold: Option<Duration>,
-) -> Result<Vec<ConfigKey>> {
-    let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
-    let mut req =
-        Request::new(Method::Post, Module::Config, LISTENER).param("Listening-Configs", configs);
-    if let Some(hold) = hold {
-        req = req
-            .header("Long-Pulling-Timeout", hold.as_millis().to_string())
-            .hold(hold);
-    }
-    Ok(protocol::decode_changed(&shared.send(&req)?.body))
-}
-
-/// What handling one answer came to.
-#[derive(Debug, Default)]
-struct Outcome {
-    delivered: bool,
-    failed: bool,
-}
-
-/// Fetches and applies every watched key in `changed`.
-fn process(shared: &Shared, changed: Vec<ConfigKey>) -> Outcome {
-    let cw = &shared.config_watch;
-    let _serial = lock(&cw.process);
-    let mut out = Outcome::default();
-    for key in changed {
-        if !cw.state().entries.contains_key(&key) {
-            continue;
-        }
-        match api::fetch(shared, &key) {
-            Ok(content) => out.delivered |= cw.apply(&key, content),
-            Err(e) => {
-                if !matches!(e, Error::Shutdown) {
-                    log::warn!("nacos: config {key} changed but could not be fetched: {e}");
-                }
-                out.failed = true;
-            }
-        }
-    }
-    out
-}
-
-fn backoff(failures: u32) -> Duration {
-    (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
-}
-
-fn poll_loop(shared: &Shared, stop: &StopSignal) {
-    let cw = &shared.config_watch;
-    let hold = shared.config.long_poll_timeout;
-    let mut failures = 0u32;
-    let mut fruitless = 0u32;
-    loop {
-        let Some((gen, items)) = cw.start_poll() else {
-            if cw.is_closed() {
-                return;
-            }
-            select! {
-                recv(stop.receiver()) -> _ => return,
-                recv(cw.wake_poll.1) -> _ => {}
-            }
-            if stop.wait(DEBOUNCE) {
-                return;
-            }
-            continue;
-        };
-        let mut failed = false;
-        let mut fast_and_fruitless = false;
-        for chunk in items.chunks(protocol::BATCH) {
-            let started = Instant::now();
-            match listen(shared, chunk, Some(hold)) {
-                Ok(changed) => {
-                    let outcome = process(shared, changed);
-                    failed |= outcome.failed;
-                    fast_and_fruitless |= !outcome.delivered && started.elapsed() < TOO_FAST;
-                }
-                Err(Error::Shutdown) => return,
-                Err(e) => {
-                    log::warn!("nacos: config long poll failed: {e}");
-                    failed = true;
-                }
-            }
-        }
-        let pause = if failed {
-            failures += 1;
-            backoff(failures - 1)
-        } else {
-            failures = 0;
-            Duration::ZERO
-        };
-        // Never spin on a server that answers at once with nothing new.
-        fruitless = if fast_and_fruitless { fruitless + 1 } else { 0 };
-        let pause = if fruitless >= 2 {
-            pause.max(backoff(fruitless - 2))
-        } else {
-            pause
-        };
-        // Still counted as in flight while pausing, so the other poll
-        // thread does not take over and double the rate.
-        let stopped = !pause.is_zero() && stop.wait(pause);
-        cw.end_poll(gen);
-        if stopped {
-            return;
-        }
-    }
-}
-
-fn check_loop(shared: &Shared, stop: &StopSignal) {
-    let cw = &shared.config_watch;
-    let mut every = CHECK_FIRST;
-    loop {
-        if cw.is_closed() {
-            return;
-        }
-        let items = cw.uncovered();
-        if items.is_empty() {
-            every = CHECK_FIRST;
-            select! {
-                recv(stop.receiver()) -> _ => return,
-                recv(cw.wake_check.1) -> _ => {}
-            }
-            // Let an idle poll thread take the new key first.
-            if stop.wait(DEBOUNCE * 2) {
-                return;
-            }
-            continue;
-        }
-        for chunk in items.chunks(protocol::BATCH) {
-            match listen(shared, chunk, None) {
-                Ok(changed) => {
-                    process(shared, changed);
-                }
-                Err(Error::Shutdown) => return,
-                Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),
-            }
-        }
-        if stop.wait(every) {
-            return;
-        }
-        every = (every * 2).min(CHECK_MAX);
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -625,12 +469,5 @@ mod tests {
         );
         cw.close();
         assert!(cw.is_closed());
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(0), Duration::from_millis(500));
-        assert_eq!(backoff(1), Duration::from_secs(1));
-        assert_eq!(backoff(30), MAX_BACKOFF);
     }
 }

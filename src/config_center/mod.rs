@@ -7,5 +7,6 @@ pub(crate) mod event;
 pub(crate) mod key;
 pub(crate) mod listen;
 mod md5;
+mod poll;
 mod protocol;
 mod snapshot;
