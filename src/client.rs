@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::{ClientBuilder, Config, Servers};
+use crate::config_center::listen::ConfigWatch;
 use crate::error::{Error, Result};
 use crate::heartbeat::{self, Heartbeats};
 use crate::server_list;
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) subscriptions: Arc<Subscriptions>,
     /// The beats of registered ephemeral instances.
     pub(crate) heartbeats: Heartbeats,
+    /// Watched configs and their long poll.
+    pub(crate) config_watch: ConfigWatch,
     closed: AtomicBool,
 }
 
@@ -59,6 +62,7 @@ impl Inner {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.workers.shutdown();
         self.shared.subscriptions.close();
+        self.shared.config_watch.close();
     }
 }
 
@@ -115,6 +119,7 @@ impl NacosClient {
             transport,
             subscriptions,
             heartbeats: Heartbeats::new(),
+            config_watch: ConfigWatch::new(),
             closed: AtomicBool::new(false),
         });
         let client = NacosClient {

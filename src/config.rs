@@ -64,6 +64,8 @@ pub(crate) struct Config {
     pub(crate) auto_heartbeat: bool,
     pub(crate) deregister_on_shutdown: bool,
     pub(crate) light_heartbeats: bool,
+    pub(crate) long_poll_timeout: Duration,
+    pub(crate) config_failover_dir: Option<PathBuf>,
 }
 
 /// The shortest subscription poll interval accepted.
@@ -106,7 +108,12 @@ pub struct ClientBuilder {
     auto_heartbeat: bool,
     deregister_on_shutdown: bool,
     light_heartbeats: bool,
+    long_poll_timeout: Duration,
+    config_failover_dir: Option<PathBuf>,
 }
+
+/// The shortest long poll servers honour (both clamp shorter ones up).
+const MIN_LONG_POLL: Duration = Duration::from_secs(10);
 
 impl Default for ClientBuilder {
     fn default() -> Self {
@@ -132,6 +139,8 @@ impl Default for ClientBuilder {
             auto_heartbeat: true,
             deregister_on_shutdown: false,
             light_heartbeats: false,
+            long_poll_timeout: Duration::from_secs(30),
+            config_failover_dir: None,
         }
     }
 }
@@ -158,6 +167,8 @@ impl fmt::Debug for ClientBuilder {
             .field("auto_heartbeat", &self.auto_heartbeat)
             .field("deregister_on_shutdown", &self.deregister_on_shutdown)
             .field("light_heartbeats", &self.light_heartbeats)
+            .field("long_poll_timeout", &self.long_poll_timeout)
+            .field("config_failover_dir", &self.config_failover_dir)
             .finish_non_exhaustive()
     }
 }
@@ -328,6 +339,30 @@ impl ClientBuilder {
         self
     }
 
+    // --- Config center ---------------------------------------------------
+
+    /// How long the server may hold a config long poll (sent as
+    /// `Long-Pulling-Timeout`); an idle client sends about one request per
+    /// this period. At least 10 s (servers clamp shorter polls up to 10 s,
+    /// which would then outlast the client's own deadline).
+    ///
+    /// Defaults to 30 s.
+    pub fn long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.long_poll_timeout = timeout;
+        self
+    }
+
+    /// A directory of failover files that override the server for reads:
+    /// `get_config` returns `<dir>/<namespace>/<group>/<data id>` when it
+    /// exists (namespace `public` for the public namespace; each part
+    /// percent-encoded as in the cache dir). Watching is not affected.
+    ///
+    /// Defaults to none.
+    pub fn config_failover_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config_failover_dir = Some(dir.into());
+        self
+    }
+
     /// Reads `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_USERNAME`,
     /// `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH` over this builder's settings.
     pub fn env(self) -> Self {
@@ -415,6 +450,9 @@ impl ClientBuilder {
                 "must be below the server's heartbeat timeout (15 s)",
             ));
         }
+        if self.long_poll_timeout < MIN_LONG_POLL {
+            return Err(Error::invalid("long_poll_timeout", "must be at least 10 s"));
+        }
         if self.max_response_bytes < 1024 {
             return Err(Error::invalid(
                 "max_response_bytes",
@@ -455,6 +493,8 @@ impl ClientBuilder {
             auto_heartbeat: self.auto_heartbeat,
             deregister_on_shutdown: self.deregister_on_shutdown,
             light_heartbeats: self.light_heartbeats,
+            long_poll_timeout: self.long_poll_timeout,
+            config_failover_dir: self.config_failover_dir,
         })
     }
 }
@@ -529,6 +569,12 @@ mod tests {
             ),
             (None, true, false)
         );
+        assert_eq!(
+            field(b().long_poll_timeout(Duration::from_secs(9))),
+            Some("long_poll_timeout")
+        );
+        assert_eq!(c.long_poll_timeout, Duration::from_secs(30));
+        assert_eq!(c.config_failover_dir, None);
         assert_eq!(
             cfg(b().context_path("nacos/")).unwrap().context_path,
             "/nacos"

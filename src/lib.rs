@@ -12,6 +12,19 @@
 //! # Ok::<(), nacos_blocking::Error>(())
 //! ```
 //!
+//! The config center works the same way:
+//!
+//! ```no_run
+//! # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
+//! client.publish_config(("app.yaml", "shop"), "greeting: hello")?;
+//! assert_eq!(client.get_config(("app.yaml", "shop"))?.as_deref(), Some("greeting: hello"));
+//! let changes = client.watch_config(("app.yaml", "shop"))?;
+//! if let Some(event) = changes.next_timeout(std::time::Duration::from_secs(30)) {
+//!     println!("now: {:?}", event.content);
+//! }
+//! # Ok::<(), nacos_blocking::Error>(())
+//! ```
+//!
 //! Every call finishes or fails within the client's deadline
 //! ([`ClientBuilder::timeout`]), trying each configured server in turn.
 //! Bad input is refused with [`Error::InvalidArgument`] before any request
@@ -63,6 +76,7 @@
 mod auth;
 mod client;
 mod config;
+mod config_center;
 mod disk;
 mod error;
 mod heartbeat;
@@ -79,6 +93,10 @@ mod worker;
 
 pub use crate::client::NacosClient;
 pub use crate::config::{ClientBuilder, DEFAULT_GROUP};
+pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
+pub use crate::config_center::event::{ConfigChange, ConfigEvent};
+pub use crate::config_center::key::{ConfigKey, ConfigName};
+pub use crate::config_center::listen::ConfigListener;
 pub use crate::error::{Error, Result};
 pub use crate::heartbeat::HeartbeatState;
 pub use crate::naming::beat::BeatResult;

@@ -30,6 +30,7 @@ pub(crate) enum Method {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Module {
     Naming,
+    Config,
     Login,
 }
 
@@ -37,6 +38,7 @@ impl Module {
     fn header(self) -> &'static str {
         match self {
             Module::Naming => "Naming",
+            Module::Config => "Config",
             Module::Login => "Login",
         }
     }
@@ -90,7 +92,6 @@ impl Request {
         }
     }
 
-    #[allow(dead_code)] // used by the config long poll
     pub(crate) fn header(mut self, key: &'static str, value: impl Into<String>) -> Request {
         self.headers.push((key, value.into()));
         self
@@ -98,14 +99,12 @@ impl Request {
 
     /// The server may hold this request this long before answering (long
     /// poll); it is added to the deadline.
-    #[allow(dead_code)] // used by the config long poll
     pub(crate) fn hold(mut self, hold: Duration) -> Request {
         self.hold = hold;
         self
     }
 
     /// Non-2xx statuses that are answers rather than failures (e.g. 404).
-    #[allow(dead_code)] // used by config get
     pub(crate) fn answers(mut self, statuses: &'static [u16]) -> Request {
         self.answers = statuses;
         self

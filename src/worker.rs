@@ -63,6 +63,30 @@ impl Workers {
         Ok(())
     }
 
+    /// Starts `body` on a thread named `nacos-<name>` that [`shutdown`]
+    /// signals but does not join: for a worker that may be blocked in a
+    /// request the server holds open (a long poll) for longer than a
+    /// shutdown should wait. Once signalled it must send nothing more (its
+    /// requests fail with `Error::Shutdown` after shutdown) and end on its
+    /// own when the request in flight returns.
+    ///
+    /// [`shutdown`]: Workers::shutdown
+    pub(crate) fn spawn_detached(
+        &self,
+        name: &str,
+        body: impl FnOnce(StopSignal) + Send + 'static,
+    ) -> Result<()> {
+        if lock(&self.stop_tx).is_none() {
+            return Err(Error::Shutdown);
+        }
+        let stop = StopSignal(self.stop_rx.clone());
+        thread::Builder::new()
+            .name(format!("nacos-{name}"))
+            .spawn(move || body(stop))
+            .map_err(Error::Thread)?;
+        Ok(())
+    }
+
     /// Signals every worker to stop and joins them. Idempotent. A worker
     /// that calls this on itself is not joined (it is already stopping).
     pub(crate) fn shutdown(&self) {

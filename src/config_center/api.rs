@@ -1,0 +1,222 @@
+//! The config calls: get, publish, remove.
+
+use crate::client::{NacosClient, Shared};
+use crate::config_center::key::{ConfigKey, ConfigName};
+use crate::config_center::{md5, snapshot};
+use crate::error::{Error, Result};
+use crate::transport::{Method, Module, Request};
+
+const CONFIGS: &str = "/v1/cs/configs";
+
+/// What to publish: the content, and optionally its type and app name.
+///
+/// A plain `&str` or `String` converts into a `Publish` of that content:
+///
+/// ```no_run
+/// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+/// use nacos_blocking::Publish;
+/// client.publish_config("app.properties", "a=1")?;
+/// client.publish_config(("app.yaml", "shop"), Publish::new("a: 1").config_type("yaml"))?;
+/// # Ok::<(), nacos_blocking::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publish {
+    content: String,
+    config_type: Option<String>,
+    app_name: Option<String>,
+}
+
+impl Publish {
+    /// Publishes `content` (sent in the form body, never in a URL).
+    pub fn new(content: impl Into<String>) -> Publish {
+        Publish {
+            content: content.into(),
+            config_type: None,
+            app_name: None,
+        }
+    }
+
+    /// The config's type as the console shows it: `text`, `json`, `xml`,
+    /// `yaml`, `html`, `properties`, … Defaults to none (the server's
+    /// default, `text`).
+    #[must_use]
+    pub fn config_type(mut self, config_type: impl Into<String>) -> Publish {
+        self.config_type = Some(config_type.into());
+        self
+    }
+
+    /// The application the config belongs to. Defaults to none.
+    #[must_use]
+    pub fn app_name(mut self, app_name: impl Into<String>) -> Publish {
+        self.app_name = Some(app_name.into());
+        self
+    }
+}
+
+impl From<&str> for Publish {
+    fn from(content: &str) -> Publish {
+        Publish::new(content)
+    }
+}
+
+impl From<String> for Publish {
+    fn from(content: String) -> Publish {
+        Publish::new(content)
+    }
+}
+
+impl From<&String> for Publish {
+    fn from(content: &String) -> Publish {
+        Publish::new(content.as_str())
+    }
+}
+
+/// Where a config's content came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigSource {
+    /// A server answered.
+    Server,
+    /// Every server failed; this is the last content fetched from one,
+    /// kept on disk.
+    Snapshot,
+    /// A file in the failover dir, which overrides the server.
+    Failover,
+}
+
+/// A config's content with its MD5 and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigValue {
+    /// The content.
+    pub content: String,
+    /// Lowercase hex MD5 of the content.
+    pub md5: String,
+    /// Server, snapshot or failover file.
+    pub source: ConfigSource,
+}
+
+impl ConfigValue {
+    pub(crate) fn new(content: String, source: ConfigSource) -> ConfigValue {
+        ConfigValue {
+            md5: md5::hex(&content),
+            content,
+            source,
+        }
+    }
+
+    /// `true` when every server failed and this came from the snapshot.
+    pub fn from_snapshot(&self) -> bool {
+        self.source == ConfigSource::Snapshot
+    }
+}
+
+fn config_request(method: Method, key: &ConfigKey) -> Request {
+    Request::new(method, Module::Config, CONFIGS)
+        .param("dataId", key.data_id.as_str())
+        .param("group", key.group.as_str())
+        .nonempty_param("tenant", &key.namespace)
+}
+
+/// Asks the servers only; records the answer in the snapshot.
+/// `Ok(None)`: the config does not exist (404).
+pub(crate) fn fetch(shared: &Shared, key: &ConfigKey) -> Result<Option<String>> {
+    let resp = shared.send(&config_request(Method::Get, key).answers(&[404]))?;
+    let content = (resp.status != 404).then_some(resp.body);
+    snapshot::record(&shared.config.cache_dir, key, content.as_deref());
+    Ok(content)
+}
+
+/// Failover file, else the servers, else (when every server failed) the
+/// snapshot.
+pub(crate) fn lookup(shared: &Shared, key: &ConfigKey) -> Result<Option<ConfigValue>> {
+    if let Some(dir) = &shared.config.config_failover_dir {
+        if let Some(content) = snapshot::read(&snapshot::failover_path(dir, key)) {
+            return Ok(Some(ConfigValue::new(content, ConfigSource::Failover)));
+        }
+    }
+    match fetch(shared, key) {
+        Ok(content) => Ok(content.map(|c| ConfigValue::new(c, ConfigSource::Server))),
+        Err(e) if e.is_unavailable() => {
+            match snapshot::read(&snapshot::snapshot_path(&shared.config.cache_dir, key)) {
+                Some(content) => {
+                    log::warn!(
+                        "nacos: config {key}: servers unavailable ({e}); using the snapshot"
+                    );
+                    Ok(Some(ConfigValue::new(content, ConfigSource::Snapshot)))
+                }
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn expect_true(what: &'static str, body: &str) -> Result<()> {
+    if body.trim() == "true" {
+        Ok(())
+    } else {
+        Err(Error::decode(what, "expected `true`", body))
+    }
+}
+
+impl NacosClient {
+    /// Resolves a config name against the client's defaults and validates it.
+    pub(crate) fn resolve_config(&self, config: impl Into<ConfigName>) -> Result<ConfigKey> {
+        config.into().resolve(&self.shared().config)
+    }
+
+    /// The content of a config; `Ok(None)` when it does not exist.
+    ///
+    /// A file in the [failover dir](crate::ClientBuilder::config_failover_dir)
+    /// overrides the server. When every server fails, the last content
+    /// fetched (kept on disk) is returned; use
+    /// [`get_config_value`](Self::get_config_value) to tell.
+    pub fn get_config(&self, config: impl Into<ConfigName>) -> Result<Option<String>> {
+        Ok(self.get_config_value(config)?.map(|v| v.content))
+    }
+
+    /// Like [`get_config`](Self::get_config), with the MD5 and where the
+    /// content came from (server, snapshot or failover file).
+    pub fn get_config_value(&self, config: impl Into<ConfigName>) -> Result<Option<ConfigValue>> {
+        let key = self.resolve_config(config)?;
+        lookup(self.shared(), &key)
+    }
+
+    /// Creates or replaces a config. The content travels in the form body.
+    /// Empty content is refused (Nacos rejects it).
+    pub fn publish_config(
+        &self,
+        config: impl Into<ConfigName>,
+        publish: impl Into<Publish>,
+    ) -> Result<()> {
+        let key = self.resolve_config(config)?;
+        let publish = publish.into();
+        if publish.content.is_empty() {
+            return Err(Error::invalid(
+                "content",
+                "must not be empty (remove the config instead)",
+            ));
+        }
+        if let Some(t) = &publish.config_type {
+            if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(Error::invalid(
+                    "config_type",
+                    format!("`{t}` is not a type name"),
+                ));
+            }
+        }
+        let req = config_request(Method::Post, &key)
+            .param("content", publish.content)
+            .opt_param("type", publish.config_type)
+            .opt_param("appName", publish.app_name);
+        expect_true("publish answer", &self.send(&req)?.body)
+    }
+
+    /// Removes a config. Removing one that does not exist succeeds.
+    pub fn remove_config(&self, config: impl Into<ConfigName>) -> Result<()> {
+        let key = self.resolve_config(config)?;
+        let resp = self.send(&config_request(Method::Delete, &key))?;
+        expect_true("remove answer", &resp.body)
+    }
+}

@@ -1,0 +1,189 @@
+//! The threads behind config watching: two long-poll threads and a
+//! checker for keys added while both are busy (see `listen.rs` for why).
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::select;
+
+use crate::client::Shared;
+use crate::config_center::api;
+use crate::config_center::key::ConfigKey;
+use crate::config_center::protocol;
+use crate::error::{Error, Result};
+use crate::transport::{Method, Module, Request};
+use crate::worker::StopSignal;
+
+const LISTENER: &str = "/v1/cs/configs/listener";
+
+/// How long an idle poll thread waits after a key is added, so that keys
+/// added together go out in one request.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// First and longest interval between checks of keys no poll covers.
+const CHECK_FIRST: Duration = Duration::from_millis(250);
+const CHECK_MAX: Duration = Duration::from_secs(2);
+
+/// A long poll answered faster than this with nothing new is suspicious
+/// (a server that does not hold): the second in a row backs off.
+const TOO_FAST: Duration = Duration::from_secs(1);
+
+/// Longest pause between attempts while the servers fail.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Asks which of `items` changed; `hold` makes it a long poll.
+fn listen(
+    shared: &Shared,
+    items: &[(ConfigKey, String)],
+    hold: Option<Duration>,
+) -> Result<Vec<ConfigKey>> {
+    let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
+    let mut req =
+        Request::new(Method::Post, Module::Config, LISTENER).param("Listening-Configs", configs);
+    if let Some(hold) = hold {
+        req = req
+            .header("Long-Pulling-Timeout", hold.as_millis().to_string())
+            .hold(hold);
+    }
+    Ok(protocol::decode_changed(&shared.send(&req)?.body))
+}
+
+/// What handling one answer came to.
+#[derive(Debug, Default)]
+struct Outcome {
+    delivered: bool,
+    failed: bool,
+}
+
+/// Fetches and applies every watched key in `changed`.
+fn process(shared: &Shared, changed: Vec<ConfigKey>) -> Outcome {
+    let cw = &shared.config_watch;
+    let _serial = cw.process_lock();
+    let mut out = Outcome::default();
+    for key in changed {
+        if !cw.is_watched(&key) {
+            continue;
+        }
+        match api::fetch(shared, &key) {
+            Ok(content) => out.delivered |= cw.apply(&key, content),
+            Err(e) => {
+                if !matches!(e, Error::Shutdown) {
+                    log::warn!("nacos: config {key} changed but could not be fetched: {e}");
+                }
+                out.failed = true;
+            }
+        }
+    }
+    out
+}
+
+fn backoff(failures: u32) -> Duration {
+    (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
+}
+
+pub(crate) fn poll_loop(shared: &Shared, stop: &StopSignal) {
+    let cw = &shared.config_watch;
+    let hold = shared.config.long_poll_timeout;
+    let mut failures = 0u32;
+    let mut fruitless = 0u32;
+    loop {
+        let Some((gen, items)) = cw.start_poll() else {
+            if cw.is_closed() {
+                return;
+            }
+            select! {
+                recv(stop.receiver()) -> _ => return,
+                recv(cw.wake_poll.1) -> _ => {}
+            }
+            if stop.wait(DEBOUNCE) {
+                return;
+            }
+            continue;
+        };
+        let mut failed = false;
+        let mut fast_and_fruitless = false;
+        for chunk in items.chunks(protocol::BATCH) {
+            let started = Instant::now();
+            match listen(shared, chunk, Some(hold)) {
+                Ok(changed) => {
+                    let outcome = process(shared, changed);
+                    failed |= outcome.failed;
+                    fast_and_fruitless |= !outcome.delivered && started.elapsed() < TOO_FAST;
+                }
+                Err(Error::Shutdown) => return,
+                Err(e) => {
+                    log::warn!("nacos: config long poll failed: {e}");
+                    failed = true;
+                }
+            }
+        }
+        let pause = if failed {
+            failures += 1;
+            backoff(failures - 1)
+        } else {
+            failures = 0;
+            Duration::ZERO
+        };
+        // Never spin on a server that answers at once with nothing new.
+        fruitless = if fast_and_fruitless { fruitless + 1 } else { 0 };
+        let pause = if fruitless >= 2 {
+            pause.max(backoff(fruitless - 2))
+        } else {
+            pause
+        };
+        // Still counted as in flight while pausing, so the other poll
+        // thread does not take over and double the rate.
+        let stopped = !pause.is_zero() && stop.wait(pause);
+        cw.end_poll(gen);
+        if stopped {
+            return;
+        }
+    }
+}
+
+pub(crate) fn check_loop(shared: &Shared, stop: &StopSignal) {
+    let cw = &shared.config_watch;
+    let mut every = CHECK_FIRST;
+    loop {
+        if cw.is_closed() {
+            return;
+        }
+        let items = cw.uncovered();
+        if items.is_empty() {
+            every = CHECK_FIRST;
+            select! {
+                recv(stop.receiver()) -> _ => return,
+                recv(cw.wake_check.1) -> _ => {}
+            }
+            // Let an idle poll thread take the new key first.
+            if stop.wait(DEBOUNCE * 2) {
+                return;
+            }
+            continue;
+        }
+        for chunk in items.chunks(protocol::BATCH) {
+            match listen(shared, chunk, None) {
+                Ok(changed) => {
+                    process(shared, changed);
+                }
+                Err(Error::Shutdown) => return,
+                Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),
+            }
+        }
+        if stop.wait(every) {
+            return;
+        }
+        every = (every * 2).min(CHECK_MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_millis(500));
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+}
