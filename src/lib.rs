@@ -106,3 +106,8 @@ pub use crate::naming::service::{
 };
 pub use crate::subscribe::{ServiceEvent, Subscription};
 pub use crate::watch::{WatchStopper, Watcher, WatcherIter};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
