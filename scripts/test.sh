@@ -5,5 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-rnacos.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+
+# The Python v1 client, the peer of tests/interop_python.rs.
+venv=target/py-interop
+if ! "$venv/bin/python" -c 'import nacos' 2>/dev/null; then
+  echo "installing nacos-sdk-python==2.0.11 into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check nacos-sdk-python==2.0.11
+fi
+export NACOS_PYTHON="$PWD/$venv/bin/python"
+
 cargo test --all-targets
 cargo test --doc

@@ -176,7 +176,9 @@ impl RNacos {
             return false;
         }
         if self.setting("RNACOS_ENABLE_OPEN_API_AUTH") != Some("true") {
-            return self.keeps_writes(until.saturating_duration_since(Instant::now()));
+            // A broken raft store never recovers: give it a few seconds only.
+            let left = until.saturating_duration_since(Instant::now());
+            return self.keeps_writes(left.min(Duration::from_secs(5)));
         }
         // Logging in needs the first user, which is written through raft too.
         self.wait_for_admin(until.saturating_duration_since(Instant::now()))
