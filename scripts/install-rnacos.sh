@@ -16,4 +16,5 @@ if cargo install --list 2>/dev/null | grep -q '^rnacos v0\.8\.' && [ -x "$HOME/.
 fi
 
 echo "r-nacos: installing (cargo install --locked rnacos --version '~0.8')..."
-cargo install --locked rnacos --version '~0.8'
+# --force: cargo's own records may list it while the binary is gone.
+cargo install --locked --force rnacos --version '~0.8'
