@@ -5,9 +5,10 @@
 //!
 //! It forwards bytes both ways untouched, one thread per direction per
 //! connection, and sniffs the client-to-server stream for request lines:
-//! every `PUT /nacos/v1/ns/instance/beat` is recorded with its arrival time
-//! (epoch µs) and the instance port found in the request (`port=N` of our
-//! client, `"port": N` inside the Python client's `beat` JSON), every
+//! each complete request (head plus `Content-Length` body) that is a
+//! `PUT /nacos/v1/ns/instance/beat` is recorded with its arrival time
+//! (epoch µs) and the instance port found in it, URL-decoded (`port=N` of
+//! our client, `"port": N` inside the Python client's `beat` JSON); each
 //! `GET /nacos/v1/ns/instance/list` with its arrival time.
 //!
 //! Prints `{"port":P}` once listening, then obeys commands on stdin, one a
@@ -44,24 +45,47 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The first number that follows a `port` within a few characters
-/// (`port=30001`, `port%22%3A+30001`, `"port": 30001`).
-fn port_after(buf: &[u8]) -> u32 {
-    let mut from = 0;
-    while let Some(i) = find(&buf[from..], b"port") {
-        let start = from + i + 4;
-        let tail = &buf[start..buf.len().min(start + 12)];
-        if let Some(d) = tail.iter().position(u8::is_ascii_digit) {
-            let digits: Vec<u8> = tail[d..]
-                .iter()
-                .copied()
-                .take_while(u8::is_ascii_digit)
-                .collect();
-            // Only punctuation between `port` and the number.
-            if tail[..d].iter().all(|c| !c.is_ascii_alphanumeric()) {
-                if let Ok(p) = std::str::from_utf8(&digits).unwrap().parse() {
-                    return p;
+/// `%XX` and `+` decoded (URL query and form bodies), lossy.
+fn url_decode(buf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(buf.len());
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut i = 0;
+    while i < buf.len() {
+        match buf[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < buf.len() => match (hex(buf[i + 1]), hex(buf[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The instance port of a decoded beat request: the first number that
+/// follows `port` with only `=`, `:`, `"` or spaces between
+/// (`port=30001`, `"port": 30001`).
+fn port_of(req: &[u8]) -> u32 {
+    let mut from = 0;
+    while let Some(i) = find(&req[from..], b"port") {
+        let start = from + i + 4;
+        let sep = req[start..]
+            .iter()
+            .take_while(|c| matches!(c, b'=' | b':' | b'"' | b' '))
+            .count();
+        let digits: Vec<u8> = req[start + sep..]
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
+        if sep > 0 && !digits.is_empty() {
+            if let Ok(p) = std::str::from_utf8(&digits).unwrap().parse() {
+                return p;
             }
         }
         from = start;
@@ -69,38 +93,46 @@ fn port_after(buf: &[u8]) -> u32 {
     0
 }
 
+/// The length of the first complete request in `buf` (head and
+/// `Content-Length` body), if it is all there.
+fn complete_request(buf: &[u8]) -> Option<usize> {
+    let head = find(buf, b"\r\n\r\n")? + 4;
+    let text = String::from_utf8_lossy(&buf[..head]).to_ascii_lowercase();
+    let len = text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    (buf.len() >= head + len).then_some(head + len)
+}
+
 fn pump_up(mut from: TcpStream, mut to: TcpStream, log: Arc<Mutex<Log>>) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let chunk = &buf[..n];
-        let t = now_us();
-        // Requests are small and on loopback arrive whole; a request line
-        // split across reads would be missed (none seen in testing).
-        let mut at = 0;
-        while at < chunk.len() {
-            let b = find(&chunk[at..], BEAT);
-            let l = find(&chunk[at..], LIST);
-            match (b, l) {
-                (Some(b), l) if l.is_none_or(|l| b < l) => {
-                    let s = at + b;
-                    let end = find(&chunk[s + 1..], b"PUT /").map_or(chunk.len(), |e| s + 1 + e);
-                    let port = port_after(&chunk[s..end]);
-                    log.lock().unwrap().beats.push((t, port));
-                    at = s + BEAT.len();
-                }
-                (_, Some(l)) => {
-                    log.lock().unwrap().lists.push(t);
-                    at += l + LIST.len();
-                }
-                _ => break,
-            }
-        }
+        // Forward first: the proxy's parsing never delays a request.
         if to.write_all(chunk).is_err() {
             break;
+        }
+        let t = now_us();
+        pending.extend_from_slice(chunk);
+        while let Some(len) = complete_request(&pending) {
+            let req = &pending[..len];
+            if req.starts_with(BEAT) {
+                let port = port_of(&url_decode(req));
+                log.lock().unwrap().beats.push((t, port));
+            } else if req.starts_with(LIST) {
+                log.lock().unwrap().lists.push(t);
+            }
+            pending.drain(..len);
+        }
+        if pending.len() > 1 << 20 {
+            pending.clear(); // not HTTP as expected: stop sniffing this one
         }
     }
     let _ = to.shutdown(Shutdown::Write);
