@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -924,6 +925,8 @@ def main():
     p.add_argument("--command", default="bash benchmarks/run.sh")
     p.add_argument("--started", type=float, default=time.time())
     a = p.parse_args()
+    # run.sh stops us with SIGTERM: unwind so that `finally` stops every child.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     a.scenario_list = [x.strip() for x in a.scenarios.split(",") if x.strip()]
     unknown = [x for x in a.scenario_list if x not in ALL_SCENARIOS]
