@@ -214,7 +214,9 @@ def heartbeat(a):
 def read_line(p, what):
     line = p.stdout.readline()
     if not line:
-        err = p.stderr.read() if p.poll() is not None else ""
+        p.wait(5)
+        p.errf.seek(0)
+        err = p.errf.read()
         raise RuntimeError(f"{what}: no output (exit {p.poll()}): {err[-2000:]}")
     return json.loads(line)
 
@@ -233,7 +235,11 @@ def subscribe_run(a, proxy, c, mode, services, changes, gap_ms, idle_s, prefix):
         cmd = [a.python, os.path.join(HERE, "contenders", "python_v1_subscribe.py"), proxy.addr] + args
     else:
         cmd = [a.sdk_peer, "subscribe", f"127.0.0.1:{a.http_port}", str(a.grpc_port)] + args
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr to a file: a client that logs a lot (Python's timer threads print every failed poll's
+    # traceback) must never block on a full pipe.
+    errf = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+    p.errf = errf
     CHILDREN.append(p)
     watchdog = threading.Timer(idle_s + wait + changes * gap_ms / 1000 + 300, p.kill)
     watchdog.start()
@@ -250,8 +256,15 @@ def subscribe_run(a, proxy, c, mode, services, changes, gap_ms, idle_s, prefix):
         watchdog.cancel()
         if p.poll() is None:
             p.kill()
+        errf.seek(0)
+        err = errf.read()
+        errf.close()
+    failures = err.count("Traceback")
+    if err.strip():
+        log(f"{c} subscribe stderr ({len(err)} bytes, {failures} tracebacks), last lines: " + err.strip()[-300:])
     proxy.ask("clear")
     return {"ready": ready, "idle": idle, "polls_per_s": lists["per_s"] if lists else None, **res,
+            "stderr_tracebacks": failures,
             "idle_cpu_pct": (idle["user_s"] + idle["sys_s"]) / idle["wall_s"] * 100,
             "idle_threads": idle["threads"], "idle_rss_kb": idle["rss_kb"]}
 
