@@ -1,8 +1,14 @@
 """Runs every scenario against the r-nacos that run.sh started, then writes
 REPORT.md and chart.png.
 
+Scenarios (`--scenarios`, default all): throughput (sequential register and
+list), heartbeat (1,000 instances on one client, beats counted by a loopback
+proxy), subscribe (1,000 subscribed services, latency of a change made by
+another process, idle cost) and footprint.
+
 Each contender runs in a process of its own, once per round; rounds repeat
-(5 by default) and every figure is the median over rounds. A ratio
+(5 by default for throughput, 3 for heartbeats, 1 for the long subscription
+windows) and every figure is the median over rounds. A ratio
 "ours/peer" is computed pair by pair: for each round, our figure divided by
 the peer's from the same round, then the median of those ratios.
 
@@ -874,7 +880,8 @@ def chart(results, contenders, fp, hb=None, sub=None):
             ax.set_xticklabels(["ours" if c == "ours" else "Python v1" for c in cs])
             ax.set_yscale("log")
             ax.legend(fontsize=7)
-            ax.set_title("Heartbeats: RSS and threads with 1,000 instances", fontsize=10)
+            count = hb[(cs[0], "many")][0]["instances"] if cs else 0
+            ax.set_title(f"Heartbeats: RSS and threads with {count:,} instances", fontsize=10)
         elif panel == "sub_lat":
             groups = [("default", "default"), ("1 s", "fast")]
             cs = [c for c in ("ours", "python-v1", "nacos-sdk") if any(sub.get((c, m)) for _, m in groups)]
@@ -902,7 +909,8 @@ def chart(results, contenders, fp, hb=None, sub=None):
             ax.set_xticklabels([{"ours": "ours", "python-v1": "Python v1", "nacos-sdk": "nacos-sdk"}[c] for c in cs])
             ax.set_yscale("log")
             ax.legend(fontsize=7)
-            ax.set_title("Subscriptions: RSS and threads, 1,000 services", fontsize=10)
+            count = next((s_["services"] for c in cs for m in ("fast", "default") for s_ in sub.get((c, m), [])), 0)
+            ax.set_title(f"Subscriptions: RSS and threads (idle), {count:,} services", fontsize=10)
     fig.suptitle("nacos-blocking vs peers (median of rounds; bars show min–max) — same r-nacos, same run",
                  fontsize=11)
     fig.tight_layout()

@@ -231,7 +231,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Some("lists") => {
                 let (from, to) = (num(1), num(2));
                 let log = log.lock().unwrap();
-                let n = log.lists.iter().filter(|t| **t >= from && **t <= to).count();
+                let n = log
+                    .lists
+                    .iter()
+                    .filter(|t| **t >= from && **t <= to)
+                    .count();
                 println!(
                     "{{\"lists\":{n},\"per_s\":{:.3}}}",
                     n as f64 / ((to - from) as f64 / 1e6)

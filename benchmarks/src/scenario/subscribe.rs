@@ -47,7 +47,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if contender != "ours" {
         return Err(format!("unknown contender {contender}"));
     }
-    let v = nums(rest, &["services", "interval_ms", "idle_s", "changes", "max_wait_s"])?;
+    let v = nums(
+        rest,
+        &["services", "interval_ms", "idle_s", "changes", "max_wait_s"],
+    )?;
     let [services, interval_ms, idle_s, changes, max_wait_s] = v[..] else {
         return Err("expected 5 numbers".into());
     };
@@ -94,7 +97,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     std::io::stdout().flush().ok();
     if got < services as usize {
-        return Err(format!("only {got} of {services} initial events within 120 s"));
+        return Err(format!(
+            "only {got} of {services} initial events within 120 s"
+        ));
     }
 
     let from_us = epoch_us();

@@ -65,9 +65,15 @@ impl NamingEventListener for Listener {
             let Some(t) = inst.metadata.get("t").and_then(|t| t.parse::<u64>().ok()) else {
                 continue;
             };
-            let key = (event.service_name.clone(), format!("{}:{}", inst.ip, inst.port));
+            let key = (
+                event.service_name.clone(),
+                format!("{}:{}", inst.ip, inst.port),
+            );
             if self.seen.lock().unwrap().insert(key) {
-                self.latencies.lock().unwrap().push(now.saturating_sub(t) as f64 / 1000.0);
+                self.latencies
+                    .lock()
+                    .unwrap()
+                    .push(now.saturating_sub(t) as f64 / 1000.0);
             }
         }
     }
@@ -75,7 +81,10 @@ impl NamingEventListener for Listener {
 
 async fn subscribe(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let (addr, grpc, prefix) = (a[2].clone(), a[3].parse::<u16>()?, a[4].clone());
-    let n: Vec<u64> = a[5..10].iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+    let n: Vec<u64> = a[5..10]
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
     let (services, interval_ms, idle_s, changes, max_wait_s) = (n[0], n[1], n[2], n[3], n[4]);
     let cache = std::env::temp_dir().join(format!("nacos-sdk-peer-{}", std::process::id()));
     let threads_before = proc_status("Threads");
@@ -129,7 +138,12 @@ async fn subscribe(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (u1, s1) = cpu_seconds();
-    let lat: Vec<String> = latencies.lock().unwrap().iter().map(|x| format!("{x:.3}")).collect();
+    let lat: Vec<String> = latencies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|x| format!("{x:.3}"))
+        .collect();
     println!(
         "{{\"contender\":\"nacos-sdk\",\"services\":{services},\"interval_ms\":{interval_ms},\"subscribed\":{services},\"latencies_ms\":[{}],\"wall_s\":{:.6},\"user_s\":{:.6},\"sys_s\":{:.6},\"threads\":{},\"rss_kb\":{}}}",
         lat.join(","),
