@@ -84,6 +84,8 @@ ALL_SCENARIOS = ("throughput", "heartbeat", "subscribe", "footprint")
 
 # Every child process still running when bench.py exits is killed.
 CHILDREN = []
+# Runs that failed (reported, not fatal, in the heartbeat and subscribe scenarios).
+FAILURES = []
 
 
 def kill_children():
@@ -198,8 +200,15 @@ def heartbeat(a):
         for r in range(a.hb_rounds):
             order = HB_CONTENDERS[r % 2:] + HB_CONTENDERS[:r % 2]
             for c in order:
-                s = run_json(command(c, f"hb-{c}-{r}", n, a.hb_warmup, a.hb_window),
-                             timeout=a.hb_window + a.hb_warmup + 300)
+                try:
+                    s = run_json(command(c, f"hb-{c}-{r}", n, a.hb_warmup, a.hb_window),
+                                 timeout=a.hb_window + a.hb_warmup + 300)
+                except Exception as e:  # one contender failing must not lose the others' figures
+                    log(f"heartbeat {c} round {r + 1} failed: {e}")
+                    FAILURES.append(f"heartbeat, {CONTENDER_LABEL[c]}, round {r + 1}: "
+                                    f"{str(e).strip().splitlines()[0][:300]}")
+                    proxy.ask("clear")
+                    continue
                 st = proxy.ask(f"beats {s['from_us']} {s['to_us']} {iv}")
                 proxy.ask("clear")
                 s.update(round=r, proxy=st, beats_per_s=st["per_s"], expected_per_s=n * 1000 / iv,
@@ -233,7 +242,8 @@ def subscribe_run(a, proxy, c, mode, services, changes, gap_ms, idle_s, prefix):
     interval_ms = {"default": 0, "fast": a.sub_fast_ms}[mode]
     if c == "python-v1" and mode == "default":
         interval_ms = a.sub_default_ms  # its own default is 7 s; compared at the same 10 s
-    wait = (a.sub_default_ms if mode == "default" else a.sub_fast_ms) / 1000 * 3 + 10
+    # From the idle line on: the driver's changes, then two intervals and a margin for the last one.
+    wait = changes * gap_ms / 1000 + (a.sub_default_ms if mode == "default" else a.sub_fast_ms) / 1000 * 2 + 10
     args = [prefix, str(services), str(interval_ms), str(idle_s), str(changes), str(int(wait))]
     if c == "ours":
         cmd = [a.nbench, "subscribe", "ours", proxy.addr] + args
@@ -287,15 +297,25 @@ def subscribe(a, with_sdk):
     results = {}
     try:
         for c in contenders:
-            s = subscribe_run(a, proxy, c, "fast", 1, 0, 0, 2, f"sub1-{c}")
-            results.setdefault((c, "one"), []).append(s)
+            try:
+                s = subscribe_run(a, proxy, c, "fast", 1, 0, 0, 2, f"sub1-{c}")
+                results.setdefault((c, "one"), []).append(s)
+            except Exception as e:
+                log(f"subscribe (1 service) {c} failed: {e}")
+                FAILURES.append(f"subscribe, 1 service, {CONTENDER_LABEL[c]}: {str(e).strip().splitlines()[0][:300]}")
         for r in range(a.sub_rounds):
             for mode, changes, gap in plan:
                 order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
                 for c in order:
                     if c == "nacos-sdk" and mode != "default":
                         continue  # push: one run serves both tables
-                    s = subscribe_run(a, proxy, c, mode, n, changes, gap, a.sub_idle, f"sub-{c}-{mode}-{r}")
+                    try:
+                        s = subscribe_run(a, proxy, c, mode, n, changes, gap, a.sub_idle, f"sub-{c}-{mode}-{r}")
+                    except Exception as e:  # one contender failing must not lose the others' figures
+                        log(f"subscribe {mode} {c} round {r + 1} failed: {e}")
+                        FAILURES.append(f"subscribe, {mode} interval, {CONTENDER_LABEL[c]}, round {r + 1}: "
+                                        f"{str(e).strip().splitlines()[0][:300]}")
+                        continue
                     s["round"] = r
                     s["expected"] = changes
                     results.setdefault((c, mode), []).append(s)
@@ -793,6 +813,12 @@ def findings_section(w, a, setup, results, hb, sub):
 
 
 def raw_section(w, results, hb, sub):
+    if FAILURES:
+        w("## Failed runs\n")
+        w("These runs failed; their figures are missing from the tables above:\n")
+        for f in FAILURES:
+            w(f"- {f}")
+        w("")
     w("## Raw samples\n")
     if results:
         w("Throughput, per-round figures (calls/s, CPU µs per call), in round order:\n")
