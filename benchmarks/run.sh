@@ -2,8 +2,9 @@
 # Runs every benchmark scenario against a fresh local r-nacos and writes
 # benchmarks/REPORT.md and benchmarks/chart.png.
 #
-#   bash benchmarks/run.sh            # everything (about 12-15 min on 2 cores)
-#   BENCH_SMOKE=1 bash benchmarks/run.sh   # every scenario, tiny counts (~3 min): proves it works
+#   bash benchmarks/run.sh            # everything (about 11-13 min on 2 cores with the nacos-sdk
+#                                     # peer already built; its first build adds several minutes)
+#   BENCH_SMOKE=1 bash benchmarks/run.sh   # every scenario, tiny counts (~1.5 min): proves it works
 #   BENCH_SCENARIOS=heartbeat,subscribe bash benchmarks/run.sh   # only some scenarios
 #
 # Knobs (environment):
