@@ -1,8 +1,14 @@
 """Runs every scenario against the r-nacos that run.sh started, then writes
 REPORT.md and chart.png.
 
+Scenarios (`--scenarios`, default all): throughput (sequential register and
+list), heartbeat (1,000 instances on one client, beats counted by a loopback
+proxy), subscribe (1,000 subscribed services, latency of a change made by
+another process, idle cost) and footprint.
+
 Each contender runs in a process of its own, once per round; rounds repeat
-(5 by default) and every figure is the median over rounds. A ratio
+(5 by default for throughput, 3 for heartbeats, 1 for the long subscription
+windows) and every figure is the median over rounds. A ratio
 "ours/peer" is computed pair by pair: for each round, our figure divided by
 the peer's from the same round, then the median of those ratios.
 
@@ -15,10 +21,12 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,10 +35,6 @@ ROOT = os.path.dirname(HERE)
 # Scenarios that exist in the issue but not yet in this tree; each lands with
 # the feature it measures and then replaces its row here.
 PENDING = [
-    ("heartbeat", "1,000 instances on one client: beats/s, lateness, client CPU, threads, RSS",
-     "constant thread count; RSS < 10 MB", "heartbeat scheduler not merged yet"),
-    ("subscribe", "1,000 subscribed services: notification latency p50/p99, client CPU, threads, RSS",
-     "constant thread count; RSS < 10 MB", "subscription poller not merged yet"),
     ("config", "notification latency for a published change; idle cost of 1,000 watched keys",
      "-", "config center not merged yet"),
 ]
@@ -66,6 +70,55 @@ def run_json(cmd, timeout=600):
 
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
+
+
+def percentile(xs, p):
+    """Nearest-rank percentile of a list (NaN when empty)."""
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round((len(xs) - 1) * p)))]
+
+
+ALL_SCENARIOS = ("throughput", "heartbeat", "subscribe", "footprint")
+
+# Every child process still running when bench.py exits is killed.
+CHILDREN = []
+# Runs that failed (reported, not fatal, in the heartbeat and subscribe scenarios).
+FAILURES = []
+
+
+def kill_children():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+class Proxy:
+    """`nbench proxy`: the counting loopback proxy in front of r-nacos."""
+
+    def __init__(self, nbench, upstream):
+        self.p = subprocess.Popen([nbench, "proxy", upstream], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True)
+        CHILDREN.append(self.p)
+        self.port = json.loads(self.p.stdout.readline())["port"]
+        self.addr = f"127.0.0.1:{self.port}"
+
+    def ask(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
 
 
 # ---------------------------------------------------------------- throughput
@@ -116,6 +169,164 @@ def paired_ratio(results, ours, peer, key):
     by_round = {s["round"]: s[key] for s in results.get(peer, [])}
     ratios = [s[key] / by_round[s["round"]] for s in results.get(ours, []) if by_round.get(s["round"])]
     return median(ratios)
+
+
+# ---------------------------------------------------------------- heartbeat
+
+HB_CONTENDERS = ["ours", "python-v1"]
+
+
+def heartbeat(a):
+    """Each contender registers `hb_instances` ephemeral instances through the
+    counting proxy and lets its client beat them for a window; the proxy
+    counts what the server received. A second, short run with one instance
+    gives the thread count to compare with."""
+    addr = f"127.0.0.1:{a.http_port}"
+    proxy = Proxy(a.nbench, addr)
+    n, iv = a.hb_instances, a.hb_interval_ms
+
+    def command(c, service, n, warmup, window):
+        args = [proxy.addr, service, str(n), str(iv), str(warmup), str(window), "30000"]
+        if c == "ours":
+            return [a.nbench, "heartbeat", "ours"] + args
+        return [a.python, os.path.join(HERE, "contenders", "python_v1_heartbeat.py")] + args
+
+    results = {}
+    try:
+        for c in HB_CONTENDERS:
+            s = run_json(command(c, f"hb1-{c}", 1, 1, 2), timeout=120)
+            results.setdefault((c, "one"), []).append(s)
+            proxy.ask("clear")
+        for r in range(a.hb_rounds):
+            order = HB_CONTENDERS[r % 2:] + HB_CONTENDERS[:r % 2]
+            for c in order:
+                try:
+                    s = run_json(command(c, f"hb-{c}-{r}", n, a.hb_warmup, a.hb_window),
+                                 timeout=a.hb_window + a.hb_warmup + 300)
+                except Exception as e:  # one contender failing must not lose the others' figures
+                    log(f"heartbeat {c} round {r + 1} failed: {e}")
+                    FAILURES.append(f"heartbeat, {CONTENDER_LABEL[c]}, round {r + 1}: "
+                                    f"{str(e).strip().splitlines()[0][:300]}")
+                    proxy.ask("clear")
+                    continue
+                st = proxy.ask(f"beats {s['from_us']} {s['to_us']} {iv}")
+                proxy.ask("clear")
+                s.update(round=r, proxy=st, beats_per_s=st["per_s"], expected_per_s=n * 1000 / iv,
+                         late_p50=st["late_p50_ms"], late_p99=st["late_p99_ms"],
+                         cpu_us_per_beat=(s["user_s"] + s["sys_s"]) / max(st["beats"], 1) * 1e6,
+                         cpu_pct=(s["user_s"] + s["sys_s"]) / s["wall_s"] * 100)
+                results.setdefault((c, "many"), []).append(s)
+                log(f"heartbeat round {r + 1}/{a.hb_rounds} {c:10} {st['per_s']:7.0f} beats/s "
+                    f"(of {n * 1000 / iv:.0f}) late p50 {st['late_p50_ms']} p99 {st['late_p99_ms']} ms "
+                    f"{s['cpu_us_per_beat']:6.1f} us CPU/beat threads {s['threads']} rss {s['rss_kb']} kB")
+    finally:
+        proxy.close()
+    return results
+
+
+# ---------------------------------------------------------------- subscribe
+
+def read_line(p, what):
+    line = p.stdout.readline()
+    if not line:
+        p.wait(5)
+        p.errf.seek(0)
+        err = p.errf.read()
+        raise RuntimeError(f"{what}: no output (exit {p.poll()}): {err[-2000:]}")
+    return json.loads(line)
+
+
+def subscribe_run(a, proxy, c, mode, services, changes, gap_ms, idle_s, prefix):
+    """One subscriber process: subscribe, idle window, then `changes` changes
+    made by `nbench sub-driver` (another process)."""
+    interval_ms = {"default": 0, "fast": a.sub_fast_ms}[mode]
+    if c == "python-v1" and mode == "default":
+        interval_ms = a.sub_default_ms  # its own default is 7 s; compared at the same 10 s
+    # From the idle line on: the driver's changes, then two intervals and a margin for the last one.
+    wait = changes * gap_ms / 1000 + (a.sub_default_ms if mode == "default" else a.sub_fast_ms) / 1000 * 2 + 10
+    args = [prefix, str(services), str(interval_ms), str(idle_s), str(changes), str(int(wait))]
+    if c == "ours":
+        cmd = [a.nbench, "subscribe", "ours", proxy.addr] + args
+    elif c == "python-v1":
+        cmd = [a.python, os.path.join(HERE, "contenders", "python_v1_subscribe.py"), proxy.addr] + args
+    else:
+        cmd = [a.sdk_peer, "subscribe", f"127.0.0.1:{a.http_port}", str(a.grpc_port)] + args
+    # stderr to a file: a client that logs a lot (Python's timer threads print every failed poll's
+    # traceback) must never block on a full pipe.
+    errf = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+    p.errf = errf
+    CHILDREN.append(p)
+    watchdog = threading.Timer(idle_s + wait + changes * gap_ms / 1000 + 300, p.kill)
+    watchdog.start()
+    try:
+        ready = read_line(p, f"{c} subscribe")
+        idle = read_line(p, f"{c} subscribe idle")
+        lists = proxy.ask(f"lists {idle['from_us']} {idle['to_us']}") if c != "nacos-sdk" else None
+        if changes:
+            run_json([a.nbench, "sub-driver", f"127.0.0.1:{a.http_port}", prefix, str(services), str(changes),
+                      str(gap_ms)])
+        res = read_line(p, f"{c} subscribe result")
+        p.wait(30)
+    finally:
+        watchdog.cancel()
+        if p.poll() is None:
+            p.kill()
+        errf.seek(0)
+        err = errf.read()
+        errf.close()
+    failures = err.count("Traceback")
+    if err.strip():
+        log(f"{c} subscribe stderr ({len(err)} bytes, {failures} tracebacks), last lines: " + err.strip()[-300:])
+    proxy.ask("clear")
+    return {"ready": ready, "idle": idle, "polls_per_s": lists["per_s"] if lists else None, **res,
+            "stderr_tracebacks": failures,
+            "idle_cpu_pct": (idle["user_s"] + idle["sys_s"]) / idle["wall_s"] * 100,
+            "idle_threads": idle["threads"], "idle_rss_kb": idle["rss_kb"]}
+
+
+def subscribe(a, with_sdk):
+    """Per round: each contender subscribes `sub_services` services (default
+    interval, then 1 s; nacos-sdk once: it is pushed to, no interval); one
+    short run with a single subscription gives the thread count to compare
+    with."""
+    proxy = Proxy(a.nbench, f"127.0.0.1:{a.http_port}")
+    n = a.sub_services
+    contenders = ["ours", "python-v1"] + (["nacos-sdk"] if with_sdk else [])
+    plan = [("default", a.sub_changes_default, a.sub_gap_default_ms), ("fast", a.sub_changes_fast, a.sub_gap_fast_ms)]
+    results = {}
+    try:
+        for c in contenders:
+            try:
+                s = subscribe_run(a, proxy, c, "fast", 1, 0, 0, 2, f"sub1-{c}")
+                results.setdefault((c, "one"), []).append(s)
+            except Exception as e:
+                log(f"subscribe (1 service) {c} failed: {e}")
+                FAILURES.append(f"subscribe, 1 service, {CONTENDER_LABEL[c]}: {str(e).strip().splitlines()[0][:300]}")
+        for r in range(a.sub_rounds):
+            for mode, changes, gap in plan:
+                order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
+                for c in order:
+                    if c == "nacos-sdk" and mode != "default":
+                        continue  # push: one run serves both tables
+                    try:
+                        s = subscribe_run(a, proxy, c, mode, n, changes, gap, a.sub_idle, f"sub-{c}-{mode}-{r}")
+                    except Exception as e:  # one contender failing must not lose the others' figures
+                        log(f"subscribe {mode} {c} round {r + 1} failed: {e}")
+                        FAILURES.append(f"subscribe, {mode} interval, {CONTENDER_LABEL[c]}, round {r + 1}: "
+                                        f"{str(e).strip().splitlines()[0][:300]}")
+                        continue
+                    s["round"] = r
+                    s["expected"] = changes
+                    results.setdefault((c, mode), []).append(s)
+                    lat = s["latencies_ms"]
+                    log(f"subscribe round {r + 1}/{a.sub_rounds} {mode:7} {c:10} {len(lat)}/{changes} changes "
+                        f"p50 {percentile(lat, .5):.0f} ms p99 {percentile(lat, .99):.0f} ms; idle: "
+                        f"{s['polls_per_s'] or 0:.0f} polls/s, CPU {s['idle_cpu_pct']:.1f}% threads "
+                        f"{s['idle_threads']} rss {s['idle_rss_kb']} kB")
+    finally:
+        proxy.close()
+    return results
 
 
 # ---------------------------------------------------------------- footprint
@@ -202,7 +413,11 @@ def verdict(ok, text_met, text_missed):
     return f"**met** — {text_met}" if ok else f"**missed** — {text_missed}"
 
 
-def write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, elapsed):
+def fmt_ms(x):
+    return "n/a" if x is None or x != x else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}")
+
+
+def write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, elapsed, hb, sub):
     L = []
     w = L.append
     w("# nacos-blocking benchmarks\n")
@@ -223,10 +438,30 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     w(f"- Toolchain: {info['rustc']}; Python {info['python']}")
     w(f"- Server: r-nacos {a.rnacos_version} on loopback (HTTP {a.http_port}, gRPC {a.grpc_port}), "
       "fresh data dir, started by the script and stopped at exit")
-    w(f"- Per run: {a.calls} timed sequential calls after {a.warmup} untimed warm-up calls "
-      f"(nacos-sdk: {a.sdk_calls} timed after {min(a.warmup, 10)}, as each of its calls takes tens of ms here)\n")
+    w(f"- Scenarios run: {', '.join(a.scenario_list)}")
+    if results:
+        w(f"- Throughput, per run: {a.calls} timed sequential calls after {a.warmup} untimed warm-up calls "
+          f"(nacos-sdk: {a.sdk_calls} timed after {min(a.warmup, 10)}, as each of its calls takes tens of ms here)")
+    w("")
 
-    # ---- throughput
+    if results:
+        throughput_section(w, a, setup, results, contenders)
+    if hb:
+        heartbeat_section(w, a, hb)
+    if sub:
+        subscribe_section(w, a, sub, contenders)
+    if fp:
+        footprint_section(w, a, fp)
+    pending_section(w, a)
+    targets_section(w, a, setup, results, fp, hb, sub)
+    findings_section(w, a, setup, results, hb, sub)
+    raw_section(w, results, hb, sub)
+    w("![chart](chart.png)\n")
+    with open(os.path.join(HERE, "REPORT.md"), "w") as f:
+        f.write("\n".join(L))
+
+
+def throughput_section(w, a, setup, results, contenders):
     w("## Sequential register and list throughput\n")
     w(f"`register`: each call registers a new ephemeral instance (distinct port) of a service of its own. "
       f"`list`: each call lists a service with {setup['instances']} persistent instances "
@@ -259,7 +494,8 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     if "nacos-sdk" not in contenders:
         w(f"nacos-sdk: not measured in this run — {a.sdk_note}\n")
 
-    # ---- footprint
+
+def footprint_section(w, a, fp):
     w("## Footprint\n")
     w("Crates: distinct packages in `cargo tree -e normal --prefix none` (deduplicated, the crate itself not "
       "counted). Build: `cargo build --release --locked --lib` of the crate alone into an empty target dir "
@@ -284,7 +520,8 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
         w(f"nacos-sdk's build time is {a.sdk_build_note}\n")
     w("Clean build times are single runs on a loaded machine and vary by tens of percent between runs.\n")
 
-    # ---- pending
+
+def pending_section(w, a):
     w("## Scenarios not yet measured\n")
     w("These scenarios are part of the harness's plan; each is added as its own `nbench` subcommand "
       "(`benchmarks/src/scenario/`) when the feature it measures lands. Nothing is reported for them yet.\n")
@@ -292,10 +529,29 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     w("|---|---|---|---|")
     for name, what, target, why in PENDING:
         w(f"| {name} | {what} | {target} | not yet measured ({why}) |")
+    skipped = [x for x in ALL_SCENARIOS if x not in a.scenario_list]
+    if skipped:
+        w("")
+        w(f"Left out of this run by `BENCH_SCENARIOS`: {', '.join(skipped)}.")
     w("")
 
-    # ---- targets
+
+def targets_section(w, a, setup, results, fp, hb, sub):
     w("## Targets\n")
+    w("| target | measured | verdict |")
+    w("|---|---:|---|")
+    if results:
+        throughput_targets(w, setup, results)
+    if fp:
+        footprint_targets(w, fp)
+    if hb or sub:
+        footprint_runtime_targets(w, a, hb, sub)
+    else:
+        w("| constant threads and RSS < 10 MB for 1,000 heartbeats / 1,000 subscriptions | — | not measured in this run |")
+    w("")
+
+
+def throughput_targets(w, setup, results):
     reg_r = paired_ratio(results, ("ours", "register"), ("ureq", "register"), "rate")
     lst_r = paired_ratio(results, ("ours", "list"), ("ureq", "list"), "rate")
     cpu_r = paired_ratio(results, ("ours", "list"), ("ureq", "list"), "cpu_us")
@@ -304,24 +560,199 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     reg_to = paired_ratio(results, ("ours", "register"), ("ureq-timeout", "register"), "rate")
     to_reg = paired_ratio(results, ("ureq-timeout", "register"), ("ureq", "register"), "rate")
     lst_json = paired_ratio(results, ("ours", "list"), ("ureq-json", "list"), "rate")
-    w("| target | measured | verdict |")
-    w("|---|---:|---|")
     w(f"| register throughput ≥ 0.95× the bare-ureq floor | {fmt_ratio(reg_r)} | " + verdict(
         reg_r >= 0.95, "within the floor's noise" if reg_r < 1 else "at or above the floor",
         f"short by {(0.95 - reg_r) * 100:.0f} points; ours spends {fmt_ratio(reg_cpu)} the floor's CPU per call. "
-        f"The floor with the same per-request deadline ours sets reaches {fmt_ratio(to_reg)} of the plain "
-        f"floor (finding 1); ours reaches {fmt_ratio(reg_to)} of that deadline floor, the rest being our own "
-        "request path (finding 4)") + " |")
+        f"(the floor with a per-request deadline, i.e. with ureq's lookup thread, reaches {fmt_ratio(to_reg)}; "
+        f"ours, which no longer spawns it, reaches {fmt_ratio(reg_to)} of that): the rest is our own request "
+        "path (finding 3)") + " |")
     w(f"| list throughput ≥ 0.95× the bare-ureq floor | {fmt_ratio(lst_r)} | " + verdict(
         lst_r >= 0.95, "within the floor's noise" if lst_r < 1 else "at or above the floor",
         f"short by {(0.95 - lst_r) * 100:.0f} points: ours decodes the {setup['instances']}-instance body "
         f"(~50 KB) into typed instances, the floor only reads it; against the floor plus a JSON parse ours is "
-        f"at {fmt_ratio(lst_json)} (findings 1 and 2)") + " |")
+        f"at {fmt_ratio(lst_json)} (finding 2)") + " |")
     w(f"| client CPU per list call ≤ 1.1× the floor's | {fmt_ratio(cpu_r)} | " + verdict(
         cpu_r <= 1.1, "",
         f"over by {(cpu_r - 1.1) * 100:.0f} points: the floor does not decode the body; against "
-        f"the floor plus a JSON parse ours is at {fmt_ratio(cpu_json)}, so the gap is JSON decoding "
-        "plus the per-request deadline (findings 1 and 2)") + " |")
+        f"the floor plus a JSON parse ours is at {fmt_ratio(cpu_json)}, so the gap is mostly typed JSON "
+        "decoding (finding 2)") + " |")
+
+
+def hb_med(hb, c, key):
+    vals = [s[key] for s in hb.get((c, "many"), []) if s.get(key) is not None]
+    return median(vals)
+
+
+def hb_ratio(hb, peer, key):
+    by_round = {s["round"]: s[key] for s in hb.get((peer, "many"), [])}
+    return median([s[key] / by_round[s["round"]] for s in hb.get(("ours", "many"), []) if by_round.get(s["round"])])
+
+
+def heartbeat_section(w, a, hb):
+    n, iv = a.hb_instances, a.hb_interval_ms
+    w("## Heartbeats\n")
+    w(f"Each contender registers {n:,} ephemeral instances on **one** client and lets the client beat them in the "
+      f"background, every **{iv} ms** for every contender (each instance also carries "
+      f"`preserved.heart.beat.interval={iv}`: r-nacos advises 5,000 ms in every beat answer, which our client "
+      "would otherwise adopt after the first beat). After all registrations and a "
+      f"{a.hb_warmup} s warm-up, a {a.hb_window} s window is measured. **Beats** are counted where the server "
+      "receives them: the contender talks to r-nacos through a counting loopback proxy (`nbench proxy`, "
+      "its own process) that forwards bytes untouched and records each `PUT /nacos/v1/ns/instance/beat` with "
+      "its arrival time and instance port. **Lateness** is, per instance, the gap between two consecutive beats "
+      "received minus the interval (0 = exactly on schedule); p50/p99 over all gaps in the window. **CPU per "
+      "beat** is the client process's user+system time (getrusage) over the window divided by the beats the "
+      "proxy counted in it. **Threads** and **RSS** are read from `/proc/self/status` at the end of the window; "
+      "'threads, 1 instance' is the same program with a single instance, for comparison. "
+      f"{a.hb_rounds} rounds, median shown (the order alternates each round).\n")
+    w("- nacos-blocking: `NacosClient::builder().heartbeat_interval(..)`, `register_instance` per instance; its "
+      "scheduler thread plus a fixed pool of 3 sender threads beat every instance.")
+    w("- Python v1: `add_naming_instance(..., heartbeat_interval=s)`, the client's own mechanism in 2.0.11: one "
+      "`HeartbeatTask` thread per instance (`nacos/task.py`) calling `send_heartbeat` then sleeping the interval "
+      "(so its period is the interval plus the request time).")
+    w("- nacos-sdk: **n/a** — over gRPC an ephemeral instance lives as long as the client's connection; there "
+      "are no per-instance heartbeats to measure.")
+    w("- bare ureq: **n/a** — a floor for 'beat N instances on schedule' would itself be a heartbeat scheduler; "
+      "the throughput scenario already gives the raw cost of one request.\n")
+    w(f"| contender | beats/s received (expected {n * 1000 / iv:,.0f}) | lateness p50 ms | lateness p99 ms | "
+      "CPU µs/beat | CPU % of a core | threads, 1 instance | threads | RSS MB | ours ÷ peer, CPU/beat |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in HB_CONTENDERS:
+        rs = hb.get((c, "many"))
+        if not rs:
+            continue
+        one = hb.get((c, "one"), [{}])[0]
+        ratio = "—" if c == "ours" else fmt_ratio(hb_ratio(hb, c, "cpu_us_per_beat"))
+        w(f"| {CONTENDER_LABEL[c]} | {fmt_rate(hb_med(hb, c, 'beats_per_s'))} | {fmt_ms(hb_med(hb, c, 'late_p50'))} | "
+          f"{fmt_ms(hb_med(hb, c, 'late_p99'))} | {hb_med(hb, c, 'cpu_us_per_beat'):.1f} | "
+          f"{hb_med(hb, c, 'cpu_pct'):.1f} | {one.get('threads', 'n/a')} | {hb_med(hb, c, 'threads'):.0f} | "
+          f"{hb_med(hb, c, 'rss_kb') / 1024:.1f} | {ratio} |")
+    w("| nacos-sdk 0.8 (async, gRPC) | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |")
+    w("")
+
+
+def sub_stats(sub, c, mode):
+    rs = sub.get((c, mode), [])
+    lat = [x for s in rs for x in s["latencies_ms"]]
+    return {
+        "lat": lat, "got": len(lat), "expected": sum(s["expected"] for s in rs),
+        "p50": percentile(lat, .5), "p99": percentile(lat, .99),
+        "idle_cpu": median([s["idle_cpu_pct"] for s in rs]),
+        "polls": median([s["polls_per_s"] for s in rs if s["polls_per_s"] is not None]),
+        "threads": median([s["idle_threads"] for s in rs]), "rss": median([s["idle_rss_kb"] for s in rs]) / 1024,
+        "idle_cpu_s": median([s["idle"]["user_s"] + s["idle"]["sys_s"] for s in rs]),
+    }
+
+
+def subscribe_section(w, a, sub, contenders):
+    n = a.sub_services
+    w("## Subscriptions\n")
+    w(f"Each contender subscribes {n:,} services (`<prefix>-0` .. `<prefix>-{n - 1}`, initially empty) on **one** "
+      "client, waits until every subscription is set up, then measures an **idle** window of "
+      f"{a.sub_idle} s (no changes: client CPU as % of one core, threads and RSS at its end, and the polls per "
+      "second the server received, counted by the same loopback proxy as the heartbeats). Then **another "
+      "process** (`nbench sub-driver`) makes the changes: change k registers a persistent instance in service "
+      "`(k·7919) mod N` with metadata `t` = its wall clock (epoch µs, CLOCK_REALTIME) taken just before the "
+      "request; each contender's listener, on seeing that instance added, records `now − t` on the same "
+      "machine clock. Latency p50/p99 are over every change of every round (with 10–30 samples a run, p99 is "
+      f"close to the maximum). {a.sub_rounds} round(s): the windows are long, so few repetitions.\n")
+    w(f"- **Default interval**: nacos-blocking with no `poll_interval` (it follows the server's `cacheMillis`, "
+      f"{a.sub_default_ms} ms on r-nacos); Python v1 with `listener_interval={a.sub_default_ms / 1000:g}` "
+      f"(its own default is 7 s; set to the same interval). {a.sub_changes_default} changes, "
+      f"{a.sub_gap_default_ms} ms apart.")
+    w(f"- **1 s interval**: `poll_interval(Some({a.sub_fast_ms} ms))` / `listener_interval={a.sub_fast_ms / 1000:g}`. "
+      f"{a.sub_changes_fast} changes, {a.sub_gap_fast_ms} ms apart.")
+    w("- Python v1: `NacosClient.subscribe(SubscribeListener(fn, name), listener_interval, service_name=...)` "
+      "(2.0.11): a `threading.Timer` per service re-lists it every interval (one timer thread alive per "
+      "subscription, a new one each tick) and calls the listener per ADDED/DELETED/MODIFIED instance.")
+    if "nacos-sdk" in contenders:
+        w("- nacos-sdk: `NamingService::subscribe` over gRPC (the server pushes changes; there is no interval, so "
+          "one run is shown in both tables). Its listener receives the full list; an instance with `t` seen for "
+          "the first time counts as the change. Polls: n/a (no polling).")
+    w("")
+    for mode, title in (("default", f"default interval ({a.sub_default_ms / 1000:g} s)"),
+                        ("fast", f"{a.sub_fast_ms / 1000:g} s interval")):
+        w(f"### {title}\n")
+        w("| contender | notified / changes | latency p50 ms | latency p99 ms | idle polls/s | idle CPU % of a core "
+          "| threads, 1 subscription | threads | RSS MB | ours ÷ peer, idle CPU |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        ours = sub_stats(sub, "ours", mode)
+        for c in ["ours", "python-v1", "nacos-sdk"]:
+            m = "default" if c == "nacos-sdk" else mode
+            if not sub.get((c, m)):
+                continue
+            st = sub_stats(sub, c, m)
+            one = sub.get((c, "one"), [{}])[0]
+            ratio = "—" if c == "ours" else fmt_ratio(ours["idle_cpu"] / st["idle_cpu"] if st["idle_cpu"] else float("nan"))
+            label = CONTENDER_LABEL[c] + (" (push)" if c == "nacos-sdk" else "")
+            polls = "n/a" if st["polls"] != st["polls"] else f"{st['polls']:,.0f}"
+            w(f"| {label} | {st['got']} / {st['expected']} | {fmt_ms(st['p50'])} | {fmt_ms(st['p99'])} | {polls} | "
+              f"{st['idle_cpu']:.1f} | {one.get('idle_threads', 'n/a')} | {st['threads']:.0f} | {st['rss']:.1f} | {ratio} |")
+        w("")
+    w("The ratio column is from the medians of the same run (one round by default: pairing by round is then the "
+      "same thing).\n")
+
+
+def footprint_runtime_targets(w, a, hb, sub):
+    for name, res, key_thr, key_rss, kind in (
+            ("heartbeats", hb, "threads", "rss_kb", "many"),
+            ("subscriptions", sub, "idle_threads", "idle_rss_kb", "fast")):
+        if not res or not res.get(("ours", kind)):
+            w(f"| constant thread count, {name} | — | not measured in this run |")
+            w(f"| RSS < 10 MB, {name} | — | not measured in this run |")
+            continue
+        count = a.hb_instances if name == "heartbeats" else a.sub_services
+        one = res.get(("ours", "one"), [{}])[0].get(key_thr)
+        many = max(s[key_thr] for rs in (res.get(("ours", k), []) for k in ("many", "default", "fast")) for s in rs)
+        rss = max(s[key_rss] for rs in (res.get(("ours", k), []) for k in ("many", "default", "fast")) for s in rs) / 1024
+        w(f"| constant thread count, {count:,} {name} | {one} threads with 1, {many} with {count:,} | " + verdict(
+            one is not None and many == one, "the same thread count whatever the number",
+            f"{many - (one or 0)} more threads with {count:,} than with 1") + " |")
+        w(f"| RSS < 10 MB, {count:,} {name} | {rss:.1f} MB (largest of the runs) | " + verdict(
+            rss < 10, f"{10 - rss:.1f} MB below the limit",
+            f"over by {rss - 10:.1f} MB") + " |")
+
+
+def heartbeat_findings(item, a, hb):
+    if not hb.get(("ours", "many")) or not hb.get(("python-v1", "many")):
+        return
+    item(f"**Heartbeats: a fixed pool against a thread per instance.** With {a.hb_instances:,} instances beating "
+         f"every {a.hb_interval_ms} ms, ours ran {hb_med(hb, 'ours', 'threads'):.0f} threads and "
+         f"{hb_med(hb, 'ours', 'rss_kb') / 1024:.1f} MB RSS; the Python v1 client ran "
+         f"{hb_med(hb, 'python-v1', 'threads'):.0f} threads (one `HeartbeatTask` per instance) and "
+         f"{hb_med(hb, 'python-v1', 'rss_kb') / 1024:.0f} MB, and spent {fmt_ratio(1 / hb_ratio(hb, 'python-v1', 'cpu_us_per_beat'))} "
+         "our CPU per beat. Its lateness includes each beat's own request time, since the thread sleeps the "
+         "full interval after sending; ours schedules the next beat one interval after the previous one "
+         "completes too (`src/heartbeat/table.rs`), so both drift by the request time, and both figures are "
+         "what the server sees.")
+
+
+def subscribe_findings(item, a, sub):
+    f = sub_stats(sub, "python-v1", "fast")
+    o = sub_stats(sub, "ours", "fast")
+    if not sub.get(("ours", "fast")) or not sub.get(("python-v1", "fast")):
+        return
+    expected = a.sub_services * 1000 / a.sub_fast_ms
+    item(f"**Subscriptions at a 1 s interval: {a.sub_services:,} services mean {expected:,.0f} list requests per "
+         f"second.** The server received {o['polls']:,.0f} polls/s from ours and {f['polls']:,.0f} from the "
+         f"Python v1 client (whose thread count, {f['threads']:.0f}, grows with the subscriptions: one timer "
+         "thread per service). A client that cannot keep up shows it as polls/s below the target and as "
+         "higher notification latency.")
+    tb = sum(s.get("stderr_tracebacks", 0) for m in ("default", "fast") for s in sub.get(("python-v1", m), []))
+    item("**A failed poll ends a Python v1 subscription for good.** `NacosTimer.scheduler` (nacos/timer.py) "
+         "re-raises the poll's exception before re-arming its `threading.Timer`, so one failed list request "
+         "(e.g. r-nacos answering `408 Request Timeout` to a request whose headers arrive late from a busy "
+         f"process) stops that service's polling silently. This run's Python subscribers printed {tb} such "
+         "tracebacks. Ours keeps the last list and retries with backoff.")
+    item("**Polls come in bursts.** Services subscribed together are due together: ours schedules each "
+         "service's next poll one interval after its previous poll completes, without jitter "
+         "(`src/subscribe/registry.rs`), so 1,000 subscriptions made at start are polled as one burst per "
+         "interval through the pool of 4 (the Python v1 client's timers behave the same way). 'Idle polls/s' "
+         "is therefore the bursts that fell into the idle window divided by its length; at the default 10 s "
+         "interval a short window can hold zero or two bursts.")
+
+
+
+def footprint_targets(w, fp):
     w(f"| fewer than 70 crates in the normal dependency tree, TLS on | {fp['ours_tls_on']} | " + verdict(
         fp["ours_tls_on"] < 70, f"{70 - fp['ours_tls_on']} below the limit",
         f"{fp['ours_tls_on'] - 69} too many") + " |")
@@ -329,84 +760,183 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     w(f"| a cargo feature turns TLS off | `tls` (default) | " + verdict(
         tls_ok, f"`--no-default-features` drops rustls: {fp['ours_tls_off']} crates instead of {fp['ours_tls_on']}",
         "the tls feature does not remove rustls from the tree") + " |")
-    w("| constant threads and RSS < 10 MB for 1,000 heartbeats / 1,000 subscriptions | — | not yet measured |")
-    w("")
+
+
+def findings_section(w, a, setup, results, hb, sub):
     w("## Findings\n")
-    w("1. **Per-request deadline → one thread per request inside ureq.** The transport gives every request "
-      "`timeout_global(budget)`. ureq 3 resolves the host on every request (before the pool lookup), and when "
-      "any timeout applies it resolves on a freshly spawned thread (`ureq::unversioned::resolver::resolve_async`) "
-      "to bound the lookup — even for an IP literal such as `127.0.0.1`. `strace -c` over 500 registers shows "
-      "510 `clone3` (and the matching futex/mmap/munmap/sigaltstack calls) for ours and for the floor with a "
-      "deadline, none for the plain floor (counted while building this harness); every other syscall count is the same (one `connect`: the connection "
-      "is reused). The row 'bare ureq + per-request deadline' isolates it. A fix belongs in `src/transport.rs`: "
-      "give the agent a resolver (`Agent::with_parts`) that returns IP-literal hosts without a lookup, or resolve "
-      "each server once and cache it, so the deadline no longer costs a thread.")
-    w(f"2. **Decoding the list body dominates list CPU.** The floor reads the ~50 KB body of "
+    n = 0
+
+    def item(text):
+        nonlocal n
+        n += 1
+        w(f"{n}. {text}")
+
+    if results:
+        to_reg = paired_ratio(results, ("ureq-timeout", "register"), ("ureq", "register"), "rate")
+        item("**Per-request deadline and ureq's lookup thread (fixed in the crate).** The transport gives every "
+             "request `timeout_global(budget)`, and ureq 3, which resolves the host on every request, does so on a "
+             "freshly spawned thread whenever a timeout applies (`ureq::unversioned::resolver::resolve_async`), even "
+             "for an IP literal such as `127.0.0.1`: the first report found one `clone3` per request (strace) and "
+             "traced the register-throughput gap to it. The crate now answers IP-literal servers with its own "
+             "resolver (`src/resolver.rs`) and hands only host names to ureq's, so ours no longer pays that thread "
+             "(benchmarks use `127.0.0.1`). The row 'bare ureq + per-request deadline' keeps showing what the "
+             f"thread costs a plain ureq client (this run: {fmt_ratio(to_reg)} of the plain floor's register rate).")
+        cpu_json = paired_ratio(results, ("ours", "list"), ("ureq-json", "list"), "cpu_us")
+        item(f"**Decoding the list body dominates list CPU.** The floor reads the ~50 KB body of "
       f"{setup['instances']} instances as text; ours deserialises it into `ServiceInfo`/`Instance` values "
       f"(strings, a metadata map per instance). Ours uses {fmt_ratio(cpu_json)} the CPU of the floor plus a "
       "`serde_json::Value` parse, so the ≤ 1.1× CPU target is out of reach against a floor that does not "
       "decode: it compares a client to a loop that throws the answer away. Cheaper decoding (borrowed strings, skipping unused "
       "fields such as `service`, `serviceName`, `instanceId`, `marked`) could narrow it.")
-    if ("nacos-sdk", "list") in results:
-        per_call_ms = median([s["wall_s"] / s["calls"] for s in results[("nacos-sdk", "list")]]) * 1e3
-        w(f"3. **nacos-sdk over gRPC takes ~{per_call_ms:.0f} ms per sequential call here** while using little "
-          "CPU: a ~40 ms wait per request/response is the usual signature of Nagle's algorithm meeting delayed "
-          "ACKs on one side of the connection (client or r-nacos); not investigated further. It is what a user of that crate gets against "
-          "r-nacos on this machine, so it is reported as measured, with fewer calls per run.")
-    ours_reg_cpu = median([s["cpu_us"] for s in results.get(("ours", "register"), [])])
-    to_reg_cpu = median([s["cpu_us"] for s in results.get(("ureq-timeout", "register"), [])])
-    w(f"4. **Our own request path, beyond the deadline.** Per register call ours used {ours_reg_cpu:.0f} µs of CPU "
-      f"against {to_reg_cpu:.0f} µs for the floor with the same deadline (medians of this run). The syscall "
-      "profiles of the two are the same call for call (strace), so the difference is user-space work in "
+    if results:
+        ours_reg_cpu = median([s["cpu_us"] for s in results.get(("ours", "register"), [])])
+        floor_reg_cpu = median([s["cpu_us"] for s in results.get(("ureq", "register"), [])])
+        item(f"**Our own request path.** Per register call ours used {ours_reg_cpu:.0f} µs of CPU "
+      f"against {floor_reg_cpu:.0f} µs for the plain floor (medians of this run). Beyond the lookup thread "
+      "(finding 1, now gone for IP literals) the difference is user-space work in "
       "`src/transport.rs` and `src/naming/api.rs`: building a `url::Url` and re-serialising it per attempt, "
       "eleven owned `String` parameters (`to_string` of port, weight and flags, metadata JSON), four extra "
       "headers including a formatted UUID request id, the per-request ureq config, the deadline bookkeeping, "
       "and reading the body with a size limit and lossy UTF-8. Each is small; a sampling profile could not be "
-      "taken on this VM, so the split between them is not measured. Between runs on this loaded machine this "
-      "difference moves a lot; the deadline (finding 1) is the part that is certain.")
+      "taken on this VM, so the split between them is not measured.")
+    if ("nacos-sdk", "list") in results:
+        per_call_ms = median([s["wall_s"] / s["calls"] for s in results[("nacos-sdk", "list")]]) * 1e3
+        item(f"**nacos-sdk over gRPC takes ~{per_call_ms:.0f} ms per sequential call here** while using little "
+          "CPU: a ~40 ms wait per request/response is the usual signature of Nagle's algorithm meeting delayed "
+          "ACKs on one side of the connection (client or r-nacos); not investigated further. It is what a user of that crate gets against "
+          "r-nacos on this machine, so it is reported as measured, with fewer calls per run.")
+    if hb:
+        heartbeat_findings(item, a, hb)
+    if sub:
+        subscribe_findings(item, a, sub)
     w("")
+
+
+def raw_section(w, results, hb, sub):
+    if FAILURES:
+        w("## Failed runs\n")
+        w("These runs failed; their figures are missing from the tables above:\n")
+        for f in FAILURES:
+            w(f"- {f}")
+        w("")
     w("## Raw samples\n")
-    w("Per-round figures (calls/s, CPU µs per call), in round order:\n")
-    for (c, op), rs in sorted(results.items()):
-        w(f"- {c} {op}: " + ", ".join(f"{s['rate']:.0f}/{s['cpu_us']:.1f}" for s in sorted(rs, key=lambda s: s["round"])))
-    w("")
-    w("![chart](chart.png)\n")
-    with open(os.path.join(HERE, "REPORT.md"), "w") as f:
-        f.write("\n".join(L))
+    if results:
+        w("Throughput, per-round figures (calls/s, CPU µs per call), in round order:\n")
+        for (c, op), rs in sorted(results.items()):
+            w(f"- {c} {op}: " + ", ".join(f"{s['rate']:.0f}/{s['cpu_us']:.1f}" for s in sorted(rs, key=lambda s: s["round"])))
+        w("")
+    if hb:
+        w("Heartbeats, per round (beats/s received, lateness p50/p99 ms, CPU µs per beat):\n")
+        for (c, kind), rs in sorted(hb.items()):
+            if kind == "many":
+                w(f"- {c}: " + ", ".join(f"{s['beats_per_s']:.0f}/{fmt_ms(s['late_p50'])}/{fmt_ms(s['late_p99'])}/"
+                                        f"{s['cpu_us_per_beat']:.0f}" for s in rs))
+        w("")
+    if sub:
+        w("Subscriptions, every notification latency (ms), per run:\n")
+        for (c, mode), rs in sorted(sub.items()):
+            if mode != "one":
+                for s in rs:
+                    w(f"- {c} {mode} (round {s['round'] + 1}): " + ", ".join(f"{x:.0f}" for x in s["latencies_ms"]))
+        w("")
 
 
-def chart(results, contenders, fp):
+def chart(results, contenders, fp, hb=None, sub=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
-    for ax, (key, title) in zip(axes[:2], (("rate", "Throughput, calls/s (higher is better)"),
-                                          ("cpu_us", "Client CPU per call, µs (lower is better)"))):
-        ops = ("register", "list")
-        width = 0.8 / len(contenders)
-        for i, c in enumerate(contenders):
-            meds, lo, hi = [], [], []
-            for op in ops:
-                vals = [s[key] for s in results.get((c, op), [])]
-                m = median(vals) if vals else 0
-                meds.append(m)
-                lo.append(m - min(vals) if vals else 0)
-                hi.append(max(vals) - m if vals else 0)
-            xs = [j + i * width for j in range(len(ops))]
-            ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=CONTENDER_LABEL[c])
-        ax.set_xticks([j + width * (len(contenders) - 1) / 2 for j in range(len(ops))])
-        ax.set_xticklabels(ops)
-        ax.set_title(title, fontsize=10)
-        ax.set_yscale("log")
-    axes[0].legend(fontsize=7)
-    ax = axes[2]
-    names = ["ours, TLS on", "ours, TLS off"] + (["nacos-sdk"] if fp.get("sdk") else [])
-    vals = [fp["ours_tls_on"], fp["ours_tls_off"]] + ([fp["sdk"]] if fp.get("sdk") else [])
-    ax.bar(names, vals, color=["tab:blue", "tab:cyan", "tab:red"][:len(vals)])
-    ax.axhline(70, color="gray", linestyle="--", linewidth=1)
-    ax.text(0, 71, "target: < 70", fontsize=8, color="gray")
-    ax.set_title("Crates in the normal dependency tree", fontsize=10)
+    panels = []
+    if results:
+        panels += ["rate", "cpu_us"]
+    if fp:
+        panels.append("crates")
+    if hb:
+        panels += ["hb_cpu", "hb_mem"]
+    if sub:
+        panels += ["sub_lat", "sub_mem"]
+    if not panels:
+        return
+    cols = min(3, len(panels))
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4.6 * rows), squeeze=False)
+    axes = [ax for row in axes for ax in row]
+    for ax in axes[len(panels):]:
+        ax.axis("off")
+    for ax, panel in zip(axes, panels):
+        if panel in ("rate", "cpu_us"):
+            title = {"rate": "Throughput, calls/s (higher is better)",
+                     "cpu_us": "Client CPU per call, µs (lower is better)"}[panel]
+            ops = ("register", "list")
+            width = 0.8 / len(contenders)
+            for i, c in enumerate(contenders):
+                meds, lo, hi = [], [], []
+                for op in ops:
+                    vals = [s[panel] for s in results.get((c, op), [])]
+                    m = median(vals) if vals else 0
+                    meds.append(m)
+                    lo.append(m - min(vals) if vals else 0)
+                    hi.append(max(vals) - m if vals else 0)
+                xs = [j + i * width for j in range(len(ops))]
+                ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=CONTENDER_LABEL[c])
+            ax.set_xticks([j + width * (len(contenders) - 1) / 2 for j in range(len(ops))])
+            ax.set_xticklabels(ops)
+            ax.set_title(title, fontsize=10)
+            ax.set_yscale("log")
+            if panel == "rate":
+                ax.legend(fontsize=7)
+        elif panel == "crates":
+            names = ["ours, TLS on", "ours, TLS off"] + (["nacos-sdk"] if fp.get("sdk") else [])
+            vals = [fp["ours_tls_on"], fp["ours_tls_off"]] + ([fp["sdk"]] if fp.get("sdk") else [])
+            ax.bar(names, vals, color=["tab:blue", "tab:cyan", "tab:red"][:len(vals)])
+            ax.axhline(70, color="gray", linestyle="--", linewidth=1)
+            ax.text(0, 71, "target: < 70", fontsize=8, color="gray")
+            ax.set_title("Crates in the normal dependency tree", fontsize=10)
+        elif panel == "hb_cpu":
+            cs = [c for c in HB_CONTENDERS if hb.get((c, "many"))]
+            ax.bar(["ours" if c == "ours" else "Python v1" for c in cs], [hb_med(hb, c, "cpu_us_per_beat") for c in cs],
+                   color=["tab:blue", "tab:green"][:len(cs)])
+            ax.set_title("Heartbeats: client CPU per beat, µs (lower is better)", fontsize=10)
+        elif panel == "hb_mem":
+            cs = [c for c in HB_CONTENDERS if hb.get((c, "many"))]
+            xs = range(len(cs))
+            ax.bar([x - 0.2 for x in xs], [hb_med(hb, c, "rss_kb") / 1024 for c in cs], 0.4, label="RSS MB")
+            ax.bar([x + 0.2 for x in xs], [hb_med(hb, c, "threads") for c in cs], 0.4, label="threads")
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels(["ours" if c == "ours" else "Python v1" for c in cs])
+            ax.set_yscale("log")
+            ax.legend(fontsize=7)
+            count = hb[(cs[0], "many")][0]["instances"] if cs else 0
+            ax.set_title(f"Heartbeats: RSS and threads with {count:,} instances", fontsize=10)
+        elif panel == "sub_lat":
+            groups = [("default", "default"), ("1 s", "fast")]
+            cs = [c for c in ("ours", "python-v1", "nacos-sdk") if any(sub.get((c, m)) for _, m in groups)]
+            width = 0.8 / max(len(cs), 1)
+            for i, c in enumerate(cs):
+                p50, p99 = [], []
+                for _, m in groups:
+                    st = sub_stats(sub, c, "default" if c == "nacos-sdk" else m)
+                    p50.append(st["p50"] if st["p50"] == st["p50"] else 0)
+                    p99.append(st["p99"] if st["p99"] == st["p99"] else 0)
+                xs = [j + i * width for j in range(len(groups))]
+                ax.bar(xs, p50, width, label=CONTENDER_LABEL[c])
+                ax.scatter(xs, p99, marker="_", s=200, color="black")
+            ax.set_xticks([j + width * (len(cs) - 1) / 2 for j in range(len(groups))])
+            ax.set_xticklabels([f"{g} interval" for g, _ in groups])
+            ax.set_title("Subscriptions: notification latency, ms (bar p50, dash p99)", fontsize=10)
+            ax.legend(fontsize=7)
+        elif panel == "sub_mem":
+            cs = [c for c in ("ours", "python-v1", "nacos-sdk") if sub.get((c, "fast")) or sub.get((c, "default"))]
+            xs = range(len(cs))
+            st = [sub_stats(sub, c, "fast" if sub.get((c, "fast")) else "default") for c in cs]
+            ax.bar([x - 0.2 for x in xs], [s_["rss"] for s_ in st], 0.4, label="RSS MB")
+            ax.bar([x + 0.2 for x in xs], [s_["threads"] for s_ in st], 0.4, label="threads")
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels([{"ours": "ours", "python-v1": "Python v1", "nacos-sdk": "nacos-sdk"}[c] for c in cs])
+            ax.set_yscale("log")
+            ax.legend(fontsize=7)
+            count = next((s_["services"] for c in cs for m in ("fast", "default") for s_ in sub.get((c, m), [])), 0)
+            ax.set_title(f"Subscriptions: RSS and threads (idle), {count:,} services", fontsize=10)
     fig.suptitle("nacos-blocking vs peers (median of rounds; bars show min–max) — same r-nacos, same run",
                  fontsize=11)
     fig.tight_layout()
@@ -434,19 +964,55 @@ def main():
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--list-instances", type=int, default=200)
     p.add_argument("--skip-clean-build", action="store_true")
+    p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
+                   help="comma-separated subset of " + ",".join(ALL_SCENARIOS))
+    p.add_argument("--hb-instances", type=int, default=1000)
+    p.add_argument("--hb-interval-ms", type=int, default=1000)
+    p.add_argument("--hb-warmup", type=int, default=3, help="seconds after registration before the window")
+    p.add_argument("--hb-window", type=int, default=20, help="measured seconds")
+    p.add_argument("--hb-rounds", type=int, default=3)
+    p.add_argument("--sub-services", type=int, default=1000)
+    p.add_argument("--sub-idle", type=int, default=20, help="idle window, seconds")
+    p.add_argument("--sub-rounds", type=int, default=1)
+    p.add_argument("--sub-default-ms", type=int, default=10000,
+                   help="the default interval (r-nacos cacheMillis); Python v1 is given the same")
+    p.add_argument("--sub-fast-ms", type=int, default=1000)
+    p.add_argument("--sub-changes-default", type=int, default=10)
+    p.add_argument("--sub-changes-fast", type=int, default=30)
+    p.add_argument("--sub-gap-default-ms", type=int, default=1000)
+    p.add_argument("--sub-gap-fast-ms", type=int, default=300)
     p.add_argument("--command", default="bash benchmarks/run.sh")
     p.add_argument("--started", type=float, default=time.time())
     a = p.parse_args()
+    # run.sh stops us with SIGTERM: unwind so that `finally` stops every child.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    a.scenario_list = [x.strip() for x in a.scenarios.split(",") if x.strip()]
+    unknown = [x for x in a.scenario_list if x not in ALL_SCENARIOS]
+    if unknown:
+        p.error(f"unknown scenario(s) {unknown}; choose from {','.join(ALL_SCENARIOS)}")
+    if a.sub_changes_default > a.sub_services or a.sub_changes_fast > a.sub_services:
+        p.error("changes per run must not exceed --sub-services (each change touches its own service)")
     started = datetime.datetime.fromtimestamp(a.started, datetime.timezone.utc)
     load_start = loadavg()
     contenders = ["ours", "ureq", "ureq-json", "ureq-timeout", "python-v1"] + (["nacos-sdk"] if a.sdk_peer else [])
-    setup, results = throughput(a, contenders)
-    fp = footprint(a)
+    setup, results, hb, sub, fp = None, {}, {}, {}, {}
+    try:
+        if "throughput" in a.scenario_list:
+            setup, results = throughput(a, contenders)
+        if "heartbeat" in a.scenario_list:
+            hb = heartbeat(a)
+        if "subscribe" in a.scenario_list:
+            sub = subscribe(a, bool(a.sdk_peer))
+        if "footprint" in a.scenario_list:
+            fp = footprint(a)
+    finally:
+        kill_children()
     load_end = loadavg()
     info = machine()
-    write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, time.time() - a.started)
-    chart(results, contenders, fp)
+    write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, time.time() - a.started,
+                 hb, sub)
+    chart(results, contenders, fp, hb, sub)
     log("wrote benchmarks/REPORT.md and benchmarks/chart.png")
 
 

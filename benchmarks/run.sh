@@ -2,14 +2,22 @@
 # Runs every benchmark scenario against a fresh local r-nacos and writes
 # benchmarks/REPORT.md and benchmarks/chart.png.
 #
-#   bash benchmarks/run.sh            # everything (about 10-15 min on 2 cores)
+#   bash benchmarks/run.sh            # everything (about 11-13 min on 2 cores with the nacos-sdk
+#                                     # peer already built; its first build adds several minutes)
+#   BENCH_SMOKE=1 bash benchmarks/run.sh   # every scenario, tiny counts (~1.5 min): proves it works
+#   BENCH_SCENARIOS=heartbeat,subscribe bash benchmarks/run.sh   # only some scenarios
 #
 # Knobs (environment):
+#   BENCH_SCENARIOS     comma-separated subset of throughput,heartbeat,subscribe,footprint (default: all)
+#   BENCH_SMOKE=1       small counts and short windows everywhere (not for publishing)
 #   RNACOS_BIN          r-nacos binary (else `rnacos` on PATH, else ~/.cargo/bin/rnacos)
 #   BENCH_ROUNDS        rounds per measurement, median taken (default 5)
 #   BENCH_CALLS         timed calls per run (default 1000)
 #   BENCH_SKIP_SDK=1    leave the async nacos-sdk peer out (its first build takes minutes)
 #   BENCH_SKIP_CLEAN_BUILD=1  skip the clean-build-time figure
+#   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (3)
+#   BENCH_SUB_SERVICES (1000), BENCH_SUB_IDLE (20 s), BENCH_SUB_ROUNDS (1),
+#   BENCH_SUB_CHANGES_DEFAULT (10), BENCH_SUB_CHANGES_FAST (30)
 #
 # Everything it starts (r-nacos, contender processes) is stopped when it exits.
 set -euo pipefail
@@ -18,8 +26,17 @@ STARTED=$(date +%s)
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$BENCH")"
 COMMAND="bash benchmarks/run.sh"
-[ -n "${BENCH_ROUNDS:-}${BENCH_CALLS:-}${BENCH_SKIP_SDK:-}${BENCH_SKIP_CLEAN_BUILD:-}" ] &&
+if env | grep -qE '^BENCH_'; then
     COMMAND="$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')$COMMAND"
+fi
+SCENARIOS="${BENCH_SCENARIOS:-throughput,heartbeat,subscribe,footprint}"
+if [ "${BENCH_SMOKE:-}" = 1 ]; then
+    : "${BENCH_ROUNDS:=1}" "${BENCH_CALLS:=100}" "${BENCH_HB_INSTANCES:=100}" "${BENCH_HB_WINDOW:=5}"
+    : "${BENCH_HB_ROUNDS:=1}" "${BENCH_SUB_SERVICES:=100}" "${BENCH_SUB_IDLE:=3}"
+    : "${BENCH_SUB_CHANGES_DEFAULT:=3}" "${BENCH_SUB_CHANGES_FAST:=5}" "${BENCH_SKIP_CLEAN_BUILD:=1}"
+fi
+# The async nacos-sdk peer is only needed by these scenarios.
+case ",$SCENARIOS," in *,throughput,*|*,subscribe,*|*,footprint,*) ;; *) BENCH_SKIP_SDK=1 ;; esac
 
 say() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -86,7 +103,12 @@ GRPC_PORT=$(free_port)
 while [ "$GRPC_PORT" = "$HTTP_PORT" ]; do GRPC_PORT=$(free_port); done
 WORK="$(mktemp -d -t nacos-bench-rnacos.XXXXXX)"
 RNACOS_PID=""
+BENCH_PID=""
 cleanup() {
+    if [ -n "$BENCH_PID" ] && kill -0 "$BENCH_PID" 2>/dev/null; then
+        kill "$BENCH_PID" 2>/dev/null || true   # bench.py stops its own children on SIGTERM
+        wait "$BENCH_PID" 2>/dev/null || true
+    fi
     if [ -n "$RNACOS_PID" ] && kill -0 "$RNACOS_PID" 2>/dev/null; then
         kill "$RNACOS_PID" 2>/dev/null || true
         for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$RNACOS_PID" 2>/dev/null || break; sleep 0.2; done
@@ -126,11 +148,20 @@ say "r-nacos ready"
 # ---- every scenario, then the report and chart
 EXTRA=()
 [ "${BENCH_SKIP_CLEAN_BUILD:-}" = 1 ] && EXTRA+=(--skip-clean-build)
+# In the background and waited for, so that INT/TERM reach the trap at once.
 "$VENV/bin/python" "$BENCH/bench.py" \
     --http-port "$HTTP_PORT" --grpc-port "$GRPC_PORT" \
     --nbench "$NBENCH" --minimal-bin "$MINIMAL" --python "$VENV/bin/python" \
     --rnacos-version "$RNACOS_VERSION" \
     --rounds "${BENCH_ROUNDS:-5}" --calls "${BENCH_CALLS:-1000}" \
-    --command "$COMMAND" --started "$STARTED" \
-    "${SDK_ARGS[@]}" "${EXTRA[@]}"
+    --command "$COMMAND" --started "$STARTED" --scenarios "$SCENARIOS" \
+    --hb-instances "${BENCH_HB_INSTANCES:-1000}" --hb-interval-ms "${BENCH_HB_INTERVAL_MS:-1000}" \
+    --hb-window "${BENCH_HB_WINDOW:-20}" --hb-rounds "${BENCH_HB_ROUNDS:-3}" \
+    --sub-services "${BENCH_SUB_SERVICES:-1000}" --sub-idle "${BENCH_SUB_IDLE:-20}" \
+    --sub-rounds "${BENCH_SUB_ROUNDS:-1}" --sub-changes-default "${BENCH_SUB_CHANGES_DEFAULT:-10}" \
+    --sub-changes-fast "${BENCH_SUB_CHANGES_FAST:-30}" \
+    "${SDK_ARGS[@]}" "${EXTRA[@]}" &
+BENCH_PID=$!
+wait "$BENCH_PID"
+BENCH_PID=""
 say "done in $(( $(date +%s) - STARTED )) s: benchmarks/REPORT.md, benchmarks/chart.png"

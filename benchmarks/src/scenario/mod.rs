@@ -1,15 +1,14 @@
 //! One module per scenario; each is a subcommand of `nbench` and prints
 //! one JSON line per run for `bench.py` to aggregate.
 //!
-//! Scenarios still to come, each added by the issue that brings its API
-//! (and listed as "not yet measured" in the report until then):
-//! - `heartbeat`: 1,000 instances on one client: beats/s, lateness, CPU,
-//!   threads, RSS;
-//! - `subscribe`: 1,000 subscribed services: notification latency p50/p99
-//!   for a change made by another process, CPU, threads, RSS;
+//! Scenario still to come, added by the issue that brings its API (and
+//! listed as "not yet measured" in the report until then):
 //! - `config`: notification latency for a published change, idle cost of
 //!   1,000 watched keys.
 
+pub mod heartbeat;
+pub mod proxy;
+pub mod subscribe;
 pub mod throughput;
 
 /// A subcommand: its name, its usage line and its entry point.
@@ -30,5 +29,25 @@ pub const ALL: &[Scenario] = &[
         name: "throughput",
         usage: "throughput <ours|ureq|ureq-json|ureq-timeout> <register|list> <addr> <service> <calls> <warmup> <port base>",
         run: throughput::run,
+    },
+    Scenario {
+        name: "proxy",
+        usage: "proxy <upstream addr>   (counting loopback proxy; commands on stdin)",
+        run: proxy::run,
+    },
+    Scenario {
+        name: "heartbeat",
+        usage: "heartbeat ours <addr> <service> <instances> <interval_ms> <warmup_s> <window_s> <port base>",
+        run: heartbeat::run,
+    },
+    Scenario {
+        name: "subscribe",
+        usage: "subscribe ours <addr> <prefix> <services> <interval_ms|0> <idle_s> <changes> <max_wait_s>",
+        run: subscribe::run,
+    },
+    Scenario {
+        name: "sub-driver",
+        usage: "sub-driver <addr> <prefix> <services> <changes> <gap_ms>",
+        run: subscribe::driver,
     },
 ];

@@ -3,10 +3,22 @@
 //! `sdk-peer <op> <http addr> <grpc port> <service> <calls> <warmup> <port base>`
 //! runs `op` (`register` or `list`) `calls` times, sequentially, after
 //! `warmup` untimed calls, and prints one JSON line in the harness's schema.
+//!
+//! `sdk-peer subscribe <http addr> <grpc port> <prefix> <services> <interval_ms> <idle_s> <changes> <max_wait_s>`
+//! follows the stdout protocol of `nbench subscribe` (ready line, idle
+//! line, result line) with the crate's gRPC `subscribe` (server push; it
+//! has no poll interval, so `interval_ms` is ignored). Its listener gets
+//! the full instance list; an instance carrying metadata `t` (epoch µs)
+//! seen for the first time counts as the change, `now - t` its latency.
 
-use std::time::Instant;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use nacos_sdk::api::naming::{NamingServiceBuilder, ServiceInstance};
+use nacos_sdk::api::naming::{
+    NamingChangeEvent, NamingEventListener, NamingServiceBuilder, ServiceInstance,
+};
 use nacos_sdk::api::props::ClientProps;
 
 /// A field of `/proc/self/status` (`Threads`, `VmRSS` in kB).
@@ -32,9 +44,125 @@ fn cpu_seconds() -> (f64, f64) {
     (t(ru.ru_utime), t(ru.ru_stime))
 }
 
+fn epoch_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+struct Listener {
+    seen: Mutex<HashSet<(String, String)>>,
+    latencies: Arc<Mutex<Vec<f64>>>,
+    events: Arc<AtomicUsize>,
+}
+
+impl NamingEventListener for Listener {
+    fn event(&self, event: Arc<NamingChangeEvent>) {
+        let now = epoch_us();
+        self.events.fetch_add(1, Ordering::Relaxed);
+        for inst in event.instances.iter().flatten() {
+            let Some(t) = inst.metadata.get("t").and_then(|t| t.parse::<u64>().ok()) else {
+                continue;
+            };
+            let key = (
+                event.service_name.clone(),
+                format!("{}:{}", inst.ip, inst.port),
+            );
+            if self.seen.lock().unwrap().insert(key) {
+                self.latencies
+                    .lock()
+                    .unwrap()
+                    .push(now.saturating_sub(t) as f64 / 1000.0);
+            }
+        }
+    }
+}
+
+async fn subscribe(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, grpc, prefix) = (a[2].clone(), a[3].parse::<u16>()?, a[4].clone());
+    let n: Vec<u64> = a[5..10]
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
+    let (services, interval_ms, idle_s, changes, max_wait_s) = (n[0], n[1], n[2], n[3], n[4]);
+    let cache = std::env::temp_dir().join(format!("nacos-sdk-peer-{}", std::process::id()));
+    let threads_before = proc_status("Threads");
+    let props = ClientProps::new()
+        .server_addr(addr)
+        .remote_grpc_port(grpc)
+        .cache_dir(&cache)
+        .app_name("bench");
+    let naming = NamingServiceBuilder::new(props).build().await?;
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let events: Arc<AtomicUsize> = Arc::default();
+    let t0 = Instant::now();
+    // Concurrently: each call is a gRPC round trip (tens of ms here).
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..services {
+        let naming = naming.clone();
+        let listener = Arc::new(Listener {
+            seen: Mutex::default(),
+            latencies: latencies.clone(),
+            events: events.clone(),
+        });
+        let service = format!("{prefix}-{i}");
+        set.spawn(async move { naming.subscribe(service, None, Vec::new(), listener).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    println!(
+        "{{\"ready\":true,\"initial_events\":{},\"setup_s\":{:.3},\"threads_before\":{threads_before}}}",
+        events.load(Ordering::Relaxed),
+        t0.elapsed().as_secs_f64()
+    );
+    let from_us = epoch_us();
+    let (u0, s0) = cpu_seconds();
+    let w0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(idle_s)).await;
+    let (u1, s1) = cpu_seconds();
+    println!(
+        "{{\"idle\":true,\"from_us\":{from_us},\"to_us\":{},\"wall_s\":{:.6},\"user_s\":{:.6},\"sys_s\":{:.6},\"threads\":{},\"rss_kb\":{}}}",
+        epoch_us(),
+        w0.elapsed().as_secs_f64(),
+        u1 - u0,
+        s1 - s0,
+        proc_status("Threads"),
+        proc_status("VmRSS")
+    );
+    let (u0, s0) = cpu_seconds();
+    let w0 = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(max_wait_s);
+    while latencies.lock().unwrap().len() < changes as usize && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (u1, s1) = cpu_seconds();
+    let lat: Vec<String> = latencies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|x| format!("{x:.3}"))
+        .collect();
+    println!(
+        "{{\"contender\":\"nacos-sdk\",\"services\":{services},\"interval_ms\":{interval_ms},\"subscribed\":{services},\"latencies_ms\":[{}],\"wall_s\":{:.6},\"user_s\":{:.6},\"sys_s\":{:.6},\"threads\":{},\"rss_kb\":{}}}",
+        lat.join(","),
+        w0.elapsed().as_secs_f64(),
+        u1 - u0,
+        s1 - s0,
+        proc_status("Threads"),
+        proc_status("VmRSS")
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+    std::process::exit(0);
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
+    if a.len() == 10 && a[1] == "subscribe" {
+        return subscribe(&a).await;
+    }
     if a.len() != 8 {
         eprintln!("usage: sdk-peer <register|list> <http addr> <grpc port> <service> <calls> <warmup> <port base>");
         std::process::exit(2);
