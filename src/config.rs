@@ -56,6 +56,9 @@ pub(crate) struct Config {
     pub(crate) app_name: Option<String>,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) max_response_bytes: u64,
+    /// Extra trust anchors (DER), replacing the built-in roots when set.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) tls_roots: Vec<Vec<u8>>,
     pub(crate) cache_dir: PathBuf,
     pub(crate) poll_interval: Option<Duration>,
     pub(crate) push_empty_protection: bool,
@@ -100,6 +103,7 @@ pub struct ClientBuilder {
     username: Option<String>,
     password: Option<String>,
     max_response_bytes: u64,
+    tls_roots_pem: Vec<Vec<u8>>,
     cache_dir: Option<PathBuf>,
     poll_interval: Option<Duration>,
     push_empty_protection: bool,
@@ -131,6 +135,7 @@ impl Default for ClientBuilder {
             username: None,
             password: None,
             max_response_bytes: 16 * 1024 * 1024,
+            tls_roots_pem: Vec::new(),
             cache_dir: None,
             poll_interval: None,
             push_empty_protection: true,
@@ -249,6 +254,17 @@ impl ClientBuilder {
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self.password = Some(password.into());
+        self
+    }
+
+    /// Trusts the CA certificates in `pem` (one or more PEM blocks) for
+    /// `https://` servers, instead of the built-in Mozilla roots: for a
+    /// Nacos behind a private CA. May be called more than once.
+    ///
+    /// Defaults to the built-in roots (`webpki-roots`).
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots_pem.push(pem.into());
         self
     }
 
@@ -419,6 +435,13 @@ impl ClientBuilder {
                 if list.is_empty() {
                     return Err(Error::invalid("server_addr", "no server given"));
                 }
+                if cfg!(not(feature = "tls")) && list.iter().any(|s| s.base().starts_with("https:"))
+                {
+                    return Err(Error::invalid(
+                        "server_addr",
+                        "https:// needs the crate's `tls` feature",
+                    ));
+                }
                 Servers::Fixed(list)
             }
         };
@@ -483,6 +506,7 @@ impl ClientBuilder {
             app_name: self.app_name,
             credentials,
             max_response_bytes: self.max_response_bytes,
+            tls_roots: parse_pem_certificates(&self.tls_roots_pem)?,
             cache_dir: self
                 .cache_dir
                 .unwrap_or_else(crate::disk::default_cache_dir),
@@ -497,6 +521,34 @@ impl ClientBuilder {
             config_failover_dir: self.config_failover_dir,
         })
     }
+}
+
+/// The DER certificates in PEM blocks; an error when a block yields none.
+#[cfg(feature = "tls")]
+fn parse_pem_certificates(pems: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for pem in pems {
+        let before = out.len();
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => out.push(c.der().to_vec()),
+                Ok(_) => {}
+                Err(e) => return Err(Error::invalid("tls_root_certificates_pem", e.to_string())),
+            }
+        }
+        if out.len() == before {
+            return Err(Error::invalid(
+                "tls_root_certificates_pem",
+                "no certificate in the PEM given",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(not(feature = "tls"))]
+fn parse_pem_certificates(_: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
+    Ok(Vec::new())
 }
 
 /// `nacos`, `/nacos/`, `/` → `/nacos`, `/nacos`, `` (no trailing slash).

@@ -146,13 +146,28 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(config: &Config, servers: Vec<ServerAddr>) -> Transport {
-        let agent_config = Agent::config_builder()
+        let builder = Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
             .max_redirects(0)
             .max_idle_connections_per_host(8)
-            .max_idle_age(Duration::from_secs(30))
-            .build();
+            .max_idle_age(Duration::from_secs(30));
+        #[cfg(feature = "tls")]
+        let builder = if config.tls_roots.is_empty() {
+            builder
+        } else {
+            let roots: Vec<ureq::tls::Certificate<'static>> = config
+                .tls_roots
+                .iter()
+                .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+                .collect();
+            builder.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+                    .build(),
+            )
+        };
+        let agent_config = builder.build();
         let agent = Agent::with_parts(
             agent_config,
             ureq::unversioned::transport::DefaultConnector::default(),
