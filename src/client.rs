@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::config::{ClientBuilder, Config, Servers};
+use crate::builder::ClientBuilder;
+use crate::config::{Config, Servers};
 use crate::config_center::listen::ConfigWatch;
 use crate::error::{Error, Result};
 use crate::heartbeat::{self, Heartbeats};

@@ -74,6 +74,7 @@
 //! [Nacos]: https://nacos.io
 
 mod auth;
+mod builder;
 mod client;
 mod config;
 mod config_center;
@@ -91,8 +92,9 @@ mod validate;
 mod watch;
 mod worker;
 
+pub use crate::builder::ClientBuilder;
 pub use crate::client::NacosClient;
-pub use crate::config::{ClientBuilder, DEFAULT_GROUP};
+pub use crate::config::DEFAULT_GROUP;
 pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
 pub use crate::config_center::event::{ConfigChange, ConfigEvent};
 pub use crate::config_center::key::{ConfigKey, ConfigName};

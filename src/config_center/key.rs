@@ -123,7 +123,7 @@ impl fmt::Display for ConfigKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientBuilder;
+    use crate::builder::ClientBuilder;
 
     #[test]
     fn resolves_defaults_and_validates() {

@@ -374,7 +374,7 @@ fn jittered(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientBuilder;
+    use crate::builder::ClientBuilder;
     use std::sync::atomic::AtomicUsize;
 
     fn registry(protect: bool) -> Registry {
