@@ -13,7 +13,10 @@ fn main() -> Result<(), nacos_blocking::Error> {
     let client = NacosClient::new(&addr)?;
     let key = ("example.properties", "DEFAULT_GROUP");
 
-    client.publish_config(key, Publish::new("greeting=hello").config_type("properties"))?;
+    client.publish_config(
+        key,
+        Publish::new("greeting=hello").config_type("properties"),
+    )?;
     println!("published; read back: {:?}", client.get_config(key)?);
 
     let watcher = client.watch_config(key)?;

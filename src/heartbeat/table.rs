@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::Sender;
 
 use super::threads::{schedule, send_beats, SENDERS};
+use super::timer::Timers;
 use super::{BeatKey, HeartbeatState};
 use crate::client::Shared;
 use crate::error::Result;
@@ -53,12 +54,31 @@ impl Table {
     }
 }
 
-/// A command to the scheduler.
+/// The timer heap, shared by the scheduler and whoever schedules a beat.
+///
+/// Scheduling pushes onto the heap directly and wakes the scheduler only
+/// when the new beat is due before the scheduler planned to wake up, so a
+/// registration (or a beat rescheduling itself) costs no thread switch.
 #[derive(Debug)]
-pub(super) struct Due {
-    pub(super) key: BeatKey,
-    pub(super) gen: u64,
-    pub(super) at: Instant,
+pub(super) struct Schedule {
+    pub(super) timers: Timers<BeatKey>,
+    /// When the scheduler will wake up by itself (`None`: not waiting).
+    pub(super) planned: Option<Instant>,
+    /// Wakes the scheduler; `None` until it runs.
+    wake: Option<Sender<()>>,
+}
+
+impl Schedule {
+    /// Schedules a beat of `key` (generation `gen`) at `at`.
+    pub(super) fn push(&mut self, key: BeatKey, gen: u64, at: Instant) {
+        self.timers.push(at, key, gen);
+        if self.planned.is_none_or(|p| at < p) {
+            if let Some(w) = &self.wake {
+                // A full channel already holds a wake-up.
+                let _ = w.try_send(());
+            }
+        }
+    }
 }
 
 /// The heartbeat state of one client; lives in [`Shared`].
@@ -67,8 +87,8 @@ pub(crate) struct Heartbeats {
     table: Mutex<Table>,
     /// Signalled whenever a beat finishes.
     idle: Condvar,
-    /// The scheduler's command channel, once it runs.
-    pub(super) commands: Mutex<Option<Sender<Due>>>,
+    /// Due beats, and how to wake the scheduler.
+    pub(super) schedule: Mutex<Schedule>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,27 +100,32 @@ impl Heartbeats {
         Heartbeats {
             table: Mutex::new(Table::default()),
             idle: Condvar::new(),
-            commands: Mutex::new(None),
+            schedule: Mutex::new(Schedule {
+                timers: Timers::new(),
+                planned: None,
+                wake: None,
+            }),
         }
     }
 
     /// Starts the scheduler and the senders unless they run already.
-    fn started(&self, shared: &Arc<Shared>, workers: &Workers) -> Result<Sender<Due>> {
-        let mut commands = lock(&self.commands);
-        if let Some(tx) = &*commands {
-            return Ok(tx.clone());
+    fn start(&self, shared: &Arc<Shared>, workers: &Workers) -> Result<()> {
+        let mut sched = lock(&self.schedule);
+        if sched.wake.is_some() {
+            return Ok(());
         }
-        let (tx, rx) = crossbeam_channel::unbounded::<Due>();
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
         let (job_tx, job_rx) = crossbeam_channel::unbounded::<(BeatKey, u64)>();
-        workers.spawn("beat", move |stop| schedule(&stop, &rx, &job_tx))?;
+        let s = shared.clone();
+        workers.spawn("beat", move |stop| schedule(&stop, &rx, &s, &job_tx))?;
         for i in 0..SENDERS {
             let (shared, jobs) = (shared.clone(), job_rx.clone());
             workers.spawn(&format!("beat-send-{i}"), move |stop| {
                 send_beats(&stop, &jobs, &shared)
             })?;
         }
-        *commands = Some(tx.clone());
-        Ok(tx)
+        sched.wake = Some(tx);
+        Ok(())
     }
 
     /// Adds or replaces the beat entry of a just registered instance; its
@@ -112,7 +137,7 @@ impl Heartbeats {
         key: &ServiceKey,
         inst: &Instance,
     ) -> Result<()> {
-        let tx = self.started(shared, workers)?;
+        self.start(shared, workers)?;
         let bk = BeatKey::new(key, inst);
         let own_interval = interval_of_metadata(inst);
         let interval = own_interval.unwrap_or(shared.config.heartbeat_interval);
@@ -147,12 +172,7 @@ impl Heartbeats {
             },
         );
         drop(table);
-        // The scheduler only stops with the client; then nothing is beaten.
-        let _ = tx.send(Due {
-            key: bk,
-            gen,
-            at: Instant::now() + interval,
-        });
+        lock(&self.schedule).push(bk, gen, Instant::now() + interval);
         Ok(())
     }
 

@@ -4,8 +4,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
 
-use super::table::{lock, Due};
-use super::timer::Timers;
+use super::table::lock;
 use super::BeatKey;
 use crate::client::Shared;
 use crate::error::{Error, Result};
@@ -23,23 +22,32 @@ pub(super) const SENDERS: usize = 3;
 /// a command or the stop signal long before that).
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
-/// The scheduler: keeps the timer heap and hands due beats to the senders.
-pub(super) fn schedule(stop: &StopSignal, commands: &Receiver<Due>, jobs: &Sender<(BeatKey, u64)>) {
-    let mut timers: Timers<BeatKey> = Timers::new();
+/// The scheduler: hands due beats to the senders, then sleeps until the
+/// next one is due or it is woken (a beat due earlier was scheduled).
+pub(super) fn schedule(
+    stop: &StopSignal,
+    wake: &Receiver<()>,
+    shared: &Shared,
+    jobs: &Sender<(BeatKey, u64)>,
+) {
     loop {
-        let wait = timers.next_wait(Instant::now()).unwrap_or(IDLE_WAIT);
-        select! {
-            recv(stop.receiver()) -> _ => return,
-            recv(commands) -> cmd => match cmd {
-                Ok(d) => timers.push(d.at, d.key, d.gen),
-                Err(_) => return,
-            },
-            default(wait) => {}
-        }
-        for job in timers.pop_due(Instant::now()) {
+        let (due, wait) = {
+            let mut s = lock(&shared.heartbeats.schedule);
+            let now = Instant::now();
+            let due = s.timers.pop_due(now);
+            let wait = s.timers.next_wait(now).unwrap_or(IDLE_WAIT);
+            s.planned = Some(now + wait);
+            (due, wait)
+        };
+        for job in due {
             if jobs.send(job).is_err() {
                 return;
             }
+        }
+        select! {
+            recv(stop.receiver()) -> _ => return,
+            recv(wake) -> w => if w.is_err() { return },
+            default(wait) => {}
         }
     }
 }
@@ -74,13 +82,7 @@ fn run(shared: &Shared, key: &BeatKey, gen: u64) {
         None => Err("the heartbeat panicked".to_string()),
     };
     if let Some(at) = hb.finish(key, gen, outcome, shared.config.heartbeat_interval) {
-        if let Some(tx) = &*lock(&hb.commands) {
-            let _ = tx.send(Due {
-                key: key.clone(),
-                gen,
-                at,
-            });
-        }
+        lock(&hb.schedule).push(key.clone(), gen, at);
     }
 }
 
