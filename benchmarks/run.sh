@@ -8,7 +8,7 @@
 #   BENCH_SCENARIOS=heartbeat,subscribe bash benchmarks/run.sh   # only some scenarios
 #
 # Knobs (environment):
-#   BENCH_SCENARIOS     comma-separated subset of throughput,heartbeat,subscribe,footprint (default: all)
+#   BENCH_SCENARIOS     comma-separated subset of throughput,heartbeat,subscribe,config,footprint (default: all)
 #   BENCH_SMOKE=1       small counts and short windows everywhere (not for publishing)
 #   RNACOS_BIN          r-nacos binary (else `rnacos` on PATH, else ~/.cargo/bin/rnacos)
 #   BENCH_ROUNDS        rounds per measurement, median taken (default 5)
@@ -18,6 +18,8 @@
 #   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (3)
 #   BENCH_SUB_SERVICES (1000), BENCH_SUB_IDLE (20 s), BENCH_SUB_ROUNDS (1),
 #   BENCH_SUB_CHANGES_DEFAULT (10), BENCH_SUB_CHANGES_FAST (30)
+#   BENCH_CFG_KEYS (1000), BENCH_CFG_IDLE (60 s), BENCH_CFG_CHANGES (20), BENCH_CFG_GAP_MS (1000),
+#   BENCH_CFG_ROUNDS (1), BENCH_CFG_SETTLE (32 s: past one 30 s long poll before the idle window)
 #
 # Everything it starts (r-nacos, contender processes) is stopped when it exits.
 set -euo pipefail
@@ -29,14 +31,15 @@ COMMAND="bash benchmarks/run.sh"
 if env | grep -qE '^BENCH_'; then
     COMMAND="$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')$COMMAND"
 fi
-SCENARIOS="${BENCH_SCENARIOS:-throughput,heartbeat,subscribe,footprint}"
+SCENARIOS="${BENCH_SCENARIOS:-throughput,heartbeat,subscribe,config,footprint}"
 if [ "${BENCH_SMOKE:-}" = 1 ]; then
     : "${BENCH_ROUNDS:=1}" "${BENCH_CALLS:=100}" "${BENCH_HB_INSTANCES:=100}" "${BENCH_HB_WINDOW:=5}"
     : "${BENCH_HB_ROUNDS:=1}" "${BENCH_SUB_SERVICES:=100}" "${BENCH_SUB_IDLE:=3}"
     : "${BENCH_SUB_CHANGES_DEFAULT:=3}" "${BENCH_SUB_CHANGES_FAST:=5}" "${BENCH_SKIP_CLEAN_BUILD:=1}"
+    : "${BENCH_CFG_KEYS:=100}" "${BENCH_CFG_IDLE:=5}" "${BENCH_CFG_CHANGES:=3}" "${BENCH_CFG_SETTLE:=3}"
 fi
 # The async nacos-sdk peer is only needed by these scenarios.
-case ",$SCENARIOS," in *,throughput,*|*,subscribe,*|*,footprint,*) ;; *) BENCH_SKIP_SDK=1 ;; esac
+case ",$SCENARIOS," in *,throughput,*|*,subscribe,*|*,config,*|*,footprint,*) ;; *) BENCH_SKIP_SDK=1 ;; esac
 
 say() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -160,6 +163,9 @@ EXTRA=()
     --sub-services "${BENCH_SUB_SERVICES:-1000}" --sub-idle "${BENCH_SUB_IDLE:-20}" \
     --sub-rounds "${BENCH_SUB_ROUNDS:-1}" --sub-changes-default "${BENCH_SUB_CHANGES_DEFAULT:-10}" \
     --sub-changes-fast "${BENCH_SUB_CHANGES_FAST:-30}" \
+    --cfg-keys "${BENCH_CFG_KEYS:-1000}" --cfg-idle "${BENCH_CFG_IDLE:-60}" \
+    --cfg-changes "${BENCH_CFG_CHANGES:-20}" --cfg-gap-ms "${BENCH_CFG_GAP_MS:-1000}" \
+    --cfg-rounds "${BENCH_CFG_ROUNDS:-1}" --cfg-settle "${BENCH_CFG_SETTLE:-32}" \
     "${SDK_ARGS[@]}" "${EXTRA[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"
