@@ -2,7 +2,7 @@
 # Runs every benchmark scenario against a fresh local r-nacos and writes
 # benchmarks/REPORT.md and benchmarks/chart.png.
 #
-#   bash benchmarks/run.sh            # everything (about 17-19 min on 2 cores with the nacos-sdk
+#   bash benchmarks/run.sh            # everything (about 14 min on 2 cores with the nacos-sdk
 #                                     # peer already built; its first build adds several minutes)
 #   BENCH_SMOKE=1 bash benchmarks/run.sh   # every scenario, tiny counts (~3-4 min): proves it works
 #   BENCH_SCENARIOS=heartbeat,subscribe bash benchmarks/run.sh   # only some scenarios
