@@ -980,7 +980,9 @@ def config_section(w, a, cfg):
       "descendant process, summed: user+system CPU, threads, RSS at the window's end), while the counting "
       "loopback proxy counts every request the server receives in the window (`POST /nacos/v1/cs/configs/listener` "
       "long polls, and anything else). **CPU s per idle hour** is the window's CPU extrapolated to an hour "
-      f"(× 3600 / {a.cfg_idle} s): an extrapolation, not an hour measured. Then **another process** "
+      f"(× 3600 / {a.cfg_idle} s): an extrapolation, not an hour measured; `/proc` counts CPU in 10 ms ticks, so "
+      f"one tick in the window is {0.01 * 3600 / a.cfg_idle:.1f} s/h — figures at that level are at the "
+      "resolution floor, and a ratio between two of them means nothing. Then **another process** "
       f"(`nbench cfg-driver`) publishes {a.cfg_changes} changes, {a.cfg_gap_ms} ms apart, change k to key "
       "`(k·7919) mod N`, with content `t=<epoch µs>` taken just before the request; each contender's listener "
       "records `now − t` on the same machine clock. Latency p50/p99 are over every change of every round "
@@ -1043,6 +1045,25 @@ def config_targets(w, a, cfg):
       + " |")
 
 
+def py_drift(cfg, a):
+    """Python's latencies, in publish order, grow by a fixed step when its poll cycle (1 s sleep + per-poll
+    overhead) is longer than the gap between changes: the step is that overhead."""
+    runs = cfg.get(("python-v1", "many"), [])
+    steps = [y - x for s in runs for x, y in zip(s["latencies_ms"], s["latencies_ms"][1:])]
+    if len(steps) < 3:
+        return ""
+    step = median(steps)
+    rising = sum(1 for d in steps if d > 0) / len(steps)
+    if rising < 0.8 or step < 5:
+        return ""
+    lat = runs[0]["latencies_ms"]
+    return (f" In this run Python's latencies rose change after change ({lat[0]:.0f} → {lat[-1]:.0f} ms, "
+            f"median step {step:.0f} ms): its poll cycle (1 s sleep, the poll, then a walk of the "
+            f"{a.cfg_keys:,}-key `ListProxy` and {a.cfg_keys:,} queue puts) is longer than the {a.cfg_gap_ms} ms "
+            "between changes by about that step, so each change finds the puller a little later in its sleep. "
+            "The step is Python's per-poll cost for this many keys.")
+
+
 def config_findings(item, a, cfg):
     o = cfg_stats(cfg, "ours")
     p = cfg_stats(cfg, "python-v1")
@@ -1072,7 +1093,8 @@ def config_findings(item, a, cfg):
          f"{p['got']}/{p['expected']} changes seen). The server answers a held long poll as soon as a watched key "
          "changes; ours then fetches the content, runs the listener on its pool and re-polls at once. Python "
          "fetches the changed key too, but its puller then sleeps 1 s before the next poll (`_do_pulling`), so "
-         "a change published during that second waits for it, which can show in its tail.")
+         "a change published during that second waits for it, which can show in its tail."
+         + py_drift(cfg, a))
     if cfg.get(("nacos-sdk", "many")):
         s = cfg_stats(cfg, "nacos-sdk")
         one = cfg.get(("nacos-sdk", "one"), [{}])[0].get("threads", "n/a")
