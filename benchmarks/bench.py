@@ -625,6 +625,11 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     w(f"- Server: r-nacos {a.rnacos_version} on loopback (HTTP {a.http_port}, gRPC {a.grpc_port}), "
       "fresh data dir, started by the script and stopped at exit")
     w(f"- Scenarios run: {', '.join(a.scenario_list)}")
+    if a.sdk_build_seconds is not None:
+        w(f"- nacos-sdk peer: its first build took {a.sdk_build_seconds:.0f} s on this machine (timed by run.sh when "
+          "it happened); a run that has to make that first build (a fresh clone) takes that much longer")
+    if getattr(a, "note", ""):
+        w(f"- Note: {a.note}")
     if results:
         w(f"- Throughput, per run: {a.calls} timed sequential calls after {a.warmup} untimed warm-up calls "
           f"(nacos-sdk: {a.sdk_calls} timed after {min(a.warmup, 10)}, as each of its calls takes tens of ms here)")
@@ -1317,11 +1322,19 @@ def chart(results, contenders, fp, hb=None, sub=None, cfg=None):
             st = [cfg_stats(cfg, c) for c in cs]
             nan0 = lambda x: x if x == x else 0
             xs = range(len(cs))
-            ax.bar(list(xs), [nan0(s_["p50"]) for s_ in st], 0.6, color=["tab:blue", "tab:green", "tab:red"][:len(cs)])
+            colors = {"ours": "tab:blue", "python-v1": "tab:orange", "nacos-sdk": "tab:green"}
+            ax.bar(list(xs), [nan0(s_["p50"]) for s_ in st], 0.6, color=[colors[c] for c in cs])
             ax.scatter(list(xs), [nan0(s_["p99"]) for s_ in st], marker="_", s=400, color="black", zorder=3)
+            for x, s_ in zip(xs, st):
+                if s_["p50"] == s_["p50"]:
+                    ax.text(x, nan0(s_["p99"]) * 1.15, f"p50 {fmt_ms(s_['p50'])}\np99 {fmt_ms(s_['p99'])}",
+                            ha="center", fontsize=7)
+            ax.set_yscale("log")
+            ax.set_ylim(top=max([nan0(s_["p99"]) for s_ in st] + [1]) * 4)
             ax.set_xticks(list(xs))
             ax.set_xticklabels([SHORT[c] for c in cs])
-            ax.set_title("Config: change-notification latency, ms\n(bar p50, dash p99; lower is better)", fontsize=10)
+            ax.set_title("Config: change-notification latency, ms, log scale\n(bar p50, dash p99; lower is better)",
+                         fontsize=10)
         elif panel == "cfg_idle":
             cs = [c for c in CFG_CONTENDERS if cfg.get((c, "many"))]
             st = [cfg_stats(cfg, c) for c in cs]
@@ -1387,12 +1400,14 @@ def main():
     p.add_argument("--cfg-gap-ms", type=int, default=1000)
     p.add_argument("--cfg-wait", type=int, default=40, help="seconds to wait for the last change after the driver")
     p.add_argument("--cfg-rounds", type=int, default=1)
+    p.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="a line for the report's Run section")
     p.add_argument("--command", default="bash benchmarks/run.sh")
     p.add_argument("--started", type=float, default=time.time())
     if sys.argv[1:] == ["--rerender"]:
         with open(os.path.join(HERE, "target", "last-run.pickle"), "rb") as f:
             d = pickle.load(f)
         FAILURES.extend(d["failures"])
+        d["a"].note = os.environ.get("BENCH_NOTE", getattr(d["a"], "note", ""))
         write_report(d["a"], d["info"], d["setup"], d["results"], d["contenders"], d["fp"], *d["load"], d["started"],
                      d["elapsed"], d["hb"], d["sub"], d["cfg"])
         chart(d["results"], d["contenders"], d["fp"], d["hb"], d["sub"], d["cfg"])
