@@ -22,10 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nacos_sdk::api::config::{ConfigChangeListener, ConfigResponse, ConfigServiceBuilder};
 use nacos_sdk::api::naming::{
     NamingChangeEvent, NamingEventListener, NamingServiceBuilder, ServiceInstance,
 };
-use nacos_sdk::api::config::{ConfigChangeListener, ConfigResponse, ConfigServiceBuilder};
 use nacos_sdk::api::props::ClientProps;
 
 /// A field of `/proc/self/status` (`Threads`, `VmRSS` in kB).
@@ -176,7 +176,11 @@ impl ConfigChangeListener for ConfigLatency {
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{{\"lat_ms\":{:.3}}}", now.saturating_sub(t) as f64 / 1000.0);
+            let _ = writeln!(
+                out,
+                "{{\"lat_ms\":{:.3}}}",
+                now.saturating_sub(t) as f64 / 1000.0
+            );
             let _ = out.flush();
         }
     }
