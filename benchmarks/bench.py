@@ -18,7 +18,9 @@ import argparse
 import datetime
 import json
 import os
+import pickle
 import platform
+import queue
 import re
 import shutil
 import signal
@@ -34,10 +36,7 @@ ROOT = os.path.dirname(HERE)
 
 # Scenarios that exist in the issue but not yet in this tree; each lands with
 # the feature it measures and then replaces its row here.
-PENDING = [
-    ("config", "notification latency for a published change; idle cost of 1,000 watched keys",
-     "-", "config center not merged yet"),
-]
+PENDING = []
 
 CONTENDER_LABEL = {
     "ours": "nacos-blocking (this crate)",
@@ -47,6 +46,9 @@ CONTENDER_LABEL = {
     "python-v1": "Python v1 (nacos-sdk-python 2.0.11)",
     "nacos-sdk": "nacos-sdk 0.8 (async, gRPC)",
 }
+
+
+SHORT = {"ours": "ours", "python-v1": "Python v1", "nacos-sdk": "nacos-sdk"}
 
 
 def log(msg):
@@ -80,7 +82,7 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, max(0, round((len(xs) - 1) * p)))]
 
 
-ALL_SCENARIOS = ("throughput", "heartbeat", "subscribe", "footprint")
+ALL_SCENARIOS = ("throughput", "heartbeat", "subscribe", "config", "footprint")
 
 # Every child process still running when bench.py exits is killed.
 CHILDREN = []
@@ -150,7 +152,16 @@ def throughput(a, contenders):
                 if op == "register" and c == "ureq-json":
                     continue  # register bodies are "ok": nothing to parse
                 service = f"reg-{c}-{r}" if op == "register" else list_service
-                s = run_json(command(c, op, service, 30000))
+                try:
+                    # A hung peer (nacos-sdk once sat idle without a connection) costs one run, not the report.
+                    s = run_json(command(c, op, service, 30000), timeout=90)
+                except Exception as e:
+                    if c != "nacos-sdk":
+                        raise
+                    log(f"throughput {c} {op} round {r + 1} failed: {e}")
+                    FAILURES.append(f"throughput, {CONTENDER_LABEL[c]} {op}, round {r + 1}: "
+                                    f"{str(e).strip().splitlines()[0][:300]}")
+                    continue
                 if s["ok"] != s["calls"]:
                     raise RuntimeError(f"{c} {op}: only {s['ok']} of {s['calls']} calls succeeded")
                 if op == "list" and s["instances_seen"] != a.list_instances:
@@ -329,6 +340,181 @@ def subscribe(a, with_sdk):
     return results
 
 
+# ---------------------------------------------------------------- config
+
+CFG_CONTENDERS = ["ours", "python-v1", "nacos-sdk"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def proc_tree(pid):
+    """`pid` and every descendant of it (from /proc/*/stat)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    out, i = [pid], 0
+    while i < len(out):
+        out += kids.get(out[i], [])
+        i += 1
+    return out
+
+
+def sample_tree(pid):
+    """CPU seconds (user+system), threads and RSS summed over a process and its descendants."""
+    pids = proc_tree(pid)
+    cpu, threads, rss, alive = 0.0, 0, 0, []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                x = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Fields after the command: index = field number (proc(5)) - 3.
+        cpu += (int(x[11]) + int(x[12])) / CLK_TCK
+        threads += int(x[17])
+        rss += int(x[21]) * PAGE_KB
+        alive.append(p)
+    return {"pids": alive, "cpu_s": cpu, "threads": threads, "rss_kb": rss}
+
+
+def config_run(a, proxy, c, keys, changes, idle_s, prefix, settle):
+    """One watcher process: publish `keys` configs, watch them all, then (measured from outside) an idle window,
+    then `changes` changes published by `nbench cfg-driver` (another process)."""
+    direct = f"127.0.0.1:{a.http_port}"
+    run_json([a.nbench, "cfg-setup", direct, prefix, str(keys)])
+    if c == "ours":
+        cmd = [a.nbench, "config", "ours", proxy.addr, prefix, str(keys)]
+    elif c == "python-v1":
+        cmd = [a.python, os.path.join(HERE, "contenders", "python_v1_config.py"), proxy.addr, prefix, str(keys)]
+    else:
+        cmd = [a.sdk_peer, "config", direct, str(a.grpc_port), prefix, str(keys)]
+    errf = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf, text=True)
+    CHILDREN.append(p)
+    lines = queue.Queue()
+
+    def reader():
+        for line in p.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+
+    def next_json(deadline):
+        while True:
+            try:
+                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if line is None:
+                p.wait(5)
+                errf.seek(0)
+                raise RuntimeError(f"{c} config: exited ({p.poll()}): {errf.read()[-2000:]}")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    tree = [p.pid]
+    try:
+        ready = next_json(time.monotonic() + 300)
+        if not ready or not ready.get("ready"):
+            raise RuntimeError(f"{c} config: not ready within 300 s")
+        ready_us = time.time_ns() // 1000
+        time.sleep(settle)
+        s0 = sample_tree(p.pid)
+        from_us, w0 = time.time_ns() // 1000, time.monotonic()
+        settle_reqs = proxy.ask(f"reqs {ready_us} {from_us}") if c != "nacos-sdk" else None
+        time.sleep(idle_s)
+        s1 = sample_tree(p.pid)
+        to_us, wall = time.time_ns() // 1000, time.monotonic() - w0
+        tree = sorted(set(s0["pids"] + s1["pids"]))
+        reqs = proxy.ask(f"reqs {from_us} {to_us}") if c != "nacos-sdk" else None
+        lat = []
+        if changes:
+            run_json([a.nbench, "cfg-driver", direct, prefix, str(keys), str(changes), str(a.cfg_gap_ms)])
+            deadline = time.monotonic() + a.cfg_wait
+            while len(lat) < changes:
+                m = next_json(deadline)
+                if m is None:
+                    break
+                if "lat_ms" in m:
+                    lat.append(m["lat_ms"])
+        p.stdin.write("quit\n")
+        p.stdin.flush()
+        p.wait(15)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+        for pid in tree:  # a child left behind (Python's Manager process) is stopped too
+            if pid != p.pid and os.path.exists(f"/proc/{pid}"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        errf.seek(0)
+        err = errf.read()
+        errf.close()
+        proxy.ask("clear")
+    if err.strip():
+        log(f"{c} config stderr ({len(err)} bytes), last lines: " + err.strip()[-300:])
+    cpu = s1["cpu_s"] - s0["cpu_s"]
+    polls = reqs.get("POST /nacos/v1/cs/configs/listener", 0) if reqs is not None else None
+    return {"ready": ready, "keys": keys, "expected": changes, "latencies_ms": lat, "wall_s": wall,
+            "cpu_s": cpu, "cpu_pct": cpu / wall * 100, "cpu_s_per_hour": cpu / wall * 3600,
+            "threads": s1["threads"], "rss_kb": s1["rss_kb"], "procs": len(s1["pids"]),
+            "reqs": reqs, "polls": polls,
+            "other_reqs": (sum(reqs.values()) - polls) if reqs is not None else None,
+            "polls_per_min": polls / wall * 60 if reqs is not None else None,
+            "settle_reqs": settle_reqs,
+            "settle_total": sum(settle_reqs.values()) if settle_reqs is not None else None}
+
+
+def config(a, with_sdk):
+    """Per round: each contender watches `cfg_keys` configs on one client; idle window, then changes. A short
+    run with one watched key gives the thread count to compare with."""
+    proxy = Proxy(a.nbench, f"127.0.0.1:{a.http_port}")
+    contenders = [c for c in CFG_CONTENDERS if c != "nacos-sdk" or with_sdk]
+    results = {}
+    try:
+        for c in contenders:
+            try:
+                s = config_run(a, proxy, c, 1, 0, 1, f"cfg1-{c}", 2)
+                results.setdefault((c, "one"), []).append(s)
+                log(f"config (1 key) {c:10} threads {s['threads']} in {s['procs']} process(es), "
+                    f"rss {s['rss_kb']} kB")
+            except Exception as e:
+                log(f"config (1 key) {c} failed: {e}")
+                FAILURES.append(f"config, 1 key, {CONTENDER_LABEL[c]}: {str(e).strip().splitlines()[0][:300]}")
+        for r in range(a.cfg_rounds):
+            order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
+            for c in order:
+                try:
+                    s = config_run(a, proxy, c, a.cfg_keys, a.cfg_changes, a.cfg_idle, f"cfg-{c}-{r}", a.cfg_settle)
+                except Exception as e:
+                    log(f"config {c} round {r + 1} failed: {e}")
+                    FAILURES.append(f"config, {CONTENDER_LABEL[c]}, round {r + 1}: "
+                                    f"{str(e).strip().splitlines()[0][:300]}")
+                    continue
+                s["round"] = r
+                results.setdefault((c, "many"), []).append(s)
+                lat = s["latencies_ms"]
+                log(f"config round {r + 1}/{a.cfg_rounds} {c:10} {len(lat)}/{s['expected']} changes "
+                    f"p50 {percentile(lat, .5):.0f} ms p99 {percentile(lat, .99):.0f} ms; idle {s['wall_s']:.0f} s: "
+                    f"CPU {s['cpu_pct']:.2f}% ({s['cpu_s_per_hour']:.1f} s/h), polls {s['polls']}, "
+                    f"other requests {s['other_reqs']}, threads {s['threads']} in {s['procs']} process(es), "
+                    f"rss {s['rss_kb']} kB")
+    finally:
+        proxy.close()
+    return results
+
+
 # ---------------------------------------------------------------- footprint
 
 def crate_count(cwd, extra):
@@ -417,7 +603,7 @@ def fmt_ms(x):
     return "n/a" if x is None or x != x else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}")
 
 
-def write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, elapsed, hb, sub):
+def write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, elapsed, hb, sub, cfg):
     L = []
     w = L.append
     w("# nacos-blocking benchmarks\n")
@@ -439,6 +625,11 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
     w(f"- Server: r-nacos {a.rnacos_version} on loopback (HTTP {a.http_port}, gRPC {a.grpc_port}), "
       "fresh data dir, started by the script and stopped at exit")
     w(f"- Scenarios run: {', '.join(a.scenario_list)}")
+    if a.sdk_build_seconds is not None:
+        w(f"- nacos-sdk peer: its first build took {a.sdk_build_seconds:.0f} s on this machine (timed by run.sh when "
+          "it happened); a run that has to make that first build (a fresh clone) takes that much longer")
+    if getattr(a, "note", ""):
+        w(f"- Note: {a.note}")
     if results:
         w(f"- Throughput, per run: {a.calls} timed sequential calls after {a.warmup} untimed warm-up calls "
           f"(nacos-sdk: {a.sdk_calls} timed after {min(a.warmup, 10)}, as each of its calls takes tens of ms here)")
@@ -450,12 +641,14 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
         heartbeat_section(w, a, hb)
     if sub:
         subscribe_section(w, a, sub, contenders)
+    if cfg:
+        config_section(w, a, cfg)
     if fp:
         footprint_section(w, a, fp)
     pending_section(w, a)
-    targets_section(w, a, setup, results, fp, hb, sub)
-    findings_section(w, a, setup, results, hb, sub)
-    raw_section(w, results, hb, sub)
+    targets_section(w, a, setup, results, fp, hb, sub, cfg)
+    findings_section(w, a, setup, results, hb, sub, cfg)
+    raw_section(w, results, hb, sub, cfg)
     w("![chart](chart.png)\n")
     with open(os.path.join(HERE, "REPORT.md"), "w") as f:
         f.write("\n".join(L))
@@ -522,6 +715,11 @@ def footprint_section(w, a, fp):
 
 
 def pending_section(w, a):
+    skipped = [x for x in ALL_SCENARIOS if x not in a.scenario_list]
+    if not PENDING:
+        if skipped:
+            w(f"Left out of this run by `BENCH_SCENARIOS`: {', '.join(skipped)}.\n")
+        return
     w("## Scenarios not yet measured\n")
     w("These scenarios are part of the harness's plan; each is added as its own `nbench` subcommand "
       "(`benchmarks/src/scenario/`) when the feature it measures lands. Nothing is reported for them yet.\n")
@@ -536,7 +734,7 @@ def pending_section(w, a):
     w("")
 
 
-def targets_section(w, a, setup, results, fp, hb, sub):
+def targets_section(w, a, setup, results, fp, hb, sub, cfg):
     w("## Targets\n")
     w("| target | measured | verdict |")
     w("|---|---:|---|")
@@ -548,6 +746,8 @@ def targets_section(w, a, setup, results, fp, hb, sub):
         footprint_runtime_targets(w, a, hb, sub)
     else:
         w("| constant threads and RSS < 10 MB for 1,000 heartbeats / 1,000 subscriptions | — | not measured in this run |")
+    if cfg:
+        config_targets(w, a, cfg)
     w("")
 
 
@@ -752,6 +952,172 @@ def subscribe_findings(item, a, sub):
 
 
 
+def cfg_stats(cfg, c, kind="many"):
+    rs = cfg.get((c, kind), [])
+    lat = [x for s in rs for x in s["latencies_ms"]]
+    med = lambda k: median([s[k] for s in rs if s.get(k) is not None])
+    return {"lat": lat, "got": len(lat), "expected": sum(s["expected"] for s in rs),
+            "p50": percentile(lat, .5), "p99": percentile(lat, .99),
+            "cpu_pct": med("cpu_pct"), "cpu_h": med("cpu_s_per_hour"), "polls_min": med("polls_per_min"),
+            "polls": med("polls"), "other": med("other_reqs"), "threads": med("threads"),
+            "rss": med("rss_kb") / 1024, "procs": med("procs"), "wall": med("wall_s"),
+            "settle": med("settle_total")}
+
+
+def cfg_ratio(cfg, peer, key):
+    """Median over rounds of ours/peer (rounds paired); for latency p50, over each run's p50."""
+    def fig(s):
+        return percentile(s["latencies_ms"], .5) if key == "p50" else s[key]
+    by_round = {s["round"]: fig(s) for s in cfg.get((peer, "many"), [])}
+    return median([fig(s) / by_round[s["round"]] for s in cfg.get(("ours", "many"), [])
+                   if by_round.get(s["round"])])
+
+
+def config_section(w, a, cfg):
+    n = a.cfg_keys
+    w("## Config watching\n")
+    w(f"Each contender publishes {n:,} configs (`cfg-<contender>-<round>-0..{n - 1}`, group `bench`, content "
+      "`init`; published beforehand by `nbench cfg-setup`, so every key exists) and watches all of them on "
+      f"**one** client. After every watch is set up and a {a.cfg_settle} s settle (longer than one 30 s long poll, "
+      "so start-up requests are over; the requests received during it are shown in their own column), an "
+      "**idle** window of "
+      f"{a.cfg_idle} s is measured **from outside the process** (`/proc/<pid>/stat` of the contender and every "
+      "descendant process, summed: user+system CPU, threads, RSS at the window's end), while the counting "
+      "loopback proxy counts every request the server receives in the window (`POST /nacos/v1/cs/configs/listener` "
+      "long polls, and anything else). **CPU s per idle hour** is the window's CPU extrapolated to an hour "
+      f"(× 3600 / {a.cfg_idle} s): an extrapolation, not an hour measured; `/proc` counts CPU in 10 ms ticks, so "
+      f"one tick in the window is {0.01 * 3600 / a.cfg_idle:.1f} s/h — figures at that level are at the "
+      "resolution floor, and a ratio between two of them means nothing. Then **another process** "
+      f"(`nbench cfg-driver`) publishes {a.cfg_changes} changes, {a.cfg_gap_ms} ms apart, change k to key "
+      "`(k·7919) mod N`, with content `t=<epoch µs>` taken just before the request; each contender's listener "
+      "records `now − t` on the same machine clock. Latency p50/p99 are over every change of every round "
+      f"(with {a.cfg_changes} samples a run, p99 is close to the maximum); idle figures are medians over "
+      f"{a.cfg_rounds} round(s). 'threads, 1 key' is the same program watching a single key.\n")
+    w("- nacos-blocking: `add_config_listener((id, group), closure)` per key, default builder settings: "
+      "long-poll timeout 30 s (`long_poll_timeout`'s default); one long poll carries every key.")
+    w("- Python v1: `add_config_watcher(data_id, group, cb)` with the client's defaults (`pulling_timeout` 30 s, "
+      "`pulling_config_size` 3,000, `callback_thread_num` 10). In 2.0.11 each watch first calls `get_config`; "
+      "the first one starts a `multiprocessing.Manager()` — a **separate server process** holding the shared "
+      "key list — plus a `ThreadPool` of 10 callback threads and a result thread; a puller thread per 3,000 "
+      "keys sleeps 1 s, then long-polls every key, then puts every key on a `multiprocessing.Queue`. Its CPU, "
+      "threads and RSS below are **the sum of both processes** (the 'processes' column).")
+    if cfg.get(("nacos-sdk", "many")) or cfg.get(("nacos-sdk", "one")):
+        w("- nacos-sdk: `ConfigService::add_listener` per key over gRPC (listen requests and pushed change "
+          "notifications on its gRPC connection, which the HTTP proxy does not see: requests n/a).")
+    w("")
+    w("| contender | notified / changes | latency p50 ms | latency p99 ms | idle CPU % of a core | "
+      "CPU s per idle hour (extrapolated) | long polls in window (per min) | other requests in window | "
+      f"requests in the {a.cfg_settle} s after setup | processes | threads, 1 key | threads | RSS MB |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in CFG_CONTENDERS:
+        if not cfg.get((c, "many")):
+            continue
+        st = cfg_stats(cfg, c)
+        one = cfg.get((c, "one"), [{}])[0]
+        polls = "n/a (gRPC)" if c == "nacos-sdk" else f"{st['polls']:.0f} ({st['polls_min']:.1f})"
+        other = "n/a (gRPC)" if c == "nacos-sdk" else f"{st['other']:.0f}"
+        settle = "n/a (gRPC)" if c == "nacos-sdk" else f"{st['settle']:.0f}"
+        w(f"| {CONTENDER_LABEL[c]} | {st['got']} / {st['expected']} | {fmt_ms(st['p50'])} | {fmt_ms(st['p99'])} | "
+          f"{st['cpu_pct']:.2f} | {st['cpu_h']:.1f} | {polls} | {other} | {settle} | {st['procs']:.0f} | "
+          f"{one.get('threads', 'n/a')} | {st['threads']:.0f} | {st['rss']:.1f} |")
+    w("")
+    peers = [c for c in CFG_CONTENDERS if c != "ours" and cfg.get((c, "many"))]
+    if cfg.get(("ours", "many")) and peers:
+        w("Ratios, ours ÷ peer (paired by round, median over rounds; below 1 means ours is lower, i.e. better):\n")
+        w("| peer | latency p50 | CPU per idle hour | threads | RSS |")
+        w("|---|---:|---:|---:|---:|")
+        for c in peers:
+            w(f"| {CONTENDER_LABEL[c]} | {fmt_ratio(cfg_ratio(cfg, c, 'p50'))} | "
+              f"{fmt_ratio(cfg_ratio(cfg, c, 'cpu_s_per_hour'))} | {fmt_ratio(cfg_ratio(cfg, c, 'threads'))} | "
+              f"{fmt_ratio(cfg_ratio(cfg, c, 'rss_kb'))} |")
+        w("")
+
+
+def config_targets(w, a, cfg):
+    rs = cfg.get(("ours", "many"))
+    if not rs:
+        w("| config: constant thread count / RSS < 10 MB, 1,000 watched keys | — | not measured in this run |")
+        return
+    one = cfg.get(("ours", "one"), [{}])[0].get("threads")
+    many = max(s["threads"] for s in rs)
+    rss = max(s["rss_kb"] for s in rs) / 1024
+    w(f"| (no issue-6 target for config; same yardstick) constant thread count, {a.cfg_keys:,} watched keys | "
+      f"{one} threads with 1 key, {many} with {a.cfg_keys:,} | " + verdict(
+          one is not None and many == one, "the same thread count whatever the number of keys",
+          f"{many - (one or 0)} more threads with {a.cfg_keys:,} keys than with 1") + " |")
+    w(f"| (no issue-6 target for config; same yardstick) RSS < 10 MB, {a.cfg_keys:,} watched keys | "
+      f"{rss:.1f} MB (largest of the runs) | " + verdict(rss < 10, f"{10 - rss:.1f} MB below", f"over by {rss - 10:.1f} MB")
+      + " |")
+
+
+def py_drift(cfg, a):
+    """Python's latencies, in publish order, grow by a fixed step when its poll cycle (1 s sleep + per-poll
+    overhead) is longer than the gap between changes: the step is that overhead."""
+    runs = cfg.get(("python-v1", "many"), [])
+    steps = [y - x for s in runs for x, y in zip(s["latencies_ms"], s["latencies_ms"][1:])]
+    if len(steps) < 3:
+        return ""
+    step = median(steps)
+    rising = sum(1 for d in steps if d > 0) / len(steps)
+    if rising < 0.8 or step < 5:
+        return ""
+    lat = runs[0]["latencies_ms"]
+    return (f" In this run Python's latencies rose change after change ({lat[0]:.0f} → {lat[-1]:.0f} ms, "
+            f"median step {step:.0f} ms): its poll cycle (1 s sleep, the poll, then a walk of the "
+            f"{a.cfg_keys:,}-key `ListProxy` and {a.cfg_keys:,} queue puts) is longer than the {a.cfg_gap_ms} ms "
+            "between changes by about that step, so each change finds the puller a little later in its sleep. "
+            "The step is Python's per-poll cost for this many keys.")
+
+
+def config_findings(item, a, cfg):
+    o = cfg_stats(cfg, "ours")
+    p = cfg_stats(cfg, "python-v1")
+    if not cfg.get(("ours", "many")) or not cfg.get(("python-v1", "many")):
+        return
+    n = f"{a.cfg_keys:,}"
+    item(f"**Config watching, idle ({n} keys, {o['wall']:.0f} s window).** The server received {o['polls']:.0f} long "
+         f"poll(s) from ours and {p['polls']:.0f} from the Python v1 client in the window (each holds one poll with "
+         f"every key for up to 30 s, so ~2 per minute is the expected idle rate; other requests: {o['other']:.0f} "
+         f"and {p['other']:.0f}). Ours used {o['cpu_h']:.1f} CPU s per idle hour (extrapolated from "
+         f"{o['cpu_pct']:.3f}% of a core) with {o['threads']:.0f} threads and {o['rss']:.1f} MB; Python used "
+         f"{p['cpu_h']:.1f} s/h, {p['threads']:.0f} threads and {p['rss']:.1f} MB across {p['procs']:.0f} processes. "
+         "Python's cost is structural: its key list lives in a `multiprocessing.Manager` server process, and "
+         "iterating that `ListProxy` (`for cache_key in cache_list` in `_do_pulling`) goes through `__getitem__`, "
+         "one IPC round trip per key per poll; after every poll it also puts every key, changed or not, on a "
+         "`multiprocessing.Queue` that the result thread drains.")
+    if o.get("settle") == o.get("settle") and o.get("settle") is not None:
+        item(f"**Start-up requests of ours.** In the {a.cfg_settle} s after the {n} watches were set up the server "
+             f"received {o['settle']:.0f} requests from ours and {p['settle']:.0f} from Python. Ours adds keys "
+             "while its long polls are held: its two poll threads each hold one poll (30 s), so keys added "
+             "after both are busy are covered by `nacos-config-check` with non-held checks at growing intervals "
+             "(250 ms up to 2 s, `src/config_center/poll.rs`) until a poll thread returns and re-polls with every "
+             "key. That is by design (a new watch is live at once), it ends within one long-poll timeout, and the "
+             "idle window starts after it.")
+    item(f"**Config notification latency.** Ours p50 {fmt_ms(o['p50'])} ms / p99 {fmt_ms(o['p99'])} ms, Python v1 "
+         f"p50 {fmt_ms(p['p50'])} / p99 {fmt_ms(p['p99'])} ms ({o['got']}/{o['expected']} and "
+         f"{p['got']}/{p['expected']} changes seen). The server answers a held long poll as soon as a watched key "
+         "changes; ours then fetches the content, runs the listener on its pool and re-polls at once. Python "
+         "fetches the changed key too, but its puller then sleeps 1 s before the next poll (`_do_pulling`), so "
+         "a change published during that second waits for it, which can show in its tail."
+         + py_drift(cfg, a))
+    if cfg.get(("nacos-sdk", "many")):
+        s = cfg_stats(cfg, "nacos-sdk")
+        one = cfg.get(("nacos-sdk", "one"), [{}])[0].get("threads", "n/a")
+        item(f"**nacos-sdk config over gRPC**: p50 {fmt_ms(s['p50'])} / p99 {fmt_ms(s['p99'])} ms, "
+             f"{s['cpu_h']:.1f} CPU s per idle hour, {s['threads']:.0f} threads at the end of the idle window "
+             f"({one} with 1 key), {s['rss']:.1f} MB. The server pushes a change notification on the gRPC "
+             "connection, then the client queries the content. Its disk cache is written with `tokio::fs`, which "
+             "runs each file operation on tokio's blocking pool (up to 512 threads, each kept 10 s after its last "
+             "task), so setting up many watches at once briefly adds threads, which exit after 10 s idle"
+             + ("; they had exited by the end of this window." if s["threads"] <= 2 * (one if isinstance(one, int) else 0)
+                else "; some were still alive at the end of this window."))
+    item("**r-nacos 0.8.8 sometimes starts without its raft apply thread** (a panic at `raftapply.rs:421` in its "
+         "log): `/health` answers and naming works, but config writes are acknowledged (`true`) and never "
+         "applied, so every config read is 'not exist'. It happened once while this scenario was developed; "
+         "`run.sh` now waits until a config written reads back, and restarts the server with a fresh data dir "
+         "otherwise (up to 3 attempts).")
+
+
 def footprint_targets(w, fp):
     w(f"| fewer than 70 crates in the normal dependency tree, TLS on | {fp['ours_tls_on']} | " + verdict(
         fp["ours_tls_on"] < 70, f"{70 - fp['ours_tls_on']} below the limit",
@@ -762,7 +1128,7 @@ def footprint_targets(w, fp):
         "the tls feature does not remove rustls from the tree") + " |")
 
 
-def findings_section(w, a, setup, results, hb, sub):
+def findings_section(w, a, setup, results, hb, sub, cfg):
     w("## Findings\n")
     n = 0
 
@@ -809,10 +1175,12 @@ def findings_section(w, a, setup, results, hb, sub):
         heartbeat_findings(item, a, hb)
     if sub:
         subscribe_findings(item, a, sub)
+    if cfg:
+        config_findings(item, a, cfg)
     w("")
 
 
-def raw_section(w, results, hb, sub):
+def raw_section(w, results, hb, sub, cfg):
     if FAILURES:
         w("## Failed runs\n")
         w("These runs failed; their figures are missing from the tables above:\n")
@@ -839,9 +1207,19 @@ def raw_section(w, results, hb, sub):
                 for s in rs:
                     w(f"- {c} {mode} (round {s['round'] + 1}): " + ", ".join(f"{x:.0f}" for x in s["latencies_ms"]))
         w("")
+    if cfg:
+        w("Config watching, per run: every notification latency (ms); requests the server received in the idle "
+          "window by method and path:\n")
+        for c in CFG_CONTENDERS:
+            for s in cfg.get((c, "many"), []):
+                w(f"- {c} (round {s['round'] + 1}): " + ", ".join(f"{x:.0f}" for x in s["latencies_ms"])
+                  + (f"; idle-window requests: {json.dumps(s['reqs'])}" if s["reqs"] is not None else "")
+                  + (f"; requests during the settle: {json.dumps(s['settle_reqs'])}"
+                     if s.get("settle_reqs") is not None else ""))
+        w("")
 
 
-def chart(results, contenders, fp, hb=None, sub=None):
+def chart(results, contenders, fp, hb=None, sub=None, cfg=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -855,6 +1233,8 @@ def chart(results, contenders, fp, hb=None, sub=None):
         panels += ["hb_cpu", "hb_mem"]
     if sub:
         panels += ["sub_lat", "sub_mem"]
+    if cfg and any(cfg.get((c, "many")) for c in CFG_CONTENDERS):
+        panels += ["cfg_lat", "cfg_idle"]
     if not panels:
         return
     cols = min(3, len(panels))
@@ -937,6 +1317,37 @@ def chart(results, contenders, fp, hb=None, sub=None):
             ax.legend(fontsize=7)
             count = next((s_["services"] for c in cs for m in ("fast", "default") for s_ in sub.get((c, m), [])), 0)
             ax.set_title(f"Subscriptions: RSS and threads (idle), {count:,} services", fontsize=10)
+        elif panel == "cfg_lat":
+            cs = [c for c in CFG_CONTENDERS if cfg.get((c, "many"))]
+            st = [cfg_stats(cfg, c) for c in cs]
+            nan0 = lambda x: x if x == x else 0
+            xs = range(len(cs))
+            colors = {"ours": "tab:blue", "python-v1": "tab:orange", "nacos-sdk": "tab:green"}
+            ax.bar(list(xs), [nan0(s_["p50"]) for s_ in st], 0.6, color=[colors[c] for c in cs])
+            ax.scatter(list(xs), [nan0(s_["p99"]) for s_ in st], marker="_", s=400, color="black", zorder=3)
+            for x, s_ in zip(xs, st):
+                if s_["p50"] == s_["p50"]:
+                    ax.text(x, nan0(s_["p99"]) * 1.15, f"p50 {fmt_ms(s_['p50'])}\np99 {fmt_ms(s_['p99'])}",
+                            ha="center", fontsize=7)
+            ax.set_yscale("log")
+            ax.set_ylim(top=max([nan0(s_["p99"]) for s_ in st] + [1]) * 4)
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels([SHORT[c] for c in cs])
+            ax.set_title("Config: change-notification latency, ms, log scale\n(bar p50, dash p99; lower is better)",
+                         fontsize=10)
+        elif panel == "cfg_idle":
+            cs = [c for c in CFG_CONTENDERS if cfg.get((c, "many"))]
+            st = [cfg_stats(cfg, c) for c in cs]
+            xs = range(len(cs))
+            ax.bar([x - 0.27 for x in xs], [max(s_["cpu_h"], 0.01) for s_ in st], 0.27, label="CPU s per idle hour (extrap.)")
+            ax.bar([x for x in xs], [s_["rss"] for s_ in st], 0.27, label="RSS MB (all processes)")
+            ax.bar([x + 0.27 for x in xs], [s_["threads"] for s_ in st], 0.27, label="threads (all processes)")
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels([SHORT[c] for c in cs])
+            ax.set_yscale("log")
+            ax.legend(fontsize=7)
+            ax.set_title(f"Config: idle cost of {cfg[(cs[0], 'many')][0]['keys']:,} watched keys (lower is better)",
+                         fontsize=10)
     fig.suptitle("nacos-blocking vs peers (median of rounds; bars show min–max) — same r-nacos, same run",
                  fontsize=11)
     fig.tight_layout()
@@ -981,8 +1392,27 @@ def main():
     p.add_argument("--sub-changes-fast", type=int, default=30)
     p.add_argument("--sub-gap-default-ms", type=int, default=1000)
     p.add_argument("--sub-gap-fast-ms", type=int, default=300)
+    p.add_argument("--cfg-keys", type=int, default=1000)
+    p.add_argument("--cfg-idle", type=int, default=60, help="config idle window, seconds")
+    p.add_argument("--cfg-settle", type=int, default=32,
+                   help="seconds after setup before the idle window (past one long-poll timeout, 30 s)")
+    p.add_argument("--cfg-changes", type=int, default=20)
+    p.add_argument("--cfg-gap-ms", type=int, default=1000)
+    p.add_argument("--cfg-wait", type=int, default=40, help="seconds to wait for the last change after the driver")
+    p.add_argument("--cfg-rounds", type=int, default=1)
+    p.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="a line for the report's Run section")
     p.add_argument("--command", default="bash benchmarks/run.sh")
     p.add_argument("--started", type=float, default=time.time())
+    if sys.argv[1:] == ["--rerender"]:
+        with open(os.path.join(HERE, "target", "last-run.pickle"), "rb") as f:
+            d = pickle.load(f)
+        FAILURES.extend(d["failures"])
+        d["a"].note = os.environ.get("BENCH_NOTE", getattr(d["a"], "note", ""))
+        write_report(d["a"], d["info"], d["setup"], d["results"], d["contenders"], d["fp"], *d["load"], d["started"],
+                     d["elapsed"], d["hb"], d["sub"], d["cfg"])
+        chart(d["results"], d["contenders"], d["fp"], d["hb"], d["sub"], d["cfg"])
+        log("rewrote benchmarks/REPORT.md and benchmarks/chart.png from target/last-run.pickle")
+        return
     a = p.parse_args()
     # run.sh stops us with SIGTERM: unwind so that `finally` stops every child.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -996,7 +1426,7 @@ def main():
     started = datetime.datetime.fromtimestamp(a.started, datetime.timezone.utc)
     load_start = loadavg()
     contenders = ["ours", "ureq", "ureq-json", "ureq-timeout", "python-v1"] + (["nacos-sdk"] if a.sdk_peer else [])
-    setup, results, hb, sub, fp = None, {}, {}, {}, {}
+    setup, results, hb, sub, cfg, fp = None, {}, {}, {}, {}, {}
     try:
         if "throughput" in a.scenario_list:
             setup, results = throughput(a, contenders)
@@ -1004,15 +1434,23 @@ def main():
             hb = heartbeat(a)
         if "subscribe" in a.scenario_list:
             sub = subscribe(a, bool(a.sdk_peer))
+        if "config" in a.scenario_list:
+            cfg = config(a, bool(a.sdk_peer))
         if "footprint" in a.scenario_list:
             fp = footprint(a)
     finally:
         kill_children()
     load_end = loadavg()
     info = machine()
+    # Kept (untracked, in target/) so the report can be rewritten without rerunning: bench.py --rerender.
+    os.makedirs(os.path.join(HERE, "target"), exist_ok=True)
+    with open(os.path.join(HERE, "target", "last-run.pickle"), "wb") as f:
+        pickle.dump({"a": a, "info": info, "setup": setup, "results": results, "contenders": contenders, "fp": fp,
+                     "load": (load_start, load_end), "started": started, "elapsed": time.time() - a.started,
+                     "hb": hb, "sub": sub, "cfg": cfg, "failures": FAILURES}, f)
     write_report(a, info, setup, results, contenders, fp, load_start, load_end, started, time.time() - a.started,
-                 hb, sub)
-    chart(results, contenders, fp, hb, sub)
+                 hb, sub, cfg)
+    chart(results, contenders, fp, hb, sub, cfg)
     log("wrote benchmarks/REPORT.md and benchmarks/chart.png")
 
 

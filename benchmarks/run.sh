@@ -2,13 +2,13 @@
 # Runs every benchmark scenario against a fresh local r-nacos and writes
 # benchmarks/REPORT.md and benchmarks/chart.png.
 #
-#   bash benchmarks/run.sh            # everything (about 11-13 min on 2 cores with the nacos-sdk
+#   bash benchmarks/run.sh            # everything (about 14 min on 2 cores with the nacos-sdk
 #                                     # peer already built; its first build adds several minutes)
-#   BENCH_SMOKE=1 bash benchmarks/run.sh   # every scenario, tiny counts (~1.5 min): proves it works
+#   BENCH_SMOKE=1 bash benchmarks/run.sh   # every scenario, tiny counts (~3-4 min): proves it works
 #   BENCH_SCENARIOS=heartbeat,subscribe bash benchmarks/run.sh   # only some scenarios
 #
 # Knobs (environment):
-#   BENCH_SCENARIOS     comma-separated subset of throughput,heartbeat,subscribe,footprint (default: all)
+#   BENCH_SCENARIOS     comma-separated subset of throughput,heartbeat,subscribe,config,footprint (default: all)
 #   BENCH_SMOKE=1       small counts and short windows everywhere (not for publishing)
 #   RNACOS_BIN          r-nacos binary (else `rnacos` on PATH, else ~/.cargo/bin/rnacos)
 #   BENCH_ROUNDS        rounds per measurement, median taken (default 5)
@@ -18,6 +18,8 @@
 #   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (3)
 #   BENCH_SUB_SERVICES (1000), BENCH_SUB_IDLE (20 s), BENCH_SUB_ROUNDS (1),
 #   BENCH_SUB_CHANGES_DEFAULT (10), BENCH_SUB_CHANGES_FAST (30)
+#   BENCH_CFG_KEYS (1000), BENCH_CFG_IDLE (60 s), BENCH_CFG_CHANGES (20), BENCH_CFG_GAP_MS (1000),
+#   BENCH_CFG_ROUNDS (1), BENCH_CFG_SETTLE (32 s: past one 30 s long poll before the idle window)
 #
 # Everything it starts (r-nacos, contender processes) is stopped when it exits.
 set -euo pipefail
@@ -29,14 +31,15 @@ COMMAND="bash benchmarks/run.sh"
 if env | grep -qE '^BENCH_'; then
     COMMAND="$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')$COMMAND"
 fi
-SCENARIOS="${BENCH_SCENARIOS:-throughput,heartbeat,subscribe,footprint}"
+SCENARIOS="${BENCH_SCENARIOS:-throughput,heartbeat,subscribe,config,footprint}"
 if [ "${BENCH_SMOKE:-}" = 1 ]; then
     : "${BENCH_ROUNDS:=1}" "${BENCH_CALLS:=100}" "${BENCH_HB_INSTANCES:=100}" "${BENCH_HB_WINDOW:=5}"
     : "${BENCH_HB_ROUNDS:=1}" "${BENCH_SUB_SERVICES:=100}" "${BENCH_SUB_IDLE:=3}"
     : "${BENCH_SUB_CHANGES_DEFAULT:=3}" "${BENCH_SUB_CHANGES_FAST:=5}" "${BENCH_SKIP_CLEAN_BUILD:=1}"
+    : "${BENCH_CFG_KEYS:=100}" "${BENCH_CFG_IDLE:=5}" "${BENCH_CFG_CHANGES:=3}" "${BENCH_CFG_SETTLE:=3}"
 fi
 # The async nacos-sdk peer is only needed by these scenarios.
-case ",$SCENARIOS," in *,throughput,*|*,subscribe,*|*,footprint,*) ;; *) BENCH_SKIP_SDK=1 ;; esac
+case ",$SCENARIOS," in *,throughput,*|*,subscribe,*|*,config,*|*,footprint,*) ;; *) BENCH_SKIP_SDK=1 ;; esac
 
 say() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -120,30 +123,63 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$WORK/data"
-say "starting r-nacos on 127.0.0.1:$HTTP_PORT (gRPC $GRPC_PORT), data in $WORK/data"
-(
-    # An empty working dir: r-nacos reads a .env from there.
-    cd "$WORK"
-    exec env RNACOS_HTTP_PORT="$HTTP_PORT" RNACOS_GRPC_PORT="$GRPC_PORT" RNACOS_HTTP_CONSOLE_PORT=0 \
-        RNACOS_SDK_HOST=127.0.0.1 RNACOS_RAFT_NODE_ADDR="127.0.0.1:$GRPC_PORT" \
-        RNACOS_DATA_DIR="$WORK/data" RUST_LOG=warn \
-        RNACOS_NAMING_PERPETUAL_INSTANCE_PROBE_INTERVAL_SECOND=0 \
-        "$RNACOS_BIN" >"$WORK/rnacos.log" 2>&1
-) &
-RNACOS_PID=$!
-ready=""
-for _ in $(seq 1 300); do
-    if "$VENV/bin/python" - "$HTTP_PORT" <<'EOF' 2>/dev/null; then ready=1; break; fi
-import sys, urllib.request
-body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=1).read()
-sys.exit(0 if b"success" in body else 1)
+# r-nacos 0.8.8 sometimes loses its raft apply thread at start (a panic at
+# raftapply.rs:421 in its log): /health still answers and naming works, but
+# config writes are never applied. So "ready" means a config written can be
+# read back; otherwise the server is restarted with a fresh data dir.
+start_rnacos() {
+    rm -rf "$WORK/data"
+    mkdir -p "$WORK/data"
+    say "starting r-nacos on 127.0.0.1:$HTTP_PORT (gRPC $GRPC_PORT), data in $WORK/data"
+    (
+        # An empty working dir: r-nacos reads a .env from there.
+        cd "$WORK"
+        exec env RNACOS_HTTP_PORT="$HTTP_PORT" RNACOS_GRPC_PORT="$GRPC_PORT" RNACOS_HTTP_CONSOLE_PORT=0 \
+            RNACOS_SDK_HOST=127.0.0.1 RNACOS_RAFT_NODE_ADDR="127.0.0.1:$GRPC_PORT" \
+            RNACOS_DATA_DIR="$WORK/data" RUST_LOG=warn \
+            RNACOS_NAMING_PERPETUAL_INSTANCE_PROBE_INTERVAL_SECOND=0 \
+            "$RNACOS_BIN" >"$WORK/rnacos.log" 2>&1
+    ) &
+    RNACOS_PID=$!
+    for _ in $(seq 1 300); do
+        if "$VENV/bin/python" - "$HTTP_PORT" <<'EOF' 2>/dev/null; then return 0; fi
+import sys, time, urllib.parse, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+body = urllib.request.urlopen(f"{base}/health", timeout=1).read()
+if b"success" not in body:
+    sys.exit(1)
+q = {"dataId": "bench-probe", "group": "bench", "content": "probe"}
+urllib.request.urlopen(base + "/nacos/v1/cs/configs", urllib.parse.urlencode(q).encode(), timeout=2).read()
+for _ in range(30):
+    try:
+        got = urllib.request.urlopen(base + "/nacos/v1/cs/configs?dataId=bench-probe&group=bench", timeout=1).read()
+        if got == b"probe":
+            sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.1)
+sys.exit(2)
 EOF
-    kill -0 "$RNACOS_PID" 2>/dev/null || break
-    sleep 0.1
+        kill -0 "$RNACOS_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+stop_rnacos() {
+    kill "$RNACOS_PID" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$RNACOS_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$RNACOS_PID" 2>/dev/null || true
+    wait "$RNACOS_PID" 2>/dev/null || true
+}
+ready=""
+for attempt in 1 2 3; do
+    if start_rnacos; then ready=1; break; fi
+    say "r-nacos attempt $attempt: not ready, or a config written did not read back; restarting it"
+    grep -m1 -A1 "panicked" "$WORK/rnacos.log" >&2 || true
+    stop_rnacos
 done
-[ -n "$ready" ] || { cat "$WORK/rnacos.log" >&2 || true; die "r-nacos did not become ready within 30 s"; }
-say "r-nacos ready"
+[ -n "$ready" ] || { cat "$WORK/rnacos.log" >&2 || true; die "r-nacos did not become ready (3 attempts)"; }
+say "r-nacos ready (a config written reads back)"
 
 # ---- every scenario, then the report and chart
 EXTRA=()
@@ -160,6 +196,9 @@ EXTRA=()
     --sub-services "${BENCH_SUB_SERVICES:-1000}" --sub-idle "${BENCH_SUB_IDLE:-20}" \
     --sub-rounds "${BENCH_SUB_ROUNDS:-1}" --sub-changes-default "${BENCH_SUB_CHANGES_DEFAULT:-10}" \
     --sub-changes-fast "${BENCH_SUB_CHANGES_FAST:-30}" \
+    --cfg-keys "${BENCH_CFG_KEYS:-1000}" --cfg-idle "${BENCH_CFG_IDLE:-60}" \
+    --cfg-changes "${BENCH_CFG_CHANGES:-20}" --cfg-gap-ms "${BENCH_CFG_GAP_MS:-1000}" \
+    --cfg-rounds "${BENCH_CFG_ROUNDS:-1}" --cfg-settle "${BENCH_CFG_SETTLE:-32}" \
     "${SDK_ARGS[@]}" "${EXTRA[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"

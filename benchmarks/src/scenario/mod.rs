@@ -1,11 +1,7 @@
 //! One module per scenario; each is a subcommand of `nbench` and prints
 //! one JSON line per run for `bench.py` to aggregate.
-//!
-//! Scenario still to come, added by the issue that brings its API (and
-//! listed as "not yet measured" in the report until then):
-//! - `config`: notification latency for a published change, idle cost of
-//!   1,000 watched keys.
 
+pub mod config;
 pub mod heartbeat;
 pub mod proxy;
 pub mod subscribe;
@@ -49,5 +45,20 @@ pub const ALL: &[Scenario] = &[
         name: "sub-driver",
         usage: "sub-driver <addr> <prefix> <services> <changes> <gap_ms>",
         run: subscribe::driver,
+    },
+    Scenario {
+        name: "cfg-setup",
+        usage: "cfg-setup <addr> <prefix> <keys>   (publishes the keys to watch)",
+        run: config::setup,
+    },
+    Scenario {
+        name: "config",
+        usage: "config ours <addr> <prefix> <keys>   (watches; `quit` on stdin ends it)",
+        run: config::run,
+    },
+    Scenario {
+        name: "cfg-driver",
+        usage: "cfg-driver <addr> <prefix> <keys> <changes> <gap_ms>",
+        run: config::driver,
     },
 ];

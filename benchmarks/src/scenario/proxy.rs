@@ -17,6 +17,8 @@
 //!   window: count, per second, and the lateness of each beat (its gap to
 //!   the previous beat of the same instance, minus the interval) p50/p99;
 //! - `lists <from_us> <to_us>`: list requests in the window, per second;
+//! - `reqs <from_us> <to_us>`: every request that arrived in the window,
+//!   counted by method and path (query left out), as a JSON object;
 //! - `clear`: forgets everything recorded;
 //! - end of input: exits.
 
@@ -32,6 +34,18 @@ const LIST: &[u8] = b"GET /nacos/v1/ns/instance/list";
 struct Log {
     beats: Vec<(u64, u32)>,
     lists: Vec<u64>,
+    /// Every request: arrival time and `METHOD /path`.
+    reqs: Vec<(u64, String)>,
+}
+
+/// `METHOD /path` of a request (its query left out).
+fn request_name(req: &[u8]) -> String {
+    let end = find(req, b"\r\n").unwrap_or(req.len()).min(512);
+    let line = String::from_utf8_lossy(&req[..end]);
+    let mut w = line.split_whitespace();
+    let method = w.next().unwrap_or("?");
+    let path = w.next().unwrap_or("?").split('?').next().unwrap_or("?");
+    format!("{method} {path}")
 }
 
 fn now_us() -> u64 {
@@ -123,6 +137,7 @@ fn pump_up(mut from: TcpStream, mut to: TcpStream, log: Arc<Mutex<Log>>) {
         pending.extend_from_slice(chunk);
         while let Some(len) = complete_request(&pending) {
             let req = &pending[..len];
+            log.lock().unwrap().reqs.push((t, request_name(req)));
             if req.starts_with(BEAT) {
                 let port = port_of(&url_decode(req));
                 log.lock().unwrap().beats.push((t, port));
@@ -240,6 +255,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     "{{\"lists\":{n},\"per_s\":{:.3}}}",
                     n as f64 / ((to - from) as f64 / 1e6)
                 );
+            }
+            Some("reqs") => {
+                let (from, to) = (num(1), num(2));
+                let log = log.lock().unwrap();
+                let mut by: std::collections::BTreeMap<&str, u64> = Default::default();
+                for (t, name) in &log.reqs {
+                    if *t >= from && *t <= to {
+                        *by.entry(name.as_str()).or_default() += 1;
+                    }
+                }
+                let fields: Vec<String> = by
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(*k)))
+                    .collect();
+                println!("{{{}}}", fields.join(","));
             }
             Some("clear") => {
                 *log.lock().unwrap() = Log::default();

@@ -10,12 +10,19 @@
 //! has no poll interval, so `interval_ms` is ignored). Its listener gets
 //! the full instance list; an instance carrying metadata `t` (epoch µs)
 //! seen for the first time counts as the change, `now - t` its latency.
+//!
+//! `sdk-peer config <http addr> <grpc port> <prefix> <keys>` follows the
+//! protocol of `nbench config ours` (benchmarks/src/scenario/config.rs):
+//! `ConfigService::add_listener` on `<prefix>-0` .. `<prefix>-{keys-1}`
+//! (group `bench`), a ready line, then `{"lat_ms":..}` per notified change
+//! whose content is `t=<epoch µs>`; ends on `quit` or end of input.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nacos_sdk::api::config::{ConfigChangeListener, ConfigResponse, ConfigServiceBuilder};
 use nacos_sdk::api::naming::{
     NamingChangeEvent, NamingEventListener, NamingServiceBuilder, ServiceInstance,
 };
@@ -157,9 +164,81 @@ async fn subscribe(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     std::process::exit(0);
 }
 
+struct ConfigLatency;
+
+impl ConfigChangeListener for ConfigLatency {
+    fn notify(&self, resp: ConfigResponse) {
+        let now = epoch_us();
+        if let Some(t) = resp
+            .content()
+            .strip_prefix("t=")
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "{{\"lat_ms\":{:.3}}}",
+                now.saturating_sub(t) as f64 / 1000.0
+            );
+            let _ = out.flush();
+        }
+    }
+}
+
+async fn config(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, grpc, prefix, keys) = (
+        a[2].clone(),
+        a[3].parse::<u16>()?,
+        a[4].clone(),
+        a[5].parse::<u64>()?,
+    );
+    let cache = std::env::temp_dir().join(format!("nacos-sdk-peer-{}", std::process::id()));
+    let threads_before = proc_status("Threads");
+    let props = ClientProps::new()
+        .server_addr(addr)
+        .remote_grpc_port(grpc)
+        .cache_dir(&cache)
+        .app_name("bench");
+    let cs = ConfigServiceBuilder::new(props).build().await?;
+    let t0 = Instant::now();
+    // Concurrently: each call may be a gRPC round trip (tens of ms here).
+    let mut set = tokio::task::JoinSet::new();
+    let listener: Arc<dyn ConfigChangeListener> = Arc::new(ConfigLatency);
+    for i in 0..keys {
+        let (cs, listener) = (cs.clone(), listener.clone());
+        let id = format!("{prefix}-{i}");
+        set.spawn(async move { cs.add_listener(id, "bench".into(), listener).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    println!(
+        "{{\"ready\":true,\"keys\":{keys},\"setup_s\":{:.3},\"threads_before\":{threads_before},\"pid\":{}}}",
+        t0.elapsed().as_secs_f64(),
+        std::process::id()
+    );
+    let _ = tokio::task::spawn_blocking(|| {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(l) if l.trim() == "quit" => break,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&cache);
+    std::process::exit(0);
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
+    if a.len() == 6 && a[1] == "config" {
+        return config(&a).await;
+    }
     if a.len() == 10 && a[1] == "subscribe" {
         return subscribe(&a).await;
     }
