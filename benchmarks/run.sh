@@ -15,10 +15,10 @@
 #   BENCH_CALLS         timed calls per run (default 1000)
 #   BENCH_SKIP_SDK=1    leave the async nacos-sdk peer out (its first build takes minutes)
 #   BENCH_SKIP_CLEAN_BUILD=1  skip the clean-build-time figure
-#   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (3)
+#   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (2)
 #   BENCH_SUB_SERVICES (1000), BENCH_SUB_IDLE (20 s), BENCH_SUB_ROUNDS (1),
 #   BENCH_SUB_CHANGES_DEFAULT (10), BENCH_SUB_CHANGES_FAST (30)
-#   BENCH_CFG_KEYS (1000), BENCH_CFG_IDLE (60 s), BENCH_CFG_CHANGES (20), BENCH_CFG_GAP_MS (1000),
+#   BENCH_CFG_KEYS (1000), BENCH_CFG_IDLE (40 s), BENCH_CFG_CHANGES (20), BENCH_CFG_GAP_MS (1000),
 #   BENCH_CFG_ROUNDS (1), BENCH_CFG_SETTLE (32 s: past one 30 s long poll before the idle window)
 #
 # Everything it starts (r-nacos, contender processes) is stopped when it exits.
@@ -142,7 +142,10 @@ start_rnacos() {
     ) &
     RNACOS_PID=$!
     for _ in $(seq 1 300); do
-        if "$VENV/bin/python" - "$HTTP_PORT" <<'EOF' 2>/dev/null; then return 0; fi
+        # 0: ready; 2: serves but a config written does not read back (a
+        # broken start: give up at once and restart); else: not up yet.
+        rc=0
+        "$VENV/bin/python" - "$HTTP_PORT" <<'EOF' 2>/dev/null || rc=$?
 import sys, time, urllib.parse, urllib.request
 base = f"http://127.0.0.1:{sys.argv[1]}"
 body = urllib.request.urlopen(f"{base}/health", timeout=1).read()
@@ -160,6 +163,8 @@ for _ in range(30):
     time.sleep(0.1)
 sys.exit(2)
 EOF
+        [ "$rc" = 0 ] && return 0
+        [ "$rc" = 2 ] && return 1
         kill -0 "$RNACOS_PID" 2>/dev/null || return 1
         sleep 0.1
     done
@@ -192,11 +197,11 @@ EXTRA=()
     --rounds "${BENCH_ROUNDS:-5}" --calls "${BENCH_CALLS:-1000}" \
     --command "$COMMAND" --started "$STARTED" --scenarios "$SCENARIOS" \
     --hb-instances "${BENCH_HB_INSTANCES:-1000}" --hb-interval-ms "${BENCH_HB_INTERVAL_MS:-1000}" \
-    --hb-window "${BENCH_HB_WINDOW:-20}" --hb-rounds "${BENCH_HB_ROUNDS:-3}" \
+    --hb-window "${BENCH_HB_WINDOW:-20}" --hb-rounds "${BENCH_HB_ROUNDS:-2}" \
     --sub-services "${BENCH_SUB_SERVICES:-1000}" --sub-idle "${BENCH_SUB_IDLE:-20}" \
     --sub-rounds "${BENCH_SUB_ROUNDS:-1}" --sub-changes-default "${BENCH_SUB_CHANGES_DEFAULT:-10}" \
     --sub-changes-fast "${BENCH_SUB_CHANGES_FAST:-30}" \
-    --cfg-keys "${BENCH_CFG_KEYS:-1000}" --cfg-idle "${BENCH_CFG_IDLE:-60}" \
+    --cfg-keys "${BENCH_CFG_KEYS:-1000}" --cfg-idle "${BENCH_CFG_IDLE:-40}" \
     --cfg-changes "${BENCH_CFG_CHANGES:-20}" --cfg-gap-ms "${BENCH_CFG_GAP_MS:-1000}" \
     --cfg-rounds "${BENCH_CFG_ROUNDS:-1}" --cfg-settle "${BENCH_CFG_SETTLE:-32}" \
     "${SDK_ARGS[@]}" "${EXTRA[@]}" &
