@@ -45,22 +45,33 @@ impl Workers {
         }
     }
 
-    /// Starts `body` on a thread named `nacos-<name>`.
+    /// Starts `body` on a thread named `nacos-<name>`; [`shutdown`]
+    /// signals and joins it.
+    ///
+    /// [`shutdown`]: Workers::shutdown
     pub(crate) fn spawn(
         &self,
         name: &str,
         body: impl FnOnce(StopSignal) + Send + 'static,
     ) -> Result<()> {
+        let handle = self.start(name, body)?;
+        lock(&self.handles).push(handle);
+        Ok(())
+    }
+
+    fn start(
+        &self,
+        name: &str,
+        body: impl FnOnce(StopSignal) + Send + 'static,
+    ) -> Result<JoinHandle<()>> {
         if lock(&self.stop_tx).is_none() {
             return Err(Error::Shutdown);
         }
         let stop = StopSignal(self.stop_rx.clone());
-        let handle = thread::Builder::new()
+        thread::Builder::new()
             .name(format!("nacos-{name}"))
             .spawn(move || body(stop))
-            .map_err(Error::Thread)?;
-        lock(&self.handles).push(handle);
-        Ok(())
+            .map_err(Error::Thread)
     }
 
     /// Starts `body` on a thread named `nacos-<name>` that [`shutdown`]
@@ -76,15 +87,7 @@ impl Workers {
         name: &str,
         body: impl FnOnce(StopSignal) + Send + 'static,
     ) -> Result<()> {
-        if lock(&self.stop_tx).is_none() {
-            return Err(Error::Shutdown);
-        }
-        let stop = StopSignal(self.stop_rx.clone());
-        thread::Builder::new()
-            .name(format!("nacos-{name}"))
-            .spawn(move || body(stop))
-            .map_err(Error::Thread)?;
-        Ok(())
+        self.start(name, body).map(drop)
     }
 
     /// Signals every worker to stop and joins them. Idempotent. A worker

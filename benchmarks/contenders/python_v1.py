@@ -15,16 +15,11 @@ import time
 
 import nacos
 
+from procstat import status
+
 GROUP = "DEFAULT_GROUP"
 IP = "10.1.0.1"
 
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def main():

@@ -29,6 +29,8 @@ import time
 
 import nacos
 
+from procstat import status
+
 GROUP = "bench"
 OUT = threading.Lock()
 
@@ -38,13 +40,6 @@ def emit(obj):
         sys.stdout.write(json.dumps(obj) + "\n")
         sys.stdout.flush()
 
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def on_change(params):

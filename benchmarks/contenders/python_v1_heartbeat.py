@@ -18,15 +18,10 @@ import time
 
 import nacos
 
+from procstat import status
+
 IP = "10.4.0.1"
 
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def main():

@@ -20,15 +20,10 @@ import threading
 import time
 
 import nacos
+
+from procstat import status
 from nacos.listener import SubscribeListener
 
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def usage():
