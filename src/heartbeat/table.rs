@@ -31,6 +31,40 @@ struct Entry {
     light_ok: bool,
     need_full: bool,
     state: HeartbeatState,
+    /// When the beat in hand (or the next one) is due: the next one is due
+    /// one interval after it, not after the beat came back, so the time a
+    /// request takes does not pile up as drift.
+    due: Instant,
+}
+
+impl Entry {
+    /// A fresh entry: nothing sent yet, the first beat full and due at `due`.
+    fn new(key: &ServiceKey, inst: &Instance, gen: u64, interval: Duration, due: Instant) -> Entry {
+        let mut beat = BeatInfo::new(key, inst);
+        beat.period = interval.as_millis() as u64;
+        beat.scheduled = true;
+        Entry {
+            gen,
+            key: key.clone(),
+            instance: inst.clone(),
+            beat,
+            own_interval: interval_of_metadata(inst),
+            light_ok: false,
+            need_full: true,
+            state: HeartbeatState {
+                service: key.clone(),
+                ip: inst.ip.clone(),
+                port: inst.port,
+                cluster: inst.cluster_name.clone(),
+                interval,
+                last_success: None,
+                last_attempt: None,
+                consecutive_failures: 0,
+                last_error: None,
+            },
+            due,
+        }
+    }
 }
 
 /// Every entry, and which beats are being sent right now.
@@ -139,40 +173,17 @@ impl Heartbeats {
     ) -> Result<()> {
         self.start(shared, workers)?;
         let bk = BeatKey::new(key, inst);
-        let own_interval = interval_of_metadata(inst);
-        let interval = own_interval.unwrap_or(shared.config.heartbeat_interval);
-        let mut beat = BeatInfo::new(key, inst);
-        beat.period = interval.as_millis() as u64;
-        beat.scheduled = true;
+        let interval = interval_of_metadata(inst).unwrap_or(shared.config.heartbeat_interval);
         let mut table = lock(&self.table);
         table.take(&bk);
         table.next_gen += 1;
         let gen = table.next_gen;
-        table.entries.insert(
-            bk.clone(),
-            Entry {
-                gen,
-                key: key.clone(),
-                instance: inst.clone(),
-                beat,
-                own_interval,
-                light_ok: false,
-                need_full: true,
-                state: HeartbeatState {
-                    service: key.clone(),
-                    ip: inst.ip.clone(),
-                    port: inst.port,
-                    cluster: inst.cluster_name.clone(),
-                    interval,
-                    last_success: None,
-                    last_attempt: None,
-                    consecutive_failures: 0,
-                    last_error: None,
-                },
-            },
-        );
+        let due = Instant::now() + interval;
+        table
+            .entries
+            .insert(bk.clone(), Entry::new(key, inst, gen, interval, due));
         drop(table);
-        lock(&self.schedule).push(bk, gen, Instant::now() + interval);
+        lock(&self.schedule).push(bk, gen, due);
         Ok(())
     }
 
@@ -313,7 +324,16 @@ impl Heartbeats {
                 e.need_full = true;
             }
         }
-        Some(Instant::now() + e.state.interval)
+        // On schedule after a success; a beat that came back later than
+        // its successor's due time, or failed, waits a whole interval.
+        let now = Instant::now();
+        let on_schedule = e.due + e.state.interval;
+        e.due = if e.state.consecutive_failures == 0 && on_schedule > now {
+            on_schedule
+        } else {
+            now + e.state.interval
+        };
+        Some(e.due)
     }
 }
 
@@ -334,29 +354,8 @@ mod tests {
         let mut t = lock(&hb.table);
         t.next_gen += 1;
         let gen = t.next_gen;
-        t.entries.insert(
-            bk.clone(),
-            Entry {
-                gen,
-                key: key(),
-                instance: inst.clone(),
-                beat: BeatInfo::new(&key(), inst),
-                own_interval: interval_of_metadata(inst),
-                light_ok: false,
-                need_full: true,
-                state: HeartbeatState {
-                    service: key(),
-                    ip: inst.ip.clone(),
-                    port: inst.port,
-                    cluster: inst.cluster_name.clone(),
-                    interval: Duration::from_secs(5),
-                    last_success: None,
-                    last_attempt: None,
-                    consecutive_failures: 0,
-                    last_error: None,
-                },
-            },
-        );
+        let entry = Entry::new(&key(), inst, gen, Duration::from_secs(5), Instant::now());
+        t.entries.insert(bk.clone(), entry);
         (bk, gen)
     }
 
@@ -366,6 +365,33 @@ mod tests {
             code: Some(code),
             light_beat_enabled: light,
         }
+    }
+
+    #[test]
+    fn next_beat_is_due_on_schedule_not_after_the_answer() {
+        let hb = Heartbeats::new();
+        let (bk, gen) = table_with(&hb, &Instance::new("1.1.1.1", 80));
+        let d = Duration::from_secs(5);
+        let due = lock(&hb.table).entries[&bk].due;
+        hb.begin(&bk, gen, false).unwrap();
+        // The server advises 2 s: the next beat is due 2 s after this one
+        // was due, however long the request took.
+        let next = hb
+            .finish(&bk, gen, Ok(answer(false, 2000, 10200)), d)
+            .unwrap();
+        assert_eq!(next, due + Duration::from_secs(2));
+        // A failure waits a whole interval from now.
+        hb.begin(&bk, gen, false).unwrap();
+        let before = Instant::now();
+        let next = hb.finish(&bk, gen, Err("down".into()), d).unwrap();
+        assert!(next >= before + Duration::from_secs(2));
+        // So does a beat whose successor's due time has already passed.
+        lock(&hb.table).entries.get_mut(&bk).unwrap().due = before - Duration::from_secs(60);
+        hb.begin(&bk, gen, false).unwrap();
+        let next = hb
+            .finish(&bk, gen, Ok(answer(false, 2000, 10200)), d)
+            .unwrap();
+        assert!(next >= before + Duration::from_secs(2));
     }
 
     #[test]
