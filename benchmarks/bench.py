@@ -921,8 +921,8 @@ def heartbeat_findings(item, a, hb):
          f"{hb_med(hb, 'python-v1', 'threads'):.0f} threads (one `HeartbeatTask` per instance) and "
          f"{hb_med(hb, 'python-v1', 'rss_kb') / 1024:.0f} MB, and spent {fmt_ratio(1 / hb_ratio(hb, 'python-v1', 'cpu_us_per_beat'))} "
          "our CPU per beat. Its lateness includes each beat's own request time, since the thread sleeps the "
-         "full interval after sending; ours schedules the next beat one interval after the previous one "
-         "completes too (`src/heartbeat/table.rs`), so both drift by the request time, and both figures are "
+         "full interval after sending; ours schedules each beat one interval after the previous one was "
+         "due (`src/heartbeat/table.rs`), so its lateness is the scheduler's, not the request time, and both figures are "
          "what the server sees.")
 
 
