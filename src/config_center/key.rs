@@ -110,6 +110,18 @@ pub struct ConfigKey {
     pub data_id: String,
 }
 
+#[cfg(test)]
+impl ConfigKey {
+    /// A key from its parts, for tests.
+    pub(crate) fn of(namespace: &str, group: &str, data_id: &str) -> ConfigKey {
+        ConfigKey {
+            namespace: namespace.into(),
+            group: group.into(),
+            data_id: data_id.into(),
+        }
+    }
+}
+
 impl fmt::Display for ConfigKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.namespace.is_empty() {

@@ -75,11 +75,7 @@ mod tests {
     use super::*;
 
     fn key(ns: &str, group: &str, data_id: &str) -> ConfigKey {
-        ConfigKey {
-            namespace: ns.into(),
-            group: group.into(),
-            data_id: data_id.into(),
-        }
+        ConfigKey::of(ns, group, data_id)
     }
 
     #[test]

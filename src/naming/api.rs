@@ -260,9 +260,7 @@ impl NacosClient {
         healthy_only: bool,
     ) -> Result<ServiceInfo> {
         let key = self.resolve(service)?;
-        for c in clusters {
-            validate::cluster(c)?;
-        }
+        validate::clusters(clusters)?;
         self.fetch_instances(&key, clusters, healthy_only)
     }
 
@@ -443,9 +441,7 @@ impl NacosClient {
         clusters: &[&str],
     ) -> Result<Instance> {
         let key = self.resolve(service)?;
-        for c in clusters {
-            validate::cluster(c)?;
-        }
+        validate::clusters(clusters)?;
         let info = self.fetch_instances(&key, clusters, false)?;
         select::weighted_random(&info.hosts)
             .cloned()

@@ -148,12 +148,7 @@ impl NacosClient {
         clusters: &[&str],
         listener: impl Fn(&ServiceEvent) + Send + Sync + 'static,
     ) -> Result<Subscription> {
-        let key = self.resolve(service)?;
-        for c in clusters {
-            validate::cluster(c)?;
-        }
-        let sub = SubKey::new(key, clusters);
-        self.start_polling()?;
+        let sub = self.subscription_key(service, clusters)?;
         let subs = &self.shared().subscriptions;
         let listener = subs
             .registry
@@ -190,12 +185,7 @@ impl NacosClient {
         service: impl Into<ServiceName>,
         clusters: &[&str],
     ) -> Result<Watcher<ServiceEvent>> {
-        let key = self.resolve(service)?;
-        for c in clusters {
-            validate::cluster(c)?;
-        }
-        let sub = SubKey::new(key, clusters);
-        self.start_polling()?;
+        let sub = self.subscription_key(service, clusters)?;
         let subs = &self.shared().subscriptions;
         // The sender lives in the listener, the listener in the table: once
         // removed, the watcher sees its channel close and ends.
@@ -246,6 +236,19 @@ impl NacosClient {
     }
 
     /// Starts the poller and pool once.
+    /// Resolves and checks what to subscribe to, and makes sure the
+    /// poller runs.
+    fn subscription_key(
+        &self,
+        service: impl Into<ServiceName>,
+        clusters: &[&str],
+    ) -> Result<SubKey> {
+        let key = self.resolve(service)?;
+        validate::clusters(clusters)?;
+        self.start_polling()?;
+        Ok(SubKey::new(key, clusters))
+    }
+
     fn start_polling(&self) -> Result<()> {
         if self.is_closed() {
             return Err(Error::Shutdown);

@@ -134,13 +134,7 @@ impl Contender for Floor {
                 ("metadata", "{}"),
             ])
             .map_err(|e| e.to_string())?;
-        let body = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
-        if resp.status() != 200 {
-            return Err(format!("status {}: {body}", resp.status()));
-        }
+        ok_body(&mut resp)?;
         Ok(0)
     }
 
@@ -156,13 +150,7 @@ impl Contender for Floor {
             .query("healthyOnly", "false")
             .call()
             .map_err(|e| e.to_string())?;
-        let body = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
-        if resp.status() != 200 {
-            return Err(format!("status {}: {body}", resp.status()));
-        }
+        let body = ok_body(&mut resp)?;
         if !self.parse_json {
             return Ok(body.matches("\"instanceId\"").count());
         }
@@ -239,4 +227,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         sample.json_fields()
     );
     Ok(())
+}
+
+/// The body of a `200` answer; anything else is an error with the body.
+fn ok_body(resp: &mut ureq::http::Response<ureq::Body>) -> Result<String, String> {
+    let body = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    if resp.status() != 200 {
+        return Err(format!("status {}: {body}", resp.status()));
+    }
+    Ok(body)
 }

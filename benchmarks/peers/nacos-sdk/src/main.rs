@@ -93,13 +93,8 @@ async fn subscribe(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .collect::<Result<_, _>>()?;
     let (services, interval_ms, idle_s, changes, max_wait_s) = (n[0], n[1], n[2], n[3], n[4]);
-    let cache = std::env::temp_dir().join(format!("nacos-sdk-peer-{}", std::process::id()));
+    let (cache, props) = props(&addr, grpc);
     let threads_before = proc_status("Threads");
-    let props = ClientProps::new()
-        .server_addr(addr)
-        .remote_grpc_port(grpc)
-        .cache_dir(&cache)
-        .app_name("bench");
     let naming = NamingServiceBuilder::new(props).build().await?;
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let events: Arc<AtomicUsize> = Arc::default();
@@ -193,13 +188,8 @@ async fn config(a: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         a[4].clone(),
         a[5].parse::<u64>()?,
     );
-    let cache = std::env::temp_dir().join(format!("nacos-sdk-peer-{}", std::process::id()));
+    let (cache, props) = props(&addr, grpc);
     let threads_before = proc_status("Threads");
-    let props = ClientProps::new()
-        .server_addr(addr)
-        .remote_grpc_port(grpc)
-        .cache_dir(&cache)
-        .app_name("bench");
     let cs = ConfigServiceBuilder::new(props).build().await?;
     let t0 = Instant::now();
     // Concurrently: each call may be a gRPC round trip (tens of ms here).
@@ -307,4 +297,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let _ = std::fs::remove_dir_all(&cache);
     std::process::exit(0);
+}
+
+/// Client settings shared by the peer's modes, with a cache dir of its own.
+fn props(addr: &str, grpc: u16) -> (std::path::PathBuf, ClientProps) {
+    let cache = std::env::temp_dir().join(format!("nacos-sdk-peer-{}", std::process::id()));
+    let props = ClientProps::new()
+        .server_addr(addr)
+        .remote_grpc_port(grpc)
+        .cache_dir(&cache)
+        .app_name("bench");
+    (cache, props)
 }
