@@ -4,7 +4,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::client::NacosClient;
 use crate::config::{Config, Credentials, Servers, DEFAULT_GROUP};
 use crate::error::{Error, Result};
 use crate::server_list::{self, ServerAddr, DEFAULT_PORT};
@@ -19,8 +18,8 @@ const ENDPOINT_DEFAULT_PORT: u16 = 8080;
 /// The shortest subscription poll interval accepted.
 pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Builds a [`NacosClient`]. Every setter consumes and returns the builder;
-/// [`build`](ClientBuilder::build) validates everything.
+/// Builds a [`NacosClient`](crate::NacosClient). Every setter consumes and returns the builder;
+/// [`build`](ClientBuilder::build) validates everything and starts the client.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -52,6 +51,8 @@ pub struct ClientBuilder {
     cache_dir: Option<PathBuf>,
     poll_interval: Option<Duration>,
     push_empty_protection: bool,
+    push_empty_window: Duration,
+    disk_cache: bool,
     load_cache_at_start: bool,
     heartbeat_interval: Duration,
     auto_heartbeat: bool,
@@ -84,6 +85,8 @@ impl Default for ClientBuilder {
             cache_dir: None,
             poll_interval: None,
             push_empty_protection: true,
+            push_empty_window: Duration::from_secs(10),
+            disk_cache: true,
             load_cache_at_start: false,
             heartbeat_interval: Duration::from_secs(5),
             auto_heartbeat: true,
@@ -112,6 +115,8 @@ impl fmt::Debug for ClientBuilder {
             .field("cache_dir", &self.cache_dir)
             .field("poll_interval", &self.poll_interval)
             .field("push_empty_protection", &self.push_empty_protection)
+            .field("push_empty_window", &self.push_empty_window)
+            .field("disk_cache", &self.disk_cache)
             .field("load_cache_at_start", &self.load_cache_at_start)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("auto_heartbeat", &self.auto_heartbeat)
@@ -242,13 +247,36 @@ impl ClientBuilder {
     }
 
     /// Whether an empty instance list replacing a non-empty one is held
-    /// back until the next poll confirms it (a server glitch otherwise
-    /// looks like every instance leaving). The lookups answered from the
-    /// subscription cache keep the old list meanwhile.
+    /// back for [`push_empty_window`](Self::push_empty_window): a server
+    /// that restarted (or glitched) otherwise looks like every instance
+    /// leaving. The lookups answered from the subscription cache keep the
+    /// old list meanwhile; an empty list still there once the window has
+    /// passed is delivered.
     ///
     /// Defaults to `true`.
     pub fn push_empty_protection(mut self, on: bool) -> Self {
         self.push_empty_protection = on;
+        self
+    }
+
+    /// How long push-empty protection holds an empty list, whatever the
+    /// poll interval; a heartbeat interval the server advises that is
+    /// longer wins (a restarted server lists an instance again once its
+    /// next beat arrives). At most 10 minutes.
+    ///
+    /// Defaults to 10 s.
+    pub fn push_empty_window(mut self, window: Duration) -> Self {
+        self.push_empty_window = window;
+        self
+    }
+
+    /// Whether service lists and config snapshots are kept on disk under
+    /// [`cache_dir`](Self::cache_dir). Off: nothing is written or read
+    /// there (no offline start, no snapshot when every server fails).
+    ///
+    /// Defaults to `true`.
+    pub fn disk_cache(mut self, on: bool) -> Self {
+        self.disk_cache = on;
         self
     }
 
@@ -276,13 +304,13 @@ impl ClientBuilder {
     /// Whether registering an ephemeral instance starts its heartbeats in
     /// the background (persistent instances are never heartbeated). Turn it
     /// off to beat by hand with
-    /// [`send_heartbeat`](NacosClient::send_heartbeat). Defaults to `true`.
+    /// [`send_heartbeat`](crate::NacosClient::send_heartbeat). Defaults to `true`.
     pub fn auto_heartbeat(mut self, on: bool) -> Self {
         self.auto_heartbeat = on;
         self
     }
 
-    /// Whether [`shutdown`](NacosClient::shutdown) (or dropping the last
+    /// Whether [`shutdown`](crate::NacosClient::shutdown) (or dropping the last
     /// clone) deregisters every instance this client heartbeats, instead
     /// of leaving them to expire on the server. Defaults to `false`.
     pub fn deregister_on_shutdown(mut self, on: bool) -> Self {
@@ -350,11 +378,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Validates the settings and starts the client.
-    pub fn build(self) -> Result<NacosClient> {
-        NacosClient::start(self.into_config()?)
-    }
-
     pub(crate) fn into_config(self) -> Result<Config> {
         let servers = match &self.endpoint {
             Some(ep) if self.server_addr.trim().is_empty() => {
@@ -418,6 +441,12 @@ impl ClientBuilder {
                 "must be below the server's heartbeat timeout (15 s)",
             ));
         }
+        if self.push_empty_window > Duration::from_secs(600) {
+            return Err(Error::invalid(
+                "push_empty_window",
+                "must be at most 10 minutes",
+            ));
+        }
         if self.long_poll_timeout < MIN_LONG_POLL {
             return Err(Error::invalid("long_poll_timeout", "must be at least 10 s"));
         }
@@ -452,11 +481,13 @@ impl ClientBuilder {
             credentials,
             max_response_bytes: self.max_response_bytes,
             tls_roots: parse_pem_certificates(&self.tls_roots_pem)?,
-            cache_dir: self
-                .cache_dir
-                .unwrap_or_else(crate::disk::default_cache_dir),
+            cache_dir: self.disk_cache.then(|| {
+                self.cache_dir
+                    .unwrap_or_else(crate::disk::default_cache_dir)
+            }),
             poll_interval: self.poll_interval,
             push_empty_protection: self.push_empty_protection,
+            push_empty_window: self.push_empty_window,
             load_cache_at_start: self.load_cache_at_start,
             heartbeat_interval: self.heartbeat_interval,
             auto_heartbeat: self.auto_heartbeat,

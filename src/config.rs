@@ -50,9 +50,11 @@ pub(crate) struct Config {
     /// Extra trust anchors (DER), replacing the built-in roots when set.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) tls_roots: Vec<Vec<u8>>,
-    pub(crate) cache_dir: PathBuf,
+    /// `None`: the disk cache is off.
+    pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) poll_interval: Option<Duration>,
     pub(crate) push_empty_protection: bool,
+    pub(crate) push_empty_window: Duration,
     pub(crate) load_cache_at_start: bool,
     pub(crate) heartbeat_interval: Duration,
     pub(crate) auto_heartbeat: bool,

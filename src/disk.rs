@@ -55,7 +55,9 @@ pub(crate) fn path_in(dir: &Path, parts: &[&str]) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` through a temp file and a rename, so readers
-/// see the old file or the new one, never a torn one.
+/// see the old file or the new one, never a torn one. No `fsync`: these
+/// are caches, rewritten on the next answer, and a crash that loses the
+/// newest copy leaves the previous one (or none), never a torn file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -70,7 +72,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

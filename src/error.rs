@@ -8,6 +8,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in this crate.
 ///
+/// Each error says each fact once: `Display` embeds the cause (the last
+/// server's error, the transport's complaint), and [`source`] is empty, as
+/// in ureq, so `{:#}` of an `anyhow` chain never repeats it.
+///
+/// [`source`]: std::error::Error::source
+///
 /// Messages are short and lowercase. No variant ever carries a password,
 /// a secret key or an access token: server texts are cut to a short
 /// snippet and URLs are logged and reported without their credentials.
@@ -36,7 +42,8 @@ pub enum Error {
         server: String,
         /// What went wrong, as text.
         message: String,
-        /// The underlying error, where there is one.
+        /// The underlying error, where there is one, for downcasting. Its
+        /// text is `message` already, so `source()` leaves it out.
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The call did not finish within its deadline.
@@ -74,6 +81,12 @@ pub enum Error {
     },
     /// The client has been shut down.
     Shutdown,
+    /// [`NacosClient::shutdown`](crate::NacosClient::shutdown) stopped
+    /// everything, but not everything went well.
+    ShutdownIncomplete {
+        /// What went wrong: instances not deregistered, threads that panicked.
+        problems: Vec<String>,
+    },
     /// A background thread could not be started.
     Thread(std::io::Error),
 }
@@ -176,23 +189,15 @@ impl fmt::Display for Error {
                 )
             }
             Error::Shutdown => f.write_str("the client has been shut down"),
+            Error::ShutdownIncomplete { problems } => {
+                write!(f, "shutdown incomplete: {}", problems.join("; "))
+            }
             Error::Thread(e) => write!(f, "could not start a background thread: {e}"),
         }
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Transport {
-                source: Some(s), ..
-            } => Some(&**s as &(dyn std::error::Error + 'static)),
-            Error::AllServersFailed { last, .. } => Some(&**last),
-            Error::Thread(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for Error {}
 
 /// The first [`SNIPPET_LEN`] bytes of `text` (cut on a char boundary), trimmed.
 pub(crate) fn snippet(text: &str) -> String {
@@ -242,6 +247,9 @@ mod tests {
         };
         assert!(e.is_timeout());
         assert!(e.to_string().contains("a:1, b:2"));
+        // Each fact once: the cause is in the text, not again in source().
+        assert!(e.to_string().contains("timed out after 1s talking to b:2"));
+        assert!(std::error::Error::source(&e).is_none());
         let s = Error::Status {
             status: 500,
             body: "boom".into(),

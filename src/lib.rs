@@ -6,7 +6,7 @@
 //!
 //! let client = NacosClient::new("127.0.0.1:8848")?;
 //! client.register_instance("orders", &Instance::builder("10.0.0.7", 8080).weight(2.0).build())?;
-//! let one = client.select_one_healthy_instance("orders", &[])?;
+//! let one = client.select_one_healthy_instance("orders")?;
 //! println!("call {}", one.addr());
 //! client.deregister_instance("orders", &Instance::new("10.0.0.7", 8080))?;
 //! # Ok::<(), nacos_blocking::Error>(())
@@ -19,10 +19,11 @@
 //! client.publish_config(("app.yaml", "shop"), "greeting: hello")?;
 //! assert_eq!(client.get_config(("app.yaml", "shop"))?.as_deref(), Some("greeting: hello"));
 //! let changes = client.watch_config(("app.yaml", "shop"))?;
-//! if let Some(event) = changes.next_timeout(std::time::Duration::from_secs(30)) {
-//!     println!("now: {:?}", event.content);
+//! let now = changes.recv()?; // the initial event: the content now
+//! if let Ok(event) = changes.recv_timeout(std::time::Duration::from_secs(30)) {
+//!     println!("was {:?}, now {:?}", now.content, event.content);
 //! }
-//! # Ok::<(), nacos_blocking::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Every call finishes or fails within the client's deadline
@@ -32,11 +33,14 @@
 //!
 //! # Subscriptions
 //!
-//! [`NacosClient::subscribe`] calls a closure with every change of a
-//! service's instances; [`NacosClient::watch`] gives the same events as a
-//! blocking [`Watcher`]. Each listener first gets one
-//! [initial](ServiceEvent::initial) event with the current instances, then
-//! one [`ServiceEvent`] per change (added / removed / modified). One poller
+//! [`NacosClient::subscribe`] hands every change of a service's instances
+//! to an [`EventHandler`] (a closure or a channel sender);
+//! [`NacosClient::watch`] gives the same events as a blocking [`Watcher`].
+//! Each listener first gets one [initial](ServiceEvent::initial) event with
+//! the current instances, then one [`ServiceEvent`] per change (added /
+//! removed / modified). Configs work the same way
+//! ([`NacosClient::subscribe_config`], [`NacosClient::watch_config`]).
+//! Dropping a [`Subscription`] or a [`Watcher`] unsubscribes. One poller
 //! thread and a small fixed pool serve every subscription of a client;
 //! while subscribed, lookups answer from the subscription's list, which is
 //! also kept on disk ([`ClientBuilder::cache_dir`],
@@ -44,7 +48,7 @@
 //!
 //! ```no_run
 //! # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
-//! let watcher = client.watch("orders", &[])?;
+//! let watcher = client.watch("orders")?;
 //! let stopper = watcher.stopper();
 //! std::thread::spawn(move || {
 //!     for event in watcher {
@@ -73,13 +77,17 @@
 //!
 //! [Nacos]: https://nacos.io
 
+mod address_server;
 mod auth;
 mod builder;
 mod client;
 mod config;
 mod config_center;
+mod context;
+mod delivery;
 mod disk;
 mod error;
+mod handler;
 mod heartbeat;
 mod naming;
 mod resolver;
@@ -96,18 +104,21 @@ pub use crate::builder::ClientBuilder;
 pub use crate::client::NacosClient;
 pub use crate::config::DEFAULT_GROUP;
 pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
-pub use crate::config_center::event::{ConfigChange, ConfigEvent};
+pub use crate::config_center::event::ConfigEvent;
 pub use crate::config_center::key::{ConfigKey, ConfigName};
-pub use crate::config_center::listen::ConfigListener;
 pub use crate::error::{Error, Result};
+pub use crate::handler::EventHandler;
 pub use crate::heartbeat::HeartbeatState;
 pub use crate::naming::beat::BeatResult;
 pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
 };
-pub use crate::subscribe::{ServiceEvent, Subscription};
-pub use crate::watch::{WatchStopper, Watcher, WatcherIter};
+pub use crate::subscribe::{ServiceEvent, SubscriptionState};
+pub use crate::watch::{
+    IntoIter, Iter, RecvTimeoutError, Stopped, Subscription, TryIter, TryRecvError, WatchStopper,
+    Watcher,
+};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -191,6 +191,12 @@ impl Transport {
         &self.servers
     }
 
+    /// Interrupts every request in flight (its socket is shut down, so a
+    /// blocked read returns at once) and refuses new ones: for shutdown.
+    pub(crate) fn interrupt(&self) {
+        self.agent.clone().shutdown();
+    }
+
     /// How many HTTP attempts this transport has made.
     #[allow(dead_code)] // read by tests and diagnostics
     pub(crate) fn attempts(&self) -> u64 {

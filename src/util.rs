@@ -1,9 +1,27 @@
-//! Small helpers: randomness without a `rand` dependency, request ids, clocks.
+//! Small helpers: the crate's one `lock()`, randomness without a `rand`
+//! dependency, request ids, saturating clock arithmetic.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Locks `m`, taking over a lock poisoned by a panic: every critical
+/// section of this crate leaves its data consistent at each step, and a
+/// listener's panic must not take the client down with it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The far future: `now + d`, or about a century from now when that
+/// overflows (a duration from a server or a builder never panics).
+pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(CENTURY))
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
+}
 
 thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());

@@ -68,11 +68,6 @@ pub(crate) fn cluster(value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every cluster of a filter list.
-pub(crate) fn clusters(values: &[&str]) -> Result<()> {
-    values.iter().try_for_each(|c| cluster(c))
-}
-
 /// An instance IP: a literal IPv4 or IPv6 address.
 pub(crate) fn ip(value: &str) -> Result<()> {
     value

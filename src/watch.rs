@@ -1,56 +1,190 @@
-//! `Watcher<T>`: the channel face of every subscription (services, configs).
-//!
-//! A watcher is the receiving end of a channel fed by a background worker.
-//! `next()` blocks until an event arrives or the watcher is stopped; a
-//! stopped or dropped watcher unsubscribes itself.
+//! The two faces of every subscription, services and configs alike: the
+//! [`Subscription`] guard, and the [`Watcher`] receiver built on it.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver, Sender, TryRecvError as CbTryRecvError};
 
-type OnStop = Box<dyn FnOnce() + Send>;
+use crate::handler::EventHandler;
+use crate::util::lock;
 
-/// Shared by a watcher and its stoppers.
-struct StopState {
-    /// Dropped on stop: wakes every blocked `next()`.
-    wake: Mutex<Option<Sender<()>>>,
-    /// Unsubscribes from the worker; run once.
-    on_stop: Mutex<Option<OnStop>>,
+type Stop = Box<dyn FnOnce() + Send>;
+
+/// A running subscription (a service or a config). Dropping it
+/// unsubscribes; [`detach`](Self::detach) keeps it running for the
+/// client's life instead.
+///
+/// Returned by [`NacosClient::subscribe`](crate::NacosClient::subscribe)
+/// and [`NacosClient::subscribe_config`](crate::NacosClient::subscribe_config).
+#[must_use = "dropping a Subscription unsubscribes at once; call .detach() to keep it running"]
+pub struct Subscription {
+    what: String,
+    stop: Mutex<Option<Stop>>,
 }
 
-impl StopState {
-    fn stop(&self) {
-        let on_stop = self
-            .on_stop
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        self.wake.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(f) = on_stop {
-            f();
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("of", &self.what)
+            .field("active", &lock(&self.stop).is_some())
+            .finish()
+    }
+}
+
+impl Subscription {
+    pub(crate) fn new(what: String, stop: impl FnOnce() + Send + 'static) -> Subscription {
+        Subscription {
+            what,
+            stop: Mutex::new(Some(Box::new(stop))),
+        }
+    }
+
+    /// Ends the subscription now: no event reaches its handler after this
+    /// returns, except one the handler is running already. Same as dropping.
+    pub fn unsubscribe(self) {
+        drop(self)
+    }
+
+    /// Keeps the subscription running until the client shuts down (or
+    /// [`unsubscribe_all`](crate::NacosClient::unsubscribe_all) /
+    /// [`stop_subscribe`](crate::NacosClient::stop_subscribe) end it).
+    pub fn detach(self) {
+        lock(&self.stop).take();
+    }
+
+    fn end(&self) {
+        let stop = lock(&self.stop).take();
+        if let Some(stop) = stop {
+            stop();
         }
     }
 }
 
-/// A blocking stream of events (service changes or config changes).
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// [`Watcher::recv`] found the watcher stopped and no event left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the watcher is stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Why [`Watcher::recv_timeout`] returned no event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecvTimeoutError {
+    /// No event arrived in time; the watcher still runs.
+    Timeout,
+    /// The watcher is stopped and every event was taken.
+    Stopped,
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecvTimeoutError::Timeout => "no event within the timeout",
+            RecvTimeoutError::Stopped => "the watcher is stopped",
+        })
+    }
+}
+
+impl std::error::Error for RecvTimeoutError {}
+
+/// Why [`Watcher::try_recv`] returned no event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TryRecvError {
+    /// No event is waiting; the watcher still runs.
+    Empty,
+    /// The watcher is stopped and every event was taken.
+    Stopped,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryRecvError::Empty => "no event waiting",
+            TryRecvError::Stopped => "the watcher is stopped",
+        })
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+/// Shared by a watcher, its stoppers and the handler feeding it.
+struct StopState {
+    stopped: AtomicBool,
+    /// Dropped on stop: wakes every blocked `recv`.
+    wake: Mutex<Option<Sender<()>>>,
+    woken: Receiver<()>,
+    /// The subscription feeding the watcher; dropped on stop.
+    guard: Mutex<Option<Subscription>>,
+    /// `false` once the feeding handler is gone (unsubscribed elsewhere,
+    /// client shut down): no event will come any more.
+    fed: AtomicBool,
+}
+
+impl StopState {
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        lock(&self.wake).take();
+        let guard = lock(&self.guard).take();
+        drop(guard);
+    }
+}
+
+/// The handler behind a watcher: forwards into its channel, and tells the
+/// watcher when it is dropped.
+pub(crate) struct Feed<E> {
+    tx: Sender<E>,
+    state: Arc<StopState>,
+}
+
+impl<E: Send + 'static> EventHandler<E> for Feed<E> {
+    fn handle_event(&mut self, event: E) {
+        let _ = self.tx.send(event);
+    }
+}
+
+impl<E> Drop for Feed<E> {
+    fn drop(&mut self) {
+        self.state.fed.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A blocking stream of events (service or config changes), read like a
+/// crossbeam receiver. Dropping it, or [`stop`](Self::stop), unsubscribes.
+///
+/// No method consumes an event it does not return: events queued before a
+/// stop can still be read, then every read answers "stopped".
 ///
 /// ```no_run
 /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
-/// # let watcher: nacos_blocking::Watcher<u32> = unimplemented!();
+/// let watcher = client.watch("orders")?;
 /// let stopper = watcher.stopper();
-/// std::thread::spawn(move || {
-///     for event in watcher.iter() {
-///         println!("{event:?}");
+/// let reader = std::thread::spawn(move || {
+///     for event in &watcher {
+///         println!("{} instances", event.instances.len());
 ///     }
 ///     // ends once `stopper.stop()` is called
 /// });
+/// stopper.stop();
+/// reader.join().unwrap();
 /// # Ok::<(), nacos_blocking::Error>(())
 /// ```
-pub struct Watcher<T> {
-    events: Receiver<T>,
-    stopped: Receiver<()>,
+#[must_use = "dropping a Watcher unsubscribes at once"]
+pub struct Watcher<E> {
+    events: Receiver<E>,
     state: Arc<StopState>,
 }
 
@@ -59,8 +193,8 @@ pub struct Watcher<T> {
 pub struct WatchStopper(Arc<StopState>);
 
 impl WatchStopper {
-    /// Stops the watcher: a blocked `next()` returns `None`, and the
-    /// subscription behind it ends.
+    /// Stops the watcher: a blocked `recv` returns (with an event still
+    /// queued, or [`Stopped`]), and the subscription behind it ends.
     pub fn stop(&self) {
         self.0.stop();
     }
@@ -72,7 +206,7 @@ impl fmt::Debug for WatchStopper {
     }
 }
 
-impl<T> fmt::Debug for Watcher<T> {
+impl<E> fmt::Debug for Watcher<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Watcher")
             .field("pending", &self.events.len())
@@ -81,62 +215,79 @@ impl<T> fmt::Debug for Watcher<T> {
     }
 }
 
-/// A new channel: the sender for the worker, the watcher for the user.
-/// `on_stop` runs once, when the watcher is stopped or dropped.
-pub(crate) fn channel<T>(on_stop: impl FnOnce() + Send + 'static) -> (Sender<T>, Watcher<T>) {
+/// A new watcher and the handler that feeds it. `subscribe` registers the
+/// handler and returns the guard that ends it.
+pub(crate) fn watcher<E: Send + 'static, Err>(
+    subscribe: impl FnOnce(Feed<E>) -> Result<Subscription, Err>,
+) -> Result<Watcher<E>, Err> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let (wake_tx, wake_rx) = crossbeam_channel::bounded(0);
+    let (wake, woken) = crossbeam_channel::bounded(0);
     let state = Arc::new(StopState {
-        wake: Mutex::new(Some(wake_tx)),
-        on_stop: Mutex::new(Some(Box::new(on_stop))),
+        stopped: AtomicBool::new(false),
+        wake: Mutex::new(Some(wake)),
+        woken,
+        guard: Mutex::new(None),
+        fed: AtomicBool::new(true),
     });
-    (
+    let feed = Feed {
         tx,
-        Watcher {
-            events: rx,
-            stopped: wake_rx,
-            state,
-        },
-    )
+        state: state.clone(),
+    };
+    let guard = subscribe(feed)?;
+    *lock(&state.guard) = Some(guard);
+    Ok(Watcher { events: rx, state })
 }
 
-impl<T> Watcher<T> {
-    /// Blocks until the next event; `None` once the watcher is stopped (or
-    /// the client shut down).
-    pub fn next(&self) -> Option<T> {
-        if self.is_stopped() {
-            return None;
-        }
+impl<E> Watcher<E> {
+    /// Blocks until the next event; [`Stopped`] once the watcher is stopped
+    /// (or the client shut down) and every event was taken.
+    pub fn recv(&self) -> Result<E, Stopped> {
         select! {
-            recv(self.events) -> e => e.ok(),
-            recv(self.stopped) -> _ => None,
+            recv(self.events) -> e => e.map_err(|_| Stopped),
+            recv(self.state.woken) -> _ => self.events.try_recv().map_err(|_| Stopped),
         }
     }
 
-    /// Like [`next`](Self::next), but gives up after `timeout`; `None` on
-    /// timeout or stop ([`is_stopped`](Self::is_stopped) tells which).
-    pub fn next_timeout(&self, timeout: Duration) -> Option<T> {
-        if self.is_stopped() {
-            return None;
-        }
+    /// Like [`recv`](Self::recv), giving up after `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<E, RecvTimeoutError> {
         select! {
-            recv(self.events) -> e => e.ok(),
-            recv(self.stopped) -> _ => None,
-            default(timeout) => None,
+            recv(self.events) -> e => e.map_err(|_| RecvTimeoutError::Stopped),
+            recv(self.state.woken) -> _ => self.events.try_recv().map_err(|_| RecvTimeoutError::Stopped),
+            default(timeout) => Err(RecvTimeoutError::Timeout),
         }
     }
 
     /// The next event if one is waiting; never blocks.
-    pub fn try_next(&self) -> Option<T> {
-        if self.is_stopped() {
-            return None;
+    pub fn try_recv(&self) -> Result<E, TryRecvError> {
+        match self.events.try_recv() {
+            Ok(e) => Ok(e),
+            Err(CbTryRecvError::Disconnected) => Err(TryRecvError::Stopped),
+            Err(CbTryRecvError::Empty) if self.is_stopped() => {
+                // An event may have landed between the two looks.
+                self.events.try_recv().map_err(|_| TryRecvError::Stopped)
+            }
+            Err(CbTryRecvError::Empty) => Err(TryRecvError::Empty),
         }
-        self.events.try_recv().ok()
     }
 
     /// A blocking iterator over events; it ends when the watcher stops.
-    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        std::iter::from_fn(move || self.next())
+    pub fn iter(&self) -> Iter<'_, E> {
+        Iter(self)
+    }
+
+    /// An iterator over the events waiting now; never blocks.
+    pub fn try_iter(&self) -> TryIter<'_, E> {
+        TryIter(self)
+    }
+
+    /// How many events are waiting.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// `true` when no event is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
     }
 
     /// Stops the watcher and ends its subscription. Idempotent.
@@ -149,72 +300,114 @@ impl<T> Watcher<T> {
         WatchStopper(self.state.clone())
     }
 
-    /// `true` once stopped, or once the worker feeding it is gone.
+    /// `true` once stopped, or once nothing feeds it any more (unsubscribed
+    /// elsewhere, client shut down). Events may still be waiting: `recv`
+    /// returns them first. Never takes an event.
     pub fn is_stopped(&self) -> bool {
-        let stopped = self
-            .state
-            .wake
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none();
-        stopped || (self.events.is_empty() && is_disconnected(&self.events))
+        self.state.stopped.load(Ordering::SeqCst) || !self.state.fed.load(Ordering::SeqCst)
     }
 }
 
-fn is_disconnected<T>(rx: &Receiver<T>) -> bool {
-    matches!(
-        rx.try_recv(),
-        Err(crossbeam_channel::TryRecvError::Disconnected)
-    )
-}
-
-impl<T> Drop for Watcher<T> {
+impl<E> Drop for Watcher<E> {
     fn drop(&mut self) {
         self.state.stop();
     }
 }
 
-impl<T> IntoIterator for Watcher<T> {
-    type Item = T;
-    type IntoIter = WatcherIter<T>;
-    fn into_iter(self) -> WatcherIter<T> {
-        WatcherIter(self)
+/// The blocking iterator of [`Watcher::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, E>(&'a Watcher<E>);
+
+impl<E> Iterator for Iter<'_, E> {
+    type Item = E;
+    fn next(&mut self) -> Option<E> {
+        self.0.recv().ok()
     }
 }
 
-/// The owning iterator of a [`Watcher`].
+/// The non-blocking iterator of [`Watcher::try_iter`].
 #[derive(Debug)]
-pub struct WatcherIter<T>(Watcher<T>);
+pub struct TryIter<'a, E>(&'a Watcher<E>);
 
-impl<T> Iterator for WatcherIter<T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.0.next()
+impl<E> Iterator for TryIter<'_, E> {
+    type Item = E;
+    fn next(&mut self) -> Option<E> {
+        self.0.try_recv().ok()
+    }
+}
+
+/// The owning blocking iterator of a [`Watcher`].
+#[derive(Debug)]
+pub struct IntoIter<E>(Watcher<E>);
+
+impl<E> Iterator for IntoIter<E> {
+    type Item = E;
+    fn next(&mut self) -> Option<E> {
+        self.0.recv().ok()
+    }
+}
+
+impl<E> IntoIterator for Watcher<E> {
+    type Item = E;
+    type IntoIter = IntoIter<E>;
+    fn into_iter(self) -> IntoIter<E> {
+        IntoIter(self)
+    }
+}
+
+impl<'a, E> IntoIterator for &'a Watcher<E> {
+    type Item = E;
+    type IntoIter = Iter<'a, E>;
+    fn into_iter(self) -> Iter<'a, E> {
+        Iter(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::time::Instant;
+
+    /// A watcher fed by hand: the handler comes back through the slot.
+    fn manual<E: Send + 'static>(
+        stops: Arc<AtomicUsize>,
+    ) -> (Arc<Mutex<Option<Feed<E>>>>, Watcher<E>) {
+        let slot = Arc::new(Mutex::new(None));
+        let s = slot.clone();
+        let w = watcher::<E, ()>(move |h| {
+            *lock(&s) = Some(h);
+            let s = s.clone();
+            Ok(Subscription::new("test".into(), move || {
+                stops.fetch_add(1, Ordering::SeqCst);
+                lock(&s).take();
+            }))
+        })
+        .unwrap();
+        (slot, w)
+    }
+
+    fn send<E: Send + 'static>(slot: &Mutex<Option<Feed<E>>>, e: E) {
+        lock(slot).as_mut().unwrap().handle_event(e);
+    }
 
     #[test]
     fn delivers_then_stops_from_another_thread() {
         let stops = Arc::new(AtomicUsize::new(0));
-        let s = stops.clone();
-        let (tx, w) = channel::<u32>(move || {
-            s.fetch_add(1, Ordering::SeqCst);
-        });
-        tx.send(1).unwrap();
-        tx.send(2).unwrap();
-        assert_eq!(w.try_next(), Some(1));
-        assert_eq!(w.next_timeout(Duration::from_millis(10)), Some(2));
-        assert_eq!(w.next_timeout(Duration::from_millis(10)), None);
+        let (slot, w) = manual::<u32>(stops.clone());
+        send(&slot, 1);
+        send(&slot, 2);
+        assert_eq!(w.try_recv(), Ok(1));
+        assert_eq!(w.recv_timeout(Duration::from_millis(10)), Ok(2));
+        assert_eq!(
+            w.recv_timeout(Duration::from_millis(10)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert_eq!(w.try_recv(), Err(TryRecvError::Empty));
         assert!(!w.is_stopped());
         let stopper = w.stopper();
         let t = std::thread::spawn(move || w.iter().collect::<Vec<_>>());
-        tx.send(3).unwrap();
+        send(&slot, 3);
         std::thread::sleep(Duration::from_millis(50));
         let at = Instant::now();
         stopper.stop();
@@ -222,22 +415,43 @@ mod tests {
         assert!(at.elapsed() < Duration::from_secs(1));
         stopper.stop();
         assert_eq!(stops.load(Ordering::SeqCst), 1);
+        assert!(lock(&slot).is_none(), "the handler was dropped");
     }
 
     #[test]
-    fn drop_unsubscribes_and_dead_sender_ends_iteration() {
+    fn events_queued_before_a_stop_are_still_read() {
+        let (slot, w) = manual::<u32>(Arc::new(AtomicUsize::new(0)));
+        send(&slot, 1);
+        send(&slot, 2);
+        w.stop();
+        assert!(w.is_stopped());
+        assert_eq!(w.len(), 2, "is_stopped took nothing");
+        let _ = format!("{w:?}");
+        assert_eq!(w.try_recv(), Ok(1));
+        assert_eq!(w.recv(), Ok(2));
+        assert_eq!(w.recv(), Err(Stopped));
+        assert_eq!(w.try_recv(), Err(TryRecvError::Stopped));
+        assert_eq!(
+            w.recv_timeout(Duration::from_secs(5)),
+            Err(RecvTimeoutError::Stopped)
+        );
+    }
+
+    #[test]
+    fn a_dropped_feed_ends_the_watcher_and_drop_unsubscribes() {
         let stops = Arc::new(AtomicUsize::new(0));
-        let s = stops.clone();
-        let (tx, w) = channel::<u32>(move || {
-            s.fetch_add(1, Ordering::SeqCst);
-        });
+        let (slot, w) = manual::<u32>(stops.clone());
+        send(&slot, 7);
+        lock(&slot).take(); // unsubscribed elsewhere
+        assert!(w.is_stopped());
+        assert_eq!((&w).into_iter().collect::<Vec<_>>(), vec![7]);
         drop(w);
         assert_eq!(stops.load(Ordering::SeqCst), 1);
-        assert!(tx.send(1).is_err());
 
-        let (tx, w) = channel::<u32>(|| {});
-        tx.send(7).unwrap();
-        drop(tx);
-        assert_eq!(w.into_iter().collect::<Vec<_>>(), vec![7]);
+        let (_slot, w) = manual::<u32>(stops.clone());
+        let d = Subscription::new("x".into(), || panic!("detached must not stop"));
+        d.detach();
+        drop(w);
+        assert_eq!(stops.load(Ordering::SeqCst), 2);
     }
 }

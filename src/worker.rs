@@ -3,13 +3,14 @@
 //! Every worker of a client waits on the same stop channel (with a
 //! timeout instead of `sleep`), so dropping its sender wakes them all at once.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::error::{Error, Result};
+use crate::util::lock;
 
 /// The stop signal a worker waits on.
 #[derive(Clone, Debug)]
@@ -45,8 +46,8 @@ impl Workers {
         }
     }
 
-    /// Starts `body` on a thread named `nacos-<name>`; [`shutdown`]
-    /// signals and joins it.
+    /// Starts `body` on a thread named `nacos-<name>` (at most 15 bytes in
+    /// all, the most Linux keeps); [`shutdown`] signals and joins it.
     ///
     /// [`shutdown`]: Workers::shutdown
     pub(crate) fn spawn(
@@ -54,61 +55,40 @@ impl Workers {
         name: &str,
         body: impl FnOnce(StopSignal) + Send + 'static,
     ) -> Result<()> {
-        let handle = self.start(name, body)?;
-        lock(&self.handles).push(handle);
-        Ok(())
-    }
-
-    fn start(
-        &self,
-        name: &str,
-        body: impl FnOnce(StopSignal) + Send + 'static,
-    ) -> Result<JoinHandle<()>> {
+        let name = format!("nacos-{name}");
+        debug_assert!(name.len() <= 15, "thread name {name} is too long");
         if lock(&self.stop_tx).is_none() {
             return Err(Error::Shutdown);
         }
         let stop = StopSignal(self.stop_rx.clone());
-        thread::Builder::new()
-            .name(format!("nacos-{name}"))
+        let handle = thread::Builder::new()
+            .name(name)
             .spawn(move || body(stop))
-            .map_err(Error::Thread)
+            .map_err(Error::Thread)?;
+        lock(&self.handles).push(handle);
+        Ok(())
     }
 
-    /// Starts `body` on a thread named `nacos-<name>` that [`shutdown`]
-    /// signals but does not join: for a worker that may be blocked in a
-    /// request the server holds open (a long poll) for longer than a
-    /// shutdown should wait. Once signalled it must send nothing more (its
-    /// requests fail with `Error::Shutdown` after shutdown) and end on its
-    /// own when the request in flight returns.
-    ///
-    /// [`shutdown`]: Workers::shutdown
-    pub(crate) fn spawn_detached(
-        &self,
-        name: &str,
-        body: impl FnOnce(StopSignal) + Send + 'static,
-    ) -> Result<()> {
-        self.start(name, body).map(drop)
-    }
-
-    /// Signals every worker to stop and joins them. Idempotent. A worker
-    /// that calls this on itself is not joined (it is already stopping).
-    pub(crate) fn shutdown(&self) {
+    /// Signals every worker to stop and joins them; returns what went wrong
+    /// (a worker that panicked). Idempotent. A worker that calls this on
+    /// itself is not joined (it is already stopping).
+    pub(crate) fn shutdown(&self) -> Vec<String> {
         lock(&self.stop_tx).take();
         let handles = std::mem::take(&mut *lock(&self.handles));
         let me = thread::current().id();
+        let mut problems = Vec::new();
         for h in handles {
             if h.thread().id() == me {
                 continue;
             }
+            let name = h.thread().name().unwrap_or("nacos").to_string();
             if h.join().is_err() {
-                log::error!("nacos: a background thread panicked while stopping");
+                log::error!("nacos: background thread {name} panicked");
+                problems.push(format!("thread {name} panicked"));
             }
         }
+        problems
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs `f`, catching and logging a panic; `what` names the work.
@@ -148,7 +128,7 @@ mod tests {
             .unwrap();
         }
         let t = Instant::now();
-        w.shutdown();
+        assert!(w.shutdown().is_empty());
         assert!(t.elapsed() < Duration::from_secs(2));
         assert_eq!(ticks.load(Ordering::SeqCst), 0);
         assert!(matches!(w.spawn("late", |_| {}), Err(Error::Shutdown)));

@@ -1,8 +1,8 @@
 //! The config calls: get, publish, remove.
 
-use crate::client::{NacosClient, Shared};
-use crate::config_center::key::{ConfigKey, ConfigName};
+use crate::config_center::key::ConfigKey;
 use crate::config_center::{md5, snapshot};
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::transport::{Method, Module, Request};
 
@@ -120,25 +120,32 @@ fn config_request(method: Method, key: &ConfigKey) -> Request {
 
 /// Asks the servers only; records the answer in the snapshot.
 /// `Ok(None)`: the config does not exist (404).
-pub(crate) fn fetch(shared: &Shared, key: &ConfigKey) -> Result<Option<String>> {
-    let resp = shared.send(&config_request(Method::Get, key).answers(&[404]))?;
+pub(crate) fn fetch(ctx: &Context, key: &ConfigKey) -> Result<Option<String>> {
+    let resp = ctx.send(&config_request(Method::Get, key).answers(&[404]))?;
     let content = (resp.status != 404).then_some(resp.body);
-    snapshot::record(&shared.config.cache_dir, key, content.as_deref());
+    if let Some(dir) = &ctx.config.cache_dir {
+        snapshot::record(dir, key, content.as_deref());
+    }
     Ok(content)
 }
 
 /// Failover file, else the servers, else (when every server failed) the
 /// snapshot.
-pub(crate) fn lookup(shared: &Shared, key: &ConfigKey) -> Result<Option<ConfigValue>> {
-    if let Some(dir) = &shared.config.config_failover_dir {
+pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValue>> {
+    if let Some(dir) = &ctx.config.config_failover_dir {
         if let Some(content) = snapshot::read(&snapshot::failover_path(dir, key)) {
             return Ok(Some(ConfigValue::new(content, ConfigSource::Failover)));
         }
     }
-    match fetch(shared, key) {
+    match fetch(ctx, key) {
         Ok(content) => Ok(content.map(|c| ConfigValue::new(c, ConfigSource::Server))),
         Err(e) if e.is_unavailable() => {
-            match snapshot::read(&snapshot::snapshot_path(&shared.config.cache_dir, key)) {
+            let saved = ctx
+                .config
+                .cache_dir
+                .as_deref()
+                .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key)));
+            match saved {
                 Some(content) => {
                     log::warn!(
                         "nacos: config {key}: servers unavailable ({e}); using the snapshot"
@@ -160,63 +167,32 @@ fn expect_true(what: &'static str, body: &str) -> Result<()> {
     }
 }
 
-impl NacosClient {
-    /// Resolves a config name against the client's defaults and validates it.
-    pub(crate) fn resolve_config(&self, config: impl Into<ConfigName>) -> Result<ConfigKey> {
-        config.into().resolve(&self.shared().config)
+/// Creates or replaces a config. Empty content is refused (Nacos
+/// rejects it).
+pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Result<()> {
+    if publish.content.is_empty() {
+        return Err(Error::invalid(
+            "content",
+            "must not be empty (remove the config instead)",
+        ));
     }
-
-    /// The content of a config; `Ok(None)` when it does not exist.
-    ///
-    /// A file in the [failover dir](crate::ClientBuilder::config_failover_dir)
-    /// overrides the server. When every server fails, the last content
-    /// fetched (kept on disk) is returned; use
-    /// [`get_config_value`](Self::get_config_value) to tell.
-    pub fn get_config(&self, config: impl Into<ConfigName>) -> Result<Option<String>> {
-        Ok(self.get_config_value(config)?.map(|v| v.content))
-    }
-
-    /// Like [`get_config`](Self::get_config), with the MD5 and where the
-    /// content came from (server, snapshot or failover file).
-    pub fn get_config_value(&self, config: impl Into<ConfigName>) -> Result<Option<ConfigValue>> {
-        let key = self.resolve_config(config)?;
-        lookup(self.shared(), &key)
-    }
-
-    /// Creates or replaces a config. The content travels in the form body.
-    /// Empty content is refused (Nacos rejects it).
-    pub fn publish_config(
-        &self,
-        config: impl Into<ConfigName>,
-        publish: impl Into<Publish>,
-    ) -> Result<()> {
-        let key = self.resolve_config(config)?;
-        let publish = publish.into();
-        if publish.content.is_empty() {
+    if let Some(t) = &publish.config_type {
+        if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(Error::invalid(
-                "content",
-                "must not be empty (remove the config instead)",
+                "config_type",
+                format!("`{t}` is not a type name"),
             ));
         }
-        if let Some(t) = &publish.config_type {
-            if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(Error::invalid(
-                    "config_type",
-                    format!("`{t}` is not a type name"),
-                ));
-            }
-        }
-        let req = config_request(Method::Post, &key)
-            .param("content", publish.content)
-            .opt_param("type", publish.config_type)
-            .opt_param("appName", publish.app_name);
-        expect_true("publish answer", &self.send(&req)?.body)
     }
+    let req = config_request(Method::Post, key)
+        .param("content", publish.content)
+        .opt_param("type", publish.config_type)
+        .opt_param("appName", publish.app_name);
+    expect_true("publish answer", &ctx.send(&req)?.body)
+}
 
-    /// Removes a config. Removing one that does not exist succeeds.
-    pub fn remove_config(&self, config: impl Into<ConfigName>) -> Result<()> {
-        let key = self.resolve_config(config)?;
-        let resp = self.send(&config_request(Method::Delete, &key))?;
-        expect_true("remove answer", &resp.body)
-    }
+/// Removes a config. Removing one that does not exist succeeds.
+pub(crate) fn remove(ctx: &Context, key: &ConfigKey) -> Result<()> {
+    let resp = ctx.send(&config_request(Method::Delete, key))?;
+    expect_true("remove answer", &resp.body)
 }

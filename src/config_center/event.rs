@@ -1,32 +1,55 @@
-//! What a config watcher or listener receives.
+//! What a config listener or watcher receives.
 
 use crate::config_center::key::ConfigKey;
+use crate::config_center::md5;
 
-/// What happened to a watched config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConfigChange {
-    /// Published or changed: [`ConfigEvent::content`] holds the new content.
-    Changed,
-    /// Removed from the server: no content, empty MD5.
-    Deleted,
-}
-
-/// One change of a watched config, delivered once per new MD5.
+/// A config's content as a listener sees it: first the value when the
+/// watch starts (`initial`), then once per new MD5.
+///
+/// `content` is `None` when the config does not exist (it was absent when
+/// the watch started, or it was removed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConfigEvent {
     /// Which config.
     pub key: ConfigKey,
-    /// Changed or deleted.
-    pub kind: ConfigChange,
-    /// The new content; `None` when deleted.
+    /// The content; `None` when the config does not exist.
     pub content: Option<String>,
-    /// Lowercase hex MD5 of the new content; empty when deleted.
+    /// Lowercase hex MD5 of the content; empty when it does not exist.
     pub md5: String,
+    /// `true` for the first event a listener receives: the value when the
+    /// watch started, not a change.
+    pub initial: bool,
 }
 
 impl ConfigEvent {
+    /// The first event of a watch: the current content (`None`: absent).
+    /// For unit-testing handlers without a server.
+    ///
+    /// ```
+    /// use nacos_blocking::{ConfigEvent, ConfigKey};
+    /// let key = ConfigKey::new("", "DEFAULT_GROUP", "app.yaml");
+    /// let first = ConfigEvent::initial(key.clone(), Some("a: 1".into()));
+    /// let gone = ConfigEvent::changed(key, None);
+    /// assert!(first.initial && gone.is_absent());
+    /// ```
+    pub fn initial(key: ConfigKey, content: Option<String>) -> ConfigEvent {
+        ConfigEvent {
+            initial: true,
+            ..ConfigEvent::changed(key, content)
+        }
+    }
+
+    /// A change: new content, or `None` for a removal.
+    pub fn changed(key: ConfigKey, content: Option<String>) -> ConfigEvent {
+        ConfigEvent {
+            md5: content.as_deref().map(md5::hex).unwrap_or_default(),
+            key,
+            content,
+            initial: false,
+        }
+    }
+
     /// The data id of the config.
     pub fn data_id(&self) -> &str {
         &self.key.data_id
@@ -42,8 +65,8 @@ impl ConfigEvent {
         &self.key.namespace
     }
 
-    /// `true` for a removal.
-    pub fn is_deleted(&self) -> bool {
-        self.kind == ConfigChange::Deleted
+    /// `true` when the config does not exist (absent, or removed).
+    pub fn is_absent(&self) -> bool {
+        self.content.is_none()
     }
 }

@@ -10,8 +10,9 @@ use crate::validate;
 /// Which config a call is about: a data id, and optionally a group and a
 /// namespace (tenant) that override the client's defaults.
 ///
-/// Every config call accepts a plain `&str` (a data id in the default
-/// group) or a `(data_id, group)` pair too:
+/// Every config call accepts a plain `&str`, `String` or `&String` (a data
+/// id in the default group), a `(data_id, group)` pair, or a [`ConfigKey`]
+/// from an event:
 ///
 /// ```no_run
 /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
@@ -78,9 +79,26 @@ impl From<String> for ConfigName {
     }
 }
 
-impl From<(&str, &str)> for ConfigName {
-    fn from((data_id, group): (&str, &str)) -> ConfigName {
+impl From<&String> for ConfigName {
+    fn from(data_id: &String) -> ConfigName {
+        ConfigName::new(data_id.as_str())
+    }
+}
+
+/// `(data_id, group)`.
+impl<D: Into<String>, G: Into<String>> From<(D, G)> for ConfigName {
+    fn from((data_id, group): (D, G)) -> ConfigName {
         ConfigName::new(data_id).group(group)
+    }
+}
+
+impl From<ConfigKey> for ConfigName {
+    fn from(k: ConfigKey) -> ConfigName {
+        ConfigName {
+            data_id: k.data_id,
+            group: Some(k.group),
+            namespace: Some(k.namespace),
+        }
     }
 }
 
@@ -110,10 +128,13 @@ pub struct ConfigKey {
     pub data_id: String,
 }
 
-#[cfg(test)]
 impl ConfigKey {
-    /// A key from its parts, for tests.
-    pub(crate) fn of(namespace: &str, group: &str, data_id: &str) -> ConfigKey {
+    /// A key from its parts (namespace `""` is the public one).
+    pub fn new(
+        namespace: impl Into<String>,
+        group: impl Into<String>,
+        data_id: impl Into<String>,
+    ) -> ConfigKey {
         ConfigKey {
             namespace: namespace.into(),
             group: group.into(),

@@ -6,7 +6,7 @@
 //! be told about a key added after it was sent. Instead of interrupting
 //! it, a second poll is issued:
 //!
-//! - Two poll threads, `nacos-config-poll-0` and `-1`, long-poll every
+//! - Two poll threads, `nacos-cfg-lp-0` and `-1`, long-poll every
 //!   watched key (in batches of [`BATCH`](crate::config_center::protocol::BATCH) keys), holding
 //!   each request up to the client's `long_poll_timeout`. Adding a key
 //!   bumps a generation; when the newest poll in flight is older than the
@@ -15,12 +15,12 @@
 //!   key. When the older poll comes back, its thread sees a newer one in
 //!   flight and goes idle. So an idle client has exactly one long poll in
 //!   flight, and a new key is covered by a long poll at once.
-//! - `nacos-config-check` handles the rare case of keys added while *both*
+//! - `nacos-cfg-check` handles the rare case of keys added while *both*
 //!   poll threads are busy: it checks just those keys with non-held
 //!   requests (the server answers at once), at growing intervals from
 //!   `poll::CHECK_FIRST` up to `poll::CHECK_MAX`, until a poll thread frees up
 //!   and covers them.
-//! - Closure listeners run on a small fixed pool (see `deliver.rs`).
+//! - Listeners run on the client's delivery pool (see `delivery.rs`).
 //!
 //! More than [`BATCH`](crate::config_center::protocol::BATCH) keys take several requests, which
 //! one poll thread sends in turn: a change to a key outside the batch in
@@ -33,26 +33,26 @@
 //! more is delivered to it, and a key nobody watches is left out of the
 //! next poll.
 //!
-//! These threads are *detached*: shutdown signals them but does not join
-//! them, because one may be blocked in a long poll the server holds for up
-//! to the timeout. Once signalled they send nothing more (every request
-//! after shutdown fails with `Error::Shutdown`) and exit when the request
-//! in flight returns.
+//! Every thread is joined on shutdown: a long poll in flight is cut short
+//! by the context's close, which shuts its socket down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::client::{NacosClient, Shared};
 use crate::config_center::api;
-use crate::config_center::deliver::{Pool, Serial, Sink};
-use crate::config_center::event::{ConfigChange, ConfigEvent};
-use crate::config_center::key::{ConfigKey, ConfigName};
+use crate::config_center::event::ConfigEvent;
+use crate::config_center::key::ConfigKey;
 use crate::config_center::poll::{check_loop, poll_loop};
 use crate::config_center::{md5, snapshot};
+use crate::context::Context;
+use crate::delivery::Listener;
 use crate::error::{Error, Result};
-use crate::watch::{self, Watcher};
+use crate::handler::EventHandler;
+use crate::util::lock;
+use crate::watch::{self, Subscription, Watcher};
+use crate::worker::Workers;
 
 /// How many threads long-poll.
 pub(crate) const POLLERS: usize = 2;
@@ -62,10 +62,12 @@ pub(crate) const POLLERS: usize = 2;
 struct Entry {
     /// MD5 of the content last seen (empty: none).
     md5: String,
+    /// The content last seen, for the initial event of a later listener.
+    content: Option<String>,
     /// The generation that added it: long polls of this generation or
     /// later include it.
     gen: u64,
-    sinks: Vec<(u64, Sink)>,
+    sinks: Vec<(u64, Arc<Listener<ConfigEvent>>)>,
 }
 
 #[derive(Debug, Default)]
@@ -80,9 +82,12 @@ struct State {
     closed: bool,
 }
 
-/// The config-watch state of one client (a field of `Shared`).
+/// The config watches of one client: the watched keys, their threads.
 #[derive(Debug)]
 pub(crate) struct ConfigWatch {
+    pub(crate) ctx: Arc<Context>,
+    workers: Workers,
+    me: Weak<ConfigWatch>,
     state: Mutex<State>,
     /// Held while fetching and applying a change, so two threads that see
     /// the same change apply it in order and deliver it once. Never held
@@ -90,18 +95,19 @@ pub(crate) struct ConfigWatch {
     process: Mutex<()>,
     pub(crate) wake_poll: (Sender<()>, Receiver<()>),
     pub(crate) wake_check: (Sender<()>, Receiver<()>),
-    pool: Pool,
 }
 
 impl ConfigWatch {
-    pub(crate) fn new() -> ConfigWatch {
-        ConfigWatch {
+    pub(crate) fn new(ctx: Arc<Context>) -> Arc<ConfigWatch> {
+        Arc::new_cyclic(|me| ConfigWatch {
+            ctx,
+            workers: Workers::new(),
+            me: me.clone(),
             state: Mutex::new(State::default()),
             process: Mutex::new(()),
             wake_poll: crossbeam_channel::bounded(1),
             wake_check: crossbeam_channel::bounded(1),
-            pool: Pool::new(),
-        }
+        })
     }
 
     /// Held while a change is fetched and applied (see `process`).
@@ -117,20 +123,18 @@ impl ConfigWatch {
         lock(&self.state)
     }
 
-    /// Ends every watch: watchers see the end, listeners get nothing more.
-    pub(crate) fn close(&self) {
+    /// Ends every watch (watchers see the end, listeners get nothing
+    /// more), then stops and joins the threads; returns what went wrong.
+    pub(crate) fn shutdown(&self) -> Vec<String> {
         let entries = {
             let mut st = self.state();
             st.closed = true;
             std::mem::take(&mut st.entries)
         };
-        for (_, entry) in entries {
-            for (_, sink) in entry.sinks {
-                if let Sink::Closure(s) = sink {
-                    s.remove();
-                }
-            }
+        for entry in entries.values() {
+            entry.sinks.iter().for_each(|(_, l)| l.remove());
         }
+        self.workers.shutdown()
     }
 
     fn remove(&self, key: &ConfigKey, id: u64) {
@@ -139,9 +143,7 @@ impl ConfigWatch {
             return;
         };
         if let Some(i) = entry.sinks.iter().position(|(i, _)| *i == id) {
-            if let (_, Sink::Closure(s)) = entry.sinks.remove(i) {
-                s.remove();
-            }
+            entry.sinks.remove(i).1.remove();
         }
         if entry.sinks.is_empty() {
             st.entries.remove(key);
@@ -192,136 +194,53 @@ impl ConfigWatch {
         self.state().closed
     }
 
-    /// Records what the server now says about `key`; delivers an event to
-    /// every sink if its MD5 is new. Returns whether it delivered.
+    /// Records what the server now says about `key`; queues an event for
+    /// every listener if its MD5 is new. Returns whether it delivered.
     pub(crate) fn apply(&self, key: &ConfigKey, content: Option<String>) -> bool {
         let md5 = content.as_deref().map(md5::hex).unwrap_or_default();
-        let sinks: Vec<Sink> = {
-            let mut st = self.state();
-            let Some(entry) = st.entries.get_mut(key) else {
-                return false;
-            };
-            if entry.md5 == md5 {
-                return false;
-            }
-            entry.md5 = md5.clone();
-            entry.sinks.iter().map(|(_, s)| s.clone()).collect()
+        let mut st = self.state();
+        let Some(entry) = st.entries.get_mut(key) else {
+            return false;
         };
-        let kind = if content.is_some() {
-            ConfigChange::Changed
-        } else {
-            ConfigChange::Deleted
-        };
-        log::debug!("nacos: config {key} {kind:?} (md5 {md5:?})");
-        let event = ConfigEvent {
-            key: key.clone(),
-            kind,
-            content,
-            md5,
-        };
-        for sink in &sinks {
-            self.pool.deliver(sink, event.clone());
+        if entry.md5 == md5 {
+            return false;
+        }
+        log::debug!("nacos: config {key} changed (md5 {md5:?})");
+        entry.md5 = md5;
+        entry.content = content.clone();
+        let event = Arc::new(ConfigEvent::changed(key.clone(), content));
+        // Queued under the state lock (queuing never blocks), so a listener
+        // added meanwhile gets either this change or an initial event that
+        // already shows it, never neither.
+        for (_, l) in &entry.sinks {
+            l.push(event.clone(), &self.ctx.delivery);
         }
         true
     }
-}
 
-/// A closure listener added by
-/// [`add_config_listener`](NacosClient::add_config_listener).
-///
-/// Dropping the handle keeps the listener running (until the client shuts
-/// down); call [`remove`](Self::remove) to end it.
-#[derive(Debug)]
-pub struct ConfigListener {
-    shared: Weak<Shared>,
-    key: ConfigKey,
-    id: u64,
-}
-
-impl ConfigListener {
-    /// The config this listener watches.
-    pub fn key(&self) -> &ConfigKey {
-        &self.key
-    }
-
-    /// Removes the listener: it runs no more (events already running
-    /// finish). Idempotent.
-    pub fn remove(&self) {
-        if let Some(shared) = self.shared.upgrade() {
-            shared.config_watch.remove(&self.key, self.id);
-        }
-    }
-}
-
-impl NacosClient {
-    /// Runs `listener` on every change of a config, with the new content
-    /// and MD5, or with a deletion. It starts from the current content (or
-    /// the snapshot, when no server answers), so it fires only on changes.
-    ///
-    /// Listeners run on a small pool of threads of their own: one listener
-    /// sees its events one at a time and in order, a slow listener delays
-    /// only itself, and a panic is logged and the listener lives on.
-    ///
-    /// ```no_run
-    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
-    /// let listener = client.add_config_listener(("app.yaml", "shop"), |event| {
-    ///     println!("{} is now {:?}", event.data_id(), event.content);
-    /// })?;
-    /// // ...
-    /// listener.remove();
-    /// # Ok::<(), nacos_blocking::Error>(())
-    /// ```
-    pub fn add_config_listener(
-        &self,
-        config: impl Into<ConfigName>,
-        listener: impl FnMut(ConfigEvent) + Send + 'static,
-    ) -> Result<ConfigListener> {
-        let key = self.resolve_config(config)?;
-        let cw = &self.shared().config_watch;
-        cw.pool.start(self.workers())?;
-        let id = self.add_sink(&key, Sink::Closure(Serial::new(listener)))?;
-        Ok(ConfigListener {
-            shared: Arc::downgrade(self.shared()),
-            key,
-            id,
-        })
-    }
-
-    /// A [`Watcher`] of a config's changes: `next()` blocks until the next
-    /// change or deletion. Like
-    /// [`add_config_listener`](Self::add_config_listener), it fires only on
-    /// changes. Stopping or dropping the watcher unsubscribes.
-    pub fn watch_config(&self, config: impl Into<ConfigName>) -> Result<Watcher<ConfigEvent>> {
-        let key = self.resolve_config(config)?;
-        let id = Arc::new(Mutex::new(None::<u64>));
-        let weak = Arc::downgrade(self.shared());
-        let (stop_key, stop_id) = (key.clone(), id.clone());
-        let (tx, watcher) = watch::channel(move || {
-            if let (Some(shared), Some(id)) = (weak.upgrade(), *lock(&stop_id)) {
-                shared.config_watch.remove(&stop_key, id);
-            }
-        });
-        *lock(&id) = Some(self.add_sink(&key, Sink::Channel(tx))?);
-        Ok(watcher)
-    }
-
-    fn add_sink(&self, key: &ConfigKey, sink: Sink) -> Result<u64> {
-        let shared = self.shared();
-        let cw = &shared.config_watch;
-        let mut initial: Option<String> = None;
+    /// Adds a listener of `key`: it first gets an initial event with the
+    /// current content, then one event per change.
+    pub(crate) fn subscribe<H: EventHandler<ConfigEvent>>(
+        self: &Arc<Self>,
+        key: ConfigKey,
+        handler: H,
+    ) -> Result<Subscription> {
+        self.ctx.delivery.start()?;
+        let listener = Listener::new(handler);
+        let mut fetched: Option<Option<String>> = None;
         let id = loop {
-            // The first watcher of a key starts from what is there now, so
-            // it fires only on changes; asked outside the lock.
-            if initial.is_none() && !cw.state().entries.contains_key(key) {
-                initial = Some(initial_md5(shared, key)?);
+            // The first listener of a key starts from what is there now;
+            // asked outside the lock.
+            if fetched.is_none() && !self.state().entries.contains_key(&key) {
+                fetched = Some(initial_content(&self.ctx, &key)?);
             }
-            let mut st = cw.state();
+            let mut st = self.state();
             if st.closed {
                 return Err(Error::Shutdown);
             }
-            let is_new = !st.entries.contains_key(key);
-            if is_new && initial.is_none() {
-                continue; // its last watcher left meanwhile: ask again
+            let is_new = !st.entries.contains_key(&key);
+            if is_new && fetched.is_none() {
+                continue; // its last listener left meanwhile: ask again
             }
             st.next_id += 1;
             let id = st.next_id;
@@ -329,62 +248,72 @@ impl NacosClient {
                 st.gen += 1;
             }
             let gen = st.gen;
-            let entry = st.entries.entry(key.clone()).or_insert_with(|| Entry {
-                md5: initial.take().unwrap_or_default(),
-                gen,
-                sinks: Vec::new(),
+            let entry = st.entries.entry(key.clone()).or_insert_with(|| {
+                let content = fetched.take().flatten();
+                Entry {
+                    md5: content.as_deref().map(md5::hex).unwrap_or_default(),
+                    content,
+                    gen,
+                    sinks: Vec::new(),
+                }
             });
-            entry.sinks.push((id, sink));
+            let initial = ConfigEvent::initial(key.clone(), entry.content.clone());
+            listener.push(Arc::new(initial), &self.ctx.delivery);
+            entry.sinks.push((id, listener.clone()));
             break id;
         };
-        self.start_config_threads()?;
-        let _ = cw.wake_poll.0.try_send(());
-        let _ = cw.wake_check.0.try_send(());
-        Ok(id)
+        self.start_threads()?;
+        let _ = self.wake_poll.0.try_send(());
+        let _ = self.wake_check.0.try_send(());
+        let me = self.me.clone();
+        let what = format!("config {key}");
+        Ok(Subscription::new(what, move || {
+            if let Some(cw) = me.upgrade() {
+                cw.remove(&key, id);
+            }
+        }))
     }
 
-    fn start_config_threads(&self) -> Result<()> {
-        let shared = self.shared();
-        let mut st = shared.config_watch.state();
+    /// A watcher fed by a listener of `key`.
+    pub(crate) fn watch(self: &Arc<Self>, key: ConfigKey) -> Result<Watcher<ConfigEvent>> {
+        watch::watcher(|feed| self.subscribe(key, feed))
+    }
+
+    fn start_threads(self: &Arc<Self>) -> Result<()> {
+        let mut st = self.state();
         if st.threads_started {
             return Ok(());
         }
         for i in 0..POLLERS {
-            let s = shared.clone();
-            self.workers()
-                .spawn_detached(&format!("config-poll-{i}"), move |stop| {
-                    poll_loop(&s, &stop)
-                })?;
+            let cw = self.clone();
+            self.workers
+                .spawn(&format!("cfg-lp-{i}"), move |stop| poll_loop(&cw, &stop))?;
         }
-        let s = shared.clone();
-        self.workers()
-            .spawn_detached("config-check", move |stop| check_loop(&s, &stop))?;
+        let cw = self.clone();
+        self.workers
+            .spawn("cfg-check", move |stop| check_loop(&cw, &stop))?;
         st.threads_started = true;
         Ok(())
     }
 }
 
-/// The MD5 a new watcher starts from: the server's content, else the
-/// snapshot's when no server answers, else empty.
-fn initial_md5(shared: &Shared, key: &ConfigKey) -> Result<String> {
-    match api::fetch(shared, key) {
-        Ok(content) => Ok(content.as_deref().map(md5::hex).unwrap_or_default()),
+/// The content a new watch starts from: the server's, else the
+/// snapshot's when no server answers.
+fn initial_content(ctx: &Context, key: &ConfigKey) -> Result<Option<String>> {
+    match api::fetch(ctx, key) {
+        Ok(content) => Ok(content),
         Err(e) if e.is_unavailable() => {
-            let path = snapshot::snapshot_path(&shared.config.cache_dir, key);
             log::warn!(
                 "nacos: config {key}: servers unavailable ({e}); watching from the snapshot"
             );
-            Ok(snapshot::read(&path)
+            Ok(ctx
+                .config
+                .cache_dir
                 .as_deref()
-                .map(md5::hex)
-                .unwrap_or_default())
+                .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key))))
         }
         Err(e) => Err(e),
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -399,7 +328,15 @@ mod tests {
         }
     }
 
-    fn add(cw: &ConfigWatch, data_id: &str, sinks: Vec<(u64, Sink)>) {
+    fn watch() -> Arc<ConfigWatch> {
+        let config = crate::builder::ClientBuilder::default()
+            .server_addr("127.0.0.1")
+            .into_config()
+            .unwrap();
+        ConfigWatch::new(Context::new(config))
+    }
+
+    fn add(cw: &ConfigWatch, data_id: &str, sinks: Vec<(u64, Arc<Listener<ConfigEvent>>)>) {
         let mut st = cw.state();
         st.gen += 1;
         let gen = st.gen;
@@ -407,6 +344,7 @@ mod tests {
             key(data_id),
             Entry {
                 md5: String::new(),
+                content: None,
                 gen,
                 sinks,
             },
@@ -421,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_key_added_during_a_poll_is_covered_at_once() {
-        let cw = ConfigWatch::new();
+        let cw = watch();
         assert!(cw.start_poll().is_none(), "nothing to watch");
         add(&cw, "a", vec![]);
         let (g1, items) = cw.start_poll().unwrap();
@@ -449,25 +387,28 @@ mod tests {
 
     #[test]
     fn each_new_md5_is_delivered_once() {
-        let cw = ConfigWatch::new();
+        let cw = watch();
+        cw.ctx.delivery.start().unwrap();
         let (tx, rx) = crossbeam_channel::unbounded();
-        add(&cw, "a", vec![(1, Sink::Channel(tx))]);
+        add(&cw, "a", vec![(1, Listener::new(tx))]);
         assert!(cw.apply(&key("a"), Some("v1".into())));
         assert!(!cw.apply(&key("a"), Some("v1".into())));
         assert!(cw.apply(&key("a"), None));
         assert!(!cw.apply(&key("a"), None));
         assert!(!cw.apply(&key("unwatched"), Some("x".into())));
-        let got: Vec<ConfigEvent> = rx.try_iter().collect();
-        assert_eq!(got.len(), 2);
+        let got: Vec<ConfigEvent> = (0..2)
+            .map(|_| rx.recv_timeout(std::time::Duration::from_secs(2)).unwrap())
+            .collect();
         assert_eq!(got[0].content.as_deref(), Some("v1"));
         assert_eq!(got[0].md5, md5::hex("v1"));
-        assert_eq!(got[1].kind, ConfigChange::Deleted);
+        assert!(got[1].is_absent() && !got[1].initial);
         cw.remove(&key("a"), 1);
         assert!(
             cw.state().entries.is_empty(),
             "last watcher gone: key dropped"
         );
-        cw.close();
+        assert!(cw.shutdown().is_empty());
         assert!(cw.is_closed());
+        assert!(cw.ctx.delivery.shutdown().is_empty());
     }
 }

@@ -2,7 +2,6 @@
 //! one long poll per client, with snapshots for when the servers are away.
 
 pub(crate) mod api;
-mod deliver;
 pub(crate) mod event;
 pub(crate) mod key;
 pub(crate) mod listen;

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::select;
 
-use crate::client::Shared;
 use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
+use crate::config_center::listen::ConfigWatch;
 use crate::config_center::protocol;
 use crate::error::{Error, Result};
 use crate::transport::{Method, Module, Request};
@@ -32,7 +32,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Asks which of `items` changed; `hold` makes it a long poll.
 fn listen(
-    shared: &Shared,
+    cw: &ConfigWatch,
     items: &[(ConfigKey, String)],
     hold: Option<Duration>,
 ) -> Result<Vec<ConfigKey>> {
@@ -44,7 +44,7 @@ fn listen(
             .header("Long-Pulling-Timeout", hold.as_millis().to_string())
             .hold(hold);
     }
-    Ok(protocol::decode_changed(&shared.send(&req)?.body))
+    Ok(protocol::decode_changed(&cw.ctx.send(&req)?.body))
 }
 
 /// What handling one answer came to.
@@ -55,15 +55,14 @@ struct Outcome {
 }
 
 /// Fetches and applies every watched key in `changed`.
-fn process(shared: &Shared, changed: Vec<ConfigKey>) -> Outcome {
-    let cw = &shared.config_watch;
+fn process(cw: &ConfigWatch, changed: Vec<ConfigKey>) -> Outcome {
     let _serial = cw.process_lock();
     let mut out = Outcome::default();
     for key in changed {
         if !cw.is_watched(&key) {
             continue;
         }
-        match api::fetch(shared, &key) {
+        match api::fetch(&cw.ctx, &key) {
             Ok(content) => out.delivered |= cw.apply(&key, content),
             Err(e) => {
                 if !matches!(e, Error::Shutdown) {
@@ -80,9 +79,8 @@ fn backoff(failures: u32) -> Duration {
     (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
 }
 
-pub(crate) fn poll_loop(shared: &Shared, stop: &StopSignal) {
-    let cw = &shared.config_watch;
-    let hold = shared.config.long_poll_timeout;
+pub(crate) fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
+    let hold = cw.ctx.config.long_poll_timeout;
     let mut failures = 0u32;
     let mut fruitless = 0u32;
     loop {
@@ -103,9 +101,9 @@ pub(crate) fn poll_loop(shared: &Shared, stop: &StopSignal) {
         let mut fast_and_fruitless = false;
         for chunk in items.chunks(protocol::BATCH) {
             let started = Instant::now();
-            match listen(shared, chunk, Some(hold)) {
+            match listen(cw, chunk, Some(hold)) {
                 Ok(changed) => {
-                    let outcome = process(shared, changed);
+                    let outcome = process(cw, changed);
                     failed |= outcome.failed;
                     fast_and_fruitless |= !outcome.delivered && started.elapsed() < TOO_FAST;
                 }
@@ -140,8 +138,7 @@ pub(crate) fn poll_loop(shared: &Shared, stop: &StopSignal) {
     }
 }
 
-pub(crate) fn check_loop(shared: &Shared, stop: &StopSignal) {
-    let cw = &shared.config_watch;
+pub(crate) fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
     let mut every = CHECK_FIRST;
     loop {
         if cw.is_closed() {
@@ -161,9 +158,9 @@ pub(crate) fn check_loop(shared: &Shared, stop: &StopSignal) {
             continue;
         }
         for chunk in items.chunks(protocol::BATCH) {
-            match listen(shared, chunk, None) {
+            match listen(cw, chunk, None) {
                 Ok(changed) => {
-                    process(shared, changed);
+                    process(cw, changed);
                 }
                 Err(Error::Shutdown) => return,
                 Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),

@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     fn key(ns: &str, group: &str, data_id: &str) -> ConfigKey {
-        ConfigKey::of(ns, group, data_id)
+        ConfigKey::new(ns, group, data_id)
     }
 
     #[test]

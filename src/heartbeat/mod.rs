@@ -26,106 +26,235 @@
 //! later full beat does not restore it. On `20404` the instance is
 //! registered again at once.
 
+mod state;
 mod table;
-mod threads;
 mod timer;
 
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::client::NacosClient;
+use crossbeam_channel::{select, Receiver, Sender};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::naming::api;
+use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
-use crate::naming::service::{ServiceKey, ServiceName};
+use crate::naming::service::ServiceKey;
+use crate::util::{after, lock};
+use crate::worker::{guarded, StopSignal, Workers};
 
-pub(crate) use table::Heartbeats;
-pub(crate) use threads::deregister_all;
+pub(crate) use state::BeatKey;
+pub use state::HeartbeatState;
+use table::BeatTable;
+use timer::{Schedule, Timers};
 
-/// What identifies a beat: namespace, group, service, cluster, ip, port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct BeatKey {
-    service: ServiceKey,
-    cluster: String,
-    ip: String,
-    port: u16,
+/// The heartbeats of one client: its table, its timer heap and its threads.
+#[derive(Debug)]
+pub(crate) struct Heartbeats {
+    ctx: Arc<Context>,
+    workers: Workers,
+    table: BeatTable,
+    /// Due beats, and how to wake the scheduler.
+    schedule: Mutex<Schedule>,
 }
 
-impl BeatKey {
-    pub(crate) fn new(service: &ServiceKey, inst: &Instance) -> BeatKey {
-        BeatKey {
-            service: service.clone(),
-            cluster: inst.cluster_name.clone(),
-            ip: inst.ip.clone(),
-            port: inst.port,
+impl Heartbeats {
+    pub(crate) fn new(ctx: Arc<Context>) -> Arc<Heartbeats> {
+        Arc::new(Heartbeats {
+            ctx,
+            workers: Workers::new(),
+            table: BeatTable::default(),
+            schedule: Mutex::new(Schedule {
+                timers: Timers::new(),
+                planned: None,
+                wake: None,
+            }),
+        })
+    }
+
+    /// Starts the scheduler and the senders unless they run already.
+    fn start(self: &Arc<Self>) -> Result<()> {
+        let mut sched = lock(&self.schedule);
+        if sched.wake.is_some() {
+            return Ok(());
+        }
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<(BeatKey, u64)>();
+        let hb = self.clone();
+        self.workers
+            .spawn("hb-sched", move |stop| schedule(&stop, &rx, &hb, &job_tx))?;
+        for i in 0..SENDERS {
+            let (hb, jobs) = (self.clone(), job_rx.clone());
+            self.workers.spawn(&format!("hb-send-{i}"), move |stop| {
+                send_beats(&stop, &jobs, &hb)
+            })?;
+        }
+        sched.wake = Some(tx);
+        Ok(())
+    }
+
+    /// Beats a just registered ephemeral instance from now on (replacing
+    /// an earlier entry for it); its first beat is due one interval later.
+    pub(crate) fn add(self: &Arc<Self>, key: &ServiceKey, inst: &Instance) -> Result<()> {
+        self.start()?;
+        let (bk, gen, due) = self
+            .table
+            .add(key, inst, self.ctx.config.heartbeat_interval);
+        lock(&self.schedule).push(bk, gen, due);
+        Ok(())
+    }
+
+    /// The beats of an instance carry it as updated from now on (schedule
+    /// kept); `false` when it is not beaten.
+    pub(crate) fn update(&self, key: &ServiceKey, inst: &Instance) -> bool {
+        self.table.update(key, inst)
+    }
+
+    /// Stops the beats of an instance, waiting up to `wait` for one on the
+    /// wire, so that none lands after what the caller does next.
+    pub(crate) fn remove(&self, key: &BeatKey, wait: Duration) {
+        self.table.remove(key, wait);
+    }
+
+    pub(crate) fn state(&self, key: &BeatKey) -> Option<HeartbeatState> {
+        self.table.state(key)
+    }
+
+    pub(crate) fn states(&self) -> Vec<HeartbeatState> {
+        self.table.states()
+    }
+
+    /// Graceful leave: stops every beat and deregisters every instance
+    /// (within one call deadline); returns what could not be deregistered.
+    pub(crate) fn deregister_all(&self) -> Vec<String> {
+        deregister_all(self)
+    }
+
+    /// Stops and joins the threads (requests in flight were interrupted
+    /// by the context's close); returns what went wrong.
+    pub(crate) fn shutdown(&self) -> Vec<String> {
+        self.workers.shutdown()
+    }
+}
+
+/// How many threads send beats. Fixed: it never grows with the number of
+/// instances.
+const SENDERS: usize = 3;
+
+/// How long the scheduler sleeps when nothing is scheduled (it is woken by
+/// a command or the stop signal long before that).
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
+
+/// The scheduler: hands due beats to the senders, then sleeps until the
+/// next one is due or it is woken (a beat due earlier was scheduled).
+fn schedule(
+    stop: &StopSignal,
+    wake: &Receiver<()>,
+    hb: &Heartbeats,
+    jobs: &Sender<(BeatKey, u64)>,
+) {
+    loop {
+        let (due, wait) = {
+            let mut s = lock(&hb.schedule);
+            let now = Instant::now();
+            let due = s.timers.pop_due(now);
+            let wait = s.timers.next_wait(now).unwrap_or(IDLE_WAIT);
+            s.planned = Some(after(now, wait));
+            (due, wait)
+        };
+        for job in due {
+            if jobs.send(job).is_err() {
+                return;
+            }
+        }
+        select! {
+            recv(stop.receiver()) -> _ => return,
+            recv(wake) -> w => if w.is_err() { return },
+            default(wait) => {}
         }
     }
 }
 
-/// The heartbeat state of one registered instance, as seen by this client.
-///
-/// Returned by [`NacosClient::heartbeat_state`] and
-/// [`NacosClient::heartbeat_states`]. An application can tell from it
-/// whether its instance is really registered: after a successful
-/// registration `consecutive_failures` stays `0` for as long as the server
-/// takes the beats.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct HeartbeatState {
-    /// The service the instance is registered in.
-    pub service: ServiceKey,
-    /// The instance's IP address.
-    pub ip: String,
-    /// The instance's port.
-    pub port: u16,
-    /// The instance's cluster.
-    pub cluster: String,
-    /// The interval between beats in use now.
-    pub interval: Duration,
-    /// When the server last took a beat (`None`: not yet).
-    pub last_success: Option<SystemTime>,
-    /// When a beat was last sent (`None`: not yet; the first beat goes out
-    /// one interval after registration).
-    pub last_attempt: Option<SystemTime>,
-    /// Beats failed in a row since the last success.
-    pub consecutive_failures: u32,
-    /// The most recent failure, kept after a later success. Never holds a
-    /// credential.
-    pub last_error: Option<String>,
-}
-
-impl HeartbeatState {
-    /// `true` unless the latest beat failed.
-    pub fn is_ok(&self) -> bool {
-        self.consecutive_failures == 0
+/// A sender: takes due beats one by one until the client stops.
+fn send_beats(stop: &StopSignal, jobs: &Receiver<(BeatKey, u64)>, hb: &Heartbeats) {
+    loop {
+        select! {
+            recv(stop.receiver()) -> _ => return,
+            recv(jobs) -> job => match job {
+                Ok((key, gen)) => run(hb, &key, gen),
+                Err(_) => return,
+            },
+        }
     }
 }
 
-impl NacosClient {
-    /// The heartbeat state of an instance this client registered and beats,
-    /// or `None` when it beats no such instance (never registered here,
-    /// deregistered, persistent, or automatic heartbeats turned off).
-    ///
-    /// ```no_run
-    /// use nacos_blocking::{Instance, NacosClient};
-    /// let client = NacosClient::new("127.0.0.1:8848")?;
-    /// let me = Instance::new("10.0.0.7", 8080);
-    /// client.register_instance("orders", &me)?;
-    /// // ... later, e.g. in a readiness probe:
-    /// let ok = client.heartbeat_state("orders", &me).is_some_and(|s| s.is_ok());
-    /// # Ok::<(), nacos_blocking::Error>(())
-    /// ```
-    pub fn heartbeat_state(
-        &self,
-        service: impl Into<ServiceName>,
-        instance: &Instance,
-    ) -> Option<HeartbeatState> {
-        let key = self.resolve(service).ok()?;
-        self.shared()
-            .heartbeats
-            .state(&BeatKey::new(&key, instance))
+/// Sends one due beat and schedules the next.
+fn run(hb: &Heartbeats, key: &BeatKey, gen: u64) {
+    let config = &hb.ctx.config;
+    let Some((service, inst, beat, light)) = hb.table.begin(key, gen, config.light_heartbeats)
+    else {
+        return; // deregistered or replaced meanwhile
+    };
+    let outcome = guarded("a heartbeat", || {
+        beat_once(hb, &service, &inst, &beat, light)
+    });
+    let outcome = match outcome {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err(Error::Shutdown)) => return,
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("the heartbeat panicked".to_string()),
+    };
+    if let Some(at) = hb
+        .table
+        .finish(key, gen, outcome, config.heartbeat_interval)
+    {
+        lock(&hb.schedule).push(key.clone(), gen, at);
     }
+}
 
-    /// The heartbeat state of every instance this client beats, sorted by
-    /// service, cluster, ip and port.
-    pub fn heartbeat_states(&self) -> Vec<HeartbeatState> {
-        self.shared().heartbeats.states()
+/// One beat; on `20404` the instance is registered again at once.
+fn beat_once(
+    hb: &Heartbeats,
+    service: &ServiceKey,
+    inst: &Instance,
+    beat: &BeatInfo,
+    light: bool,
+) -> Result<BeatResult> {
+    let answer = api::beat(&hb.ctx, service, beat, light)?;
+    if let Some(advised) = answer.interval() {
+        hb.ctx.note_beat_interval(advised);
     }
+    if answer.instance_not_found() {
+        log::info!(
+            "nacos: the server lost {service} {}:{}; registering it again",
+            inst.ip,
+            inst.port
+        );
+        api::register(&hb.ctx, service, inst)?;
+    }
+    Ok(answer)
+}
+
+/// Graceful leave: stops every beat (waiting up to one call deadline for
+/// beats on the wire) and deregisters every instance, starting no DELETE
+/// after one call deadline has passed (instances left over then simply
+/// expire on the server).
+/// Returns what could not be deregistered.
+fn deregister_all(hb: &Heartbeats) -> Vec<String> {
+    let deadline = hb.ctx.config.timeout;
+    let until = after(Instant::now(), deadline);
+    let mut problems = Vec::new();
+    for (service, inst) in hb.table.remove_all(deadline) {
+        let what = format!("{service} {}:{}", inst.ip, inst.port);
+        if Instant::now() >= until {
+            problems.push(format!("{what} not deregistered: out of time"));
+            continue;
+        }
+        if let Err(e) = api::deregister(&hb.ctx, &service, &inst) {
+            log::warn!("nacos: could not deregister {what} on shutdown: {e}");
+            problems.push(format!("{what} not deregistered: {e}"));
+        }
+    }
+    problems
 }

@@ -1,20 +1,14 @@
 //! The table of heartbeated instances: what to send, and how it went.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::Sender;
-
-use super::threads::{schedule, send_beats, SENDERS};
-use super::timer::Timers;
-use super::{BeatKey, HeartbeatState};
-use crate::client::Shared;
-use crate::error::Result;
+use super::state::{BeatKey, HeartbeatState};
 use crate::naming::beat::{interval_of_metadata, BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
-use crate::worker::Workers;
+use crate::util::{after, lock};
 
 /// The shortest interval taken from a server's advice.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -88,111 +82,68 @@ impl Table {
     }
 }
 
-/// The timer heap, shared by the scheduler and whoever schedules a beat.
-///
-/// Scheduling pushes onto the heap directly and wakes the scheduler only
-/// when the new beat is due before the scheduler planned to wake up, so a
-/// registration (or a beat rescheduling itself) costs no thread switch.
-#[derive(Debug)]
-pub(super) struct Schedule {
-    pub(super) timers: Timers<BeatKey>,
-    /// When the scheduler will wake up by itself (`None`: not waiting).
-    pub(super) planned: Option<Instant>,
-    /// Wakes the scheduler; `None` until it runs.
-    wake: Option<Sender<()>>,
-}
-
-impl Schedule {
-    /// Schedules a beat of `key` (generation `gen`) at `at`.
-    pub(super) fn push(&mut self, key: BeatKey, gen: u64, at: Instant) {
-        self.timers.push(at, key, gen);
-        if self.planned.is_none_or(|p| at < p) {
-            if let Some(w) = &self.wake {
-                // A full channel already holds a wake-up.
-                let _ = w.try_send(());
-            }
-        }
-    }
-}
-
-/// The heartbeat state of one client; lives in [`Shared`].
-#[derive(Debug)]
-pub(crate) struct Heartbeats {
+/// Every heartbeated instance of one client, and how its beats go.
+#[derive(Debug, Default)]
+pub(super) struct BeatTable {
     table: Mutex<Table>,
     /// Signalled whenever a beat finishes.
     idle: Condvar,
-    /// Due beats, and how to wake the scheduler.
-    pub(super) schedule: Mutex<Schedule>,
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Heartbeats {
-    pub(crate) fn new() -> Heartbeats {
-        Heartbeats {
-            table: Mutex::new(Table::default()),
-            idle: Condvar::new(),
-            schedule: Mutex::new(Schedule {
-                timers: Timers::new(),
-                planned: None,
-                wake: None,
-            }),
-        }
-    }
-
-    /// Starts the scheduler and the senders unless they run already.
-    fn start(&self, shared: &Arc<Shared>, workers: &Workers) -> Result<()> {
-        let mut sched = lock(&self.schedule);
-        if sched.wake.is_some() {
-            return Ok(());
-        }
-        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-        let (job_tx, job_rx) = crossbeam_channel::unbounded::<(BeatKey, u64)>();
-        let s = shared.clone();
-        workers.spawn("beat", move |stop| schedule(&stop, &rx, &s, &job_tx))?;
-        for i in 0..SENDERS {
-            let (shared, jobs) = (shared.clone(), job_rx.clone());
-            workers.spawn(&format!("beat-send-{i}"), move |stop| {
-                send_beats(&stop, &jobs, &shared)
-            })?;
-        }
-        sched.wake = Some(tx);
-        Ok(())
-    }
-
+impl BeatTable {
     /// Adds or replaces the beat entry of a just registered instance; its
-    /// first beat is due one interval from now.
-    pub(crate) fn add(
+    /// first beat is due one interval from now: returns its key,
+    /// generation and due time, for the timer heap.
+    pub(super) fn add(
         &self,
-        shared: &Arc<Shared>,
-        workers: &Workers,
         key: &ServiceKey,
         inst: &Instance,
-    ) -> Result<()> {
-        self.start(shared, workers)?;
+        default: Duration,
+    ) -> (BeatKey, u64, Instant) {
         let bk = BeatKey::new(key, inst);
-        let interval = interval_of_metadata(inst).unwrap_or(shared.config.heartbeat_interval);
+        let interval = interval_of_metadata(inst).unwrap_or(default);
         let mut table = lock(&self.table);
         table.take(&bk);
         table.next_gen += 1;
         let gen = table.next_gen;
-        let due = Instant::now() + interval;
+        let due = after(Instant::now(), interval);
         table
             .entries
             .insert(bk.clone(), Entry::new(key, inst, gen, interval, due));
-        drop(table);
-        lock(&self.schedule).push(bk, gen, due);
-        Ok(())
+        (bk, gen, due)
+    }
+
+    /// Replaces what the beats of an instance carry (weight, metadata,
+    /// enabled flag...) after an update, keeping its schedule and state, so
+    /// full beats and re-registrations carry the instance as last updated.
+    /// `false` when no such instance is beaten.
+    pub(super) fn update(&self, key: &ServiceKey, inst: &Instance) -> bool {
+        let bk = BeatKey::new(key, inst);
+        let mut table = lock(&self.table);
+        let Some(e) = table.entries.get_mut(&bk) else {
+            return false;
+        };
+        let mut beat = BeatInfo::new(key, inst);
+        beat.period = e.beat.period;
+        beat.scheduled = true;
+        e.beat = beat;
+        e.instance = inst.clone();
+        e.own_interval = interval_of_metadata(inst);
+        if let Some(own) = e.own_interval {
+            e.state.interval = own;
+            e.beat.period = u64::try_from(own.as_millis()).unwrap_or(u64::MAX);
+        }
+        // The next beat carries everything once more.
+        e.need_full = true;
+        true
     }
 
     /// Stops the beats of an instance, then waits (up to `wait`) for a beat
     /// of it still on the wire, so none can land after what comes next.
-    pub(crate) fn remove(&self, key: &BeatKey, wait: Duration) -> Option<Instance> {
+    pub(super) fn remove(&self, key: &BeatKey, wait: Duration) -> Option<Instance> {
         let mut table = lock(&self.table);
         let removed = table.take(key).map(|e| e.instance);
-        let until = Instant::now() + wait;
+        let until = after(Instant::now(), wait);
         while table.running.contains_key(key) {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -219,7 +170,7 @@ impl Heartbeats {
     /// returns what was being beaten.
     pub(super) fn remove_all(&self, wait: Duration) -> Vec<(ServiceKey, Instance)> {
         let keys: Vec<BeatKey> = lock(&self.table).entries.keys().cloned().collect();
-        let until = Instant::now() + wait;
+        let until = after(Instant::now(), wait);
         keys.into_iter()
             .filter_map(|k| {
                 let left = until.saturating_duration_since(Instant::now());
@@ -308,7 +259,7 @@ impl Heartbeats {
                 e.need_full = answer.instance_not_found();
                 let advised = answer.interval().map(|d| d.max(MIN_INTERVAL));
                 e.state.interval = e.own_interval.or(advised).unwrap_or(default);
-                e.beat.period = e.state.interval.as_millis() as u64;
+                e.beat.period = u64::try_from(e.state.interval.as_millis()).unwrap_or(u64::MAX);
             }
             Err(message) => {
                 if e.state.consecutive_failures == 0 {
@@ -327,11 +278,11 @@ impl Heartbeats {
         // On schedule after a success; a beat that came back later than
         // its successor's due time, or failed, waits a whole interval.
         let now = Instant::now();
-        let on_schedule = e.due + e.state.interval;
+        let on_schedule = after(e.due, e.state.interval);
         e.due = if e.state.consecutive_failures == 0 && on_schedule > now {
             on_schedule
         } else {
-            now + e.state.interval
+            after(now, e.state.interval)
         };
         Some(e.due)
     }
@@ -342,14 +293,14 @@ mod tests {
     use super::*;
 
     fn key() -> ServiceKey {
-        ServiceKey {
-            namespace: String::new(),
-            group: "G".into(),
-            name: "s".into(),
-        }
+        ServiceKey::new("", "G", "s")
     }
 
-    fn table_with(hb: &Heartbeats, inst: &Instance) -> (BeatKey, u64) {
+    fn heartbeats() -> BeatTable {
+        BeatTable::default()
+    }
+
+    fn table_with(hb: &BeatTable, inst: &Instance) -> (BeatKey, u64) {
         let bk = BeatKey::new(&key(), inst);
         let mut t = lock(&hb.table);
         t.next_gen += 1;
@@ -369,7 +320,7 @@ mod tests {
 
     #[test]
     fn next_beat_is_due_on_schedule_not_after_the_answer() {
-        let hb = Heartbeats::new();
+        let hb = heartbeats();
         let (bk, gen) = table_with(&hb, &Instance::new("1.1.1.1", 80));
         let d = Duration::from_secs(5);
         let due = lock(&hb.table).entries[&bk].due;
@@ -396,7 +347,7 @@ mod tests {
 
     #[test]
     fn light_only_after_the_server_allows_it_and_full_after_failures() {
-        let hb = Heartbeats::new();
+        let hb = heartbeats();
         let (bk, gen) = table_with(&hb, &Instance::new("1.1.1.1", 80));
         let d = Duration::from_secs(5);
         assert!(!hb.begin(&bk, gen, true).unwrap().3, "first beat is full");
@@ -427,7 +378,7 @@ mod tests {
 
     #[test]
     fn metadata_interval_wins_over_the_server() {
-        let hb = Heartbeats::new();
+        let hb = heartbeats();
         let inst = Instance::builder("1.1.1.1", 80)
             .metadata(crate::validate::HEART_BEAT_INTERVAL, "1000")
             .build();
@@ -444,7 +395,7 @@ mod tests {
 
     #[test]
     fn removed_or_replaced_entries_are_not_beaten_or_rescheduled() {
-        let hb = Heartbeats::new();
+        let hb = heartbeats();
         let inst = Instance::new("1.1.1.1", 80);
         let (bk, old) = table_with(&hb, &inst);
         let (_, new) = table_with(&hb, &inst);

@@ -9,6 +9,10 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Sender;
+
+use super::state::BeatKey;
+
 /// One due beat: `key` at generation `gen`, due at `at`.
 #[derive(Debug)]
 struct Due<K> {
@@ -82,6 +86,33 @@ impl<K> Timers<K> {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
+    }
+}
+
+/// The timer heap, shared by the scheduler and whoever schedules a beat.
+///
+/// Scheduling pushes onto the heap directly and wakes the scheduler only
+/// when the new beat is due before the scheduler planned to wake up, so a
+/// registration (or a beat rescheduling itself) costs no thread switch.
+#[derive(Debug)]
+pub(super) struct Schedule {
+    pub(super) timers: Timers<BeatKey>,
+    /// When the scheduler will wake up by itself (`None`: not waiting).
+    pub(super) planned: Option<Instant>,
+    /// Wakes the scheduler; `None` until it runs.
+    pub(super) wake: Option<Sender<()>>,
+}
+
+impl Schedule {
+    /// Schedules a beat of `key` (generation `gen`) at `at`.
+    pub(super) fn push(&mut self, key: BeatKey, gen: u64, at: Instant) {
+        self.timers.push(at, key, gen);
+        if self.planned.is_none_or(|p| at < p) {
+            if let Some(w) = &self.wake {
+                // A full channel already holds a wake-up.
+                let _ = w.try_send(());
+            }
+        }
     }
 }
 

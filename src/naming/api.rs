@@ -1,15 +1,13 @@
-//! The naming calls: instances, services, server status.
+//! The naming calls: instances, services, server status. Each is a free
+//! function over the [`Context`], validated input in, decoded answer out.
 
-use std::time::Duration;
-
-use crate::client::{NacosClient, Shared};
+use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::heartbeat::BeatKey;
 use crate::naming::beat::{BeatInfo, BeatResult};
-use crate::naming::instance::Instance;
-use crate::naming::select;
+use crate::naming::instance::{Instance, DEFAULT_CLUSTER};
 use crate::naming::service::{
-    ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
+    split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec,
+    Target,
 };
 use crate::transport::{Method, Module, Request};
 use crate::validate;
@@ -92,27 +90,118 @@ fn metadata_json(inst: &Instance) -> String {
     serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
 }
 
-/// `instance/list` from the server, filtered client-side too.
-pub(crate) fn query_instances(
-    shared: &Shared,
-    key: &ServiceKey,
-    clusters: &[&str],
-    healthy_only: bool,
-) -> Result<ServiceInfo> {
-    let req = naming_request(Method::Get, INSTANCE_LIST, key)
-        .nonempty_param("clusters", &clusters.join(","))
-        .param("healthyOnly", healthy_only.to_string());
-    let resp = shared.send(&req)?;
-    let info: ServiceInfo = serde_json::from_str(&resp.body)
-        .map_err(|e| Error::decode("instance list", e, &resp.body))?;
-    Ok(filter_hosts(info.normalize(key), clusters, healthy_only))
+/// The update of an already validated instance.
+pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
+    naming_request(Method::Put, INSTANCE, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("weight", inst.weight.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("healthy", inst.healthy.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(inst))
+}
+
+/// Checks what identifies an instance (enough to deregister it).
+pub(crate) fn validate_identity(inst: &Instance) -> Result<()> {
+    validate::ip(&inst.ip)?;
+    validate::port(inst.port)?;
+    validate::cluster(&inst.cluster_name)
+}
+
+pub(crate) fn register(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
+    ctx.send(&register_request(key, inst)).map(drop)
+}
+
+pub(crate) fn deregister(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
+    ctx.send(&deregister_request(key, inst)).map(drop)
+}
+
+pub(crate) fn update(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
+    ctx.send(&update_request(key, inst)).map(drop)
+}
+
+/// One instance, with its raw health. The cluster is the one the target
+/// names (at most one), else the default cluster.
+pub(crate) fn get_instance(
+    ctx: &Context,
+    target: &Target,
+    ip: &str,
+    port: u16,
+) -> Result<Instance> {
+    validate::ip(ip)?;
+    validate::port(port)?;
+    let cluster = match target.clusters.as_slice() {
+        [] => DEFAULT_CLUSTER,
+        [one] => one.as_str(),
+        _ => {
+            return Err(Error::invalid(
+                "clusters",
+                "name at most one cluster to get an instance",
+            ))
+        }
+    };
+    let req = naming_request(Method::Get, INSTANCE, &target.service)
+        .param("ip", ip)
+        .param("port", port.to_string())
+        .param("cluster", cluster)
+        .param("clusterName", cluster)
+        .param("healthyOnly", "false");
+    let resp = ctx.send(&req)?;
+    let mut inst: Instance =
+        serde_json::from_str(&resp.body).map_err(|e| Error::decode("instance", e, &resp.body))?;
+    if inst.ip.is_empty() {
+        inst.ip = ip.to_string();
+    }
+    if inst.port == 0 {
+        inst.port = port;
+    }
+    Ok(inst)
+}
+
+/// The raw `instance/list` answer for `target` (every instance, healthy or not).
+pub(crate) fn fetch_instance_list(ctx: &Context, target: &Target) -> Result<String> {
+    let req = naming_request(Method::Get, INSTANCE_LIST, &target.service)
+        .nonempty_param("clusters", &target.clusters_param())
+        .param("healthyOnly", "false");
+    Ok(ctx.send(&req)?.body)
+}
+
+/// Decodes an `instance/list` answer. It must have the shape of one: an
+/// object with a `hosts` list whose every host has an ip and a port.
+pub(crate) fn decode_instance_list(target: &Target, body: &str) -> Result<ServiceInfo> {
+    let info: ServiceInfo =
+        serde_json::from_str(body).map_err(|e| Error::decode("instance list", e, body))?;
+    if let Some(bad) = info.hosts.iter().find(|h| h.ip.is_empty() || h.port == 0) {
+        return Err(Error::decode(
+            "instance list",
+            format!("a host without ip or port ({}:{})", bad.ip, bad.port),
+            body,
+        ));
+    }
+    Ok(filter_hosts(
+        info.normalize(&target.service),
+        &target.clusters,
+        false,
+    ))
+}
+
+/// Every instance of `target` from the server (the cluster filter applied
+/// here too, since some servers ignore it).
+pub(crate) fn query_instances(ctx: &Context, target: &Target) -> Result<ServiceInfo> {
+    let body = fetch_instance_list(ctx, target)?;
+    decode_instance_list(target, &body)
 }
 
 /// Keeps the hosts in `clusters` (empty: all), and only healthy ones if asked.
-fn filter_hosts(mut info: ServiceInfo, clusters: &[&str], healthy_only: bool) -> ServiceInfo {
+pub(crate) fn filter_hosts(
+    mut info: ServiceInfo,
+    clusters: &[String],
+    healthy_only: bool,
+) -> ServiceInfo {
     if !clusters.is_empty() {
-        info.hosts
-            .retain(|h| clusters.contains(&h.cluster_name.as_str()));
+        info.hosts.retain(|h| clusters.contains(&h.cluster_name));
     }
     if healthy_only {
         info.hosts.retain(|h| h.healthy);
@@ -120,343 +209,94 @@ fn filter_hosts(mut info: ServiceInfo, clusters: &[&str], healthy_only: bool) ->
     info
 }
 
-impl NacosClient {
-    /// Resolves a service against the client's defaults and validates it.
-    pub(crate) fn resolve(&self, service: impl Into<ServiceName>) -> Result<ServiceKey> {
-        let service = service.into();
-        let config = &self.shared().config;
-        let key = ServiceKey {
-            namespace: service
-                .namespace
-                .unwrap_or_else(|| config.namespace.clone()),
-            group: service.group.unwrap_or_else(|| config.group.clone()),
-            name: service.name,
-        };
-        validate::name("service_name", &key.name)?;
-        validate::name("group", &key.group)?;
-        validate::namespace(&key.namespace)?;
-        Ok(key)
-    }
+/// Sends one beat; a light beat leaves the instance's details out.
+pub(crate) fn beat(
+    ctx: &Context,
+    key: &ServiceKey,
+    beat: &BeatInfo,
+    light: bool,
+) -> Result<BeatResult> {
+    let resp = ctx.send(&beat_request(key, beat, light)?)?;
+    BeatResult::parse(&resp.body)
+}
 
-    /// Registers (or re-registers) an instance of `service`.
-    ///
-    /// An ephemeral instance is then heartbeated in the background until it
-    /// is deregistered or the client shuts down (unless
-    /// [`auto_heartbeat`](crate::ClientBuilder::auto_heartbeat) is off);
-    /// registering the same instance again replaces its heartbeat, and
-    /// [`heartbeat_state`](NacosClient::heartbeat_state) tells how it goes.
-    ///
-    /// Python v1: `add_naming_instance`.
-    pub fn register_instance(
-        &self,
-        service: impl Into<ServiceName>,
-        instance: &Instance,
-    ) -> Result<()> {
-        let key = self.resolve(service)?;
-        validate_instance(instance)?;
-        self.send(&register_request(&key, instance))?;
-        let shared = self.shared();
-        if instance.ephemeral && shared.config.auto_heartbeat {
-            shared
-                .heartbeats
-                .add(shared, self.workers(), &key, instance)?;
-        } else {
-            // Re-registered as persistent: no more beats.
-            shared
-                .heartbeats
-                .remove(&BeatKey::new(&key, instance), Duration::ZERO);
-        }
-        Ok(())
+/// A service's settings.
+pub(crate) fn get_service(ctx: &Context, key: &ServiceKey) -> Result<ServiceDetail> {
+    let resp = ctx.send(&service_request(Method::Get, key))?;
+    let mut detail: ServiceDetail =
+        serde_json::from_str(&resp.body).map_err(|e| Error::decode("service", e, &resp.body))?;
+    let (group, name) = split_grouped(&detail.name);
+    let (group, name) = (group.map(str::to_string), name.to_string());
+    detail.name = if name.is_empty() {
+        key.name.clone()
+    } else {
+        name
+    };
+    if detail.group_name.is_empty() {
+        detail.group_name = group.unwrap_or_else(|| key.group.clone());
     }
+    Ok(detail)
+}
 
-    /// Removes an instance (found by ip, port, cluster and ephemerality).
-    ///
-    /// Its heartbeats stop first (a beat already on the wire is waited
-    /// for), so no beat can bring it back after the removal.
-    ///
-    /// Python v1: `remove_naming_instance`.
-    pub fn deregister_instance(
-        &self,
-        service: impl Into<ServiceName>,
-        instance: &Instance,
-    ) -> Result<()> {
-        let key = self.resolve(service)?;
-        validate::ip(&instance.ip)?;
-        validate::port(instance.port)?;
-        validate::cluster(&instance.cluster_name)?;
-        let shared = self.shared();
-        let in_flight = shared.config.timeout + Duration::from_secs(1);
-        shared
-            .heartbeats
-            .remove(&BeatKey::new(&key, instance), in_flight);
-        self.send(&deregister_request(&key, instance)).map(drop)
+/// Creates (`Post`) or updates (`Put`) a service.
+pub(crate) fn write_service(
+    ctx: &Context,
+    method: Method,
+    key: &ServiceKey,
+    spec: &ServiceSpec,
+) -> Result<()> {
+    let t = spec.protect_threshold;
+    if !(0.0..=1.0).contains(&t) {
+        return Err(Error::invalid(
+            "protect_threshold",
+            format!("{t} is not in 0..=1"),
+        ));
     }
+    let metadata = serde_json::to_string(&spec.metadata).unwrap_or_else(|_| "{}".into());
+    let req = service_request(method, key)
+        .param("protectThreshold", t.to_string())
+        .param("metadata", metadata)
+        .opt_param("selector", spec.selector.as_deref());
+    ctx.send(&req).map(drop)
+}
 
-    /// Changes an instance's weight, enabled flag and metadata.
-    ///
-    /// Python v1: `modify_naming_instance`.
-    pub fn update_instance(
-        &self,
-        service: impl Into<ServiceName>,
-        instance: &Instance,
-    ) -> Result<()> {
-        let key = self.resolve(service)?;
-        validate_instance(instance)?;
-        let req = naming_request(Method::Put, INSTANCE, &key)
-            .param("ip", instance.ip.as_str())
-            .param("port", instance.port.to_string())
-            .param("clusterName", instance.cluster_name.as_str())
-            .param("weight", instance.weight.to_string())
-            .param("enabled", instance.enabled.to_string())
-            .param("healthy", instance.healthy.to_string())
-            .param("ephemeral", instance.ephemeral.to_string())
-            .param("metadata", metadata_json(instance));
-        self.send(&req).map(drop)
+pub(crate) fn delete_service(ctx: &Context, key: &ServiceKey) -> Result<()> {
+    ctx.send(&service_request(Method::Delete, key)).map(drop)
+}
+
+/// One page of service names, and how many there are in all.
+pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<ServiceList> {
+    if page.page_no == 0 || page.page_size == 0 {
+        return Err(Error::invalid("page", "page_no and page_size start at 1"));
     }
-
-    /// One instance, with its raw health.
-    ///
-    /// Python v1: `get_naming_instance`.
-    pub fn get_instance(
-        &self,
-        service: impl Into<ServiceName>,
-        ip: &str,
-        port: u16,
-        cluster: Option<&str>,
-    ) -> Result<Instance> {
-        let key = self.resolve(service)?;
-        validate::ip(ip)?;
-        validate::port(port)?;
-        let cluster = cluster.unwrap_or(crate::naming::instance::DEFAULT_CLUSTER);
-        validate::cluster(cluster)?;
-        let req = naming_request(Method::Get, INSTANCE, &key)
-            .param("ip", ip)
-            .param("port", port.to_string())
-            .param("cluster", cluster)
-            .param("clusterName", cluster)
-            .param("healthyOnly", "false");
-        let resp = self.send(&req)?;
-        let mut inst: Instance = serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("instance", e, &resp.body))?;
-        if inst.ip.is_empty() {
-            inst.ip = ip.to_string();
-        }
-        if inst.port == 0 {
-            inst.port = port;
-        }
-        Ok(inst)
-    }
-
-    /// A service's instances, straight from the server.
-    ///
-    /// `clusters` (empty: all) is also applied here, since some servers
-    /// ignore it; `healthy_only` is always sent explicitly.
-    ///
-    /// Python v1: `list_naming_instance`.
-    pub fn list_instances(
-        &self,
-        service: impl Into<ServiceName>,
-        clusters: &[&str],
-        healthy_only: bool,
-    ) -> Result<ServiceInfo> {
-        let key = self.resolve(service)?;
-        validate::clusters(clusters)?;
-        self.fetch_instances(&key, clusters, healthy_only)
-    }
-
-    /// `instance/list` for an already validated key: from the subscription
-    /// cache when the service is subscribed, else from the server, else
-    /// (no server answering) from the lists loaded at start.
-    pub(crate) fn fetch_instances(
-        &self,
-        key: &ServiceKey,
-        clusters: &[&str],
-        healthy_only: bool,
-    ) -> Result<ServiceInfo> {
-        let subs = &self.shared().subscriptions;
-        if let Some(info) = subs.cached(key, clusters) {
-            return Ok(filter_hosts(info, clusters, healthy_only));
-        }
-        match query_instances(self.shared(), key, clusters, healthy_only) {
-            Err(e) if e.is_unavailable() => match subs.disk_copy(key, clusters) {
-                Some(info) => {
-                    log::debug!("nacos: no server answers; {key} from the disk cache");
-                    Ok(filter_hosts(info, clusters, healthy_only))
-                }
-                None => Err(e),
-            },
-            other => other,
+    let config = &ctx.config;
+    let group = page.group.as_deref().unwrap_or(&config.group);
+    let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
+    validate::name("group", group)?;
+    validate::namespace(namespace)?;
+    let req = Request::new(Method::Get, Module::Naming, SERVICE_LIST)
+        .param("pageNo", page.page_no.to_string())
+        .param("pageSize", page.page_size.to_string())
+        .param("groupName", group)
+        .nonempty_param("namespaceId", namespace);
+    let resp = ctx.send(&req)?;
+    let mut list: ServiceList = serde_json::from_str(&resp.body)
+        .map_err(|e| Error::decode("service list", e, &resp.body))?;
+    for n in &mut list.names {
+        if let (Some(_), bare) = split_grouped(n) {
+            *n = bare.to_string();
         }
     }
+    Ok(list)
+}
 
-    /// Sends one heartbeat for an instance and returns the server's advice.
-    ///
-    /// Python v1: `send_heartbeat`. Registered ephemeral instances are
-    /// beaten automatically; this is for callers who beat by hand.
-    pub fn send_heartbeat(
-        &self,
-        service: impl Into<ServiceName>,
-        instance: &Instance,
-    ) -> Result<BeatResult> {
-        let key = self.resolve(service)?;
-        validate_instance(instance)?;
-        self.beat(&key, &BeatInfo::new(&key, instance), false)
-    }
-
-    /// Sends one beat; a light beat leaves the instance's details out.
-    pub(crate) fn beat(
-        &self,
-        key: &ServiceKey,
-        beat: &BeatInfo,
-        light: bool,
-    ) -> Result<BeatResult> {
-        let resp = self.send(&beat_request(key, beat, light)?)?;
-        BeatResult::parse(&resp.body)
-    }
-
-    /// A service's settings.
-    pub fn get_service(&self, service: impl Into<ServiceName>) -> Result<ServiceDetail> {
-        let key = self.resolve(service)?;
-        let resp = self.send(&service_request(Method::Get, &key))?;
-        let mut detail: ServiceDetail = serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("service", e, &resp.body))?;
-        let (group, name) = crate::naming::service::split_grouped(&detail.name);
-        let (group, name) = (group.map(str::to_string), name.to_string());
-        detail.name = if name.is_empty() { key.name } else { name };
-        if detail.group_name.is_empty() {
-            detail.group_name = group.unwrap_or(key.group);
-        }
-        Ok(detail)
-    }
-
-    /// Creates a service.
-    pub fn create_service(
-        &self,
-        service: impl Into<ServiceName>,
-        spec: &ServiceSpec,
-    ) -> Result<()> {
-        self.write_service(Method::Post, service.into(), spec)
-    }
-
-    /// Updates a service's settings.
-    pub fn update_service(
-        &self,
-        service: impl Into<ServiceName>,
-        spec: &ServiceSpec,
-    ) -> Result<()> {
-        self.write_service(Method::Put, service.into(), spec)
-    }
-
-    fn write_service(
-        &self,
-        method: Method,
-        service: ServiceName,
-        spec: &ServiceSpec,
-    ) -> Result<()> {
-        let key = self.resolve(service)?;
-        let t = spec.protect_threshold;
-        if !(0.0..=1.0).contains(&t) {
-            return Err(Error::invalid(
-                "protect_threshold",
-                format!("{t} is not in 0..=1"),
-            ));
-        }
-        let metadata = serde_json::to_string(&spec.metadata).unwrap_or_else(|_| "{}".into());
-        let req = service_request(method, &key)
-            .param("protectThreshold", t.to_string())
-            .param("metadata", metadata)
-            .opt_param("selector", spec.selector.as_deref());
-        self.send(&req).map(drop)
-    }
-
-    /// Deletes a service (the server refuses while it has instances).
-    pub fn delete_service(&self, service: impl Into<ServiceName>) -> Result<()> {
-        let key = self.resolve(service)?;
-        self.send(&service_request(Method::Delete, &key)).map(drop)
-    }
-
-    /// One page of service names, and how many there are in all.
-    pub fn list_services(&self, page: &ServicePage) -> Result<ServiceList> {
-        if page.page_no == 0 || page.page_size == 0 {
-            return Err(Error::invalid("page", "page_no and page_size start at 1"));
-        }
-        let config = &self.shared().config;
-        let group = page.group.as_deref().unwrap_or(&config.group);
-        let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
-        validate::name("group", group)?;
-        validate::namespace(namespace)?;
-        let req = Request::new(Method::Get, Module::Naming, SERVICE_LIST)
-            .param("pageNo", page.page_no.to_string())
-            .param("pageSize", page.page_size.to_string())
-            .param("groupName", group)
-            .nonempty_param("namespaceId", namespace);
-        let resp = self.send(&req)?;
-        let mut list: ServiceList = serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("service list", e, &resp.body))?;
-        for n in &mut list.names {
-            if let (Some(_), bare) = crate::naming::service::split_grouped(n) {
-                *n = bare.to_string();
-            }
-        }
-        Ok(list)
-    }
-
-    /// The server's own status (`UP` when it serves), from `operator/metrics`.
-    pub fn server_status(&self) -> Result<String> {
-        let resp = self.send(&Request::new(Method::Get, Module::Naming, METRICS))?;
-        let v: serde_json::Value = serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("server metrics", e, &resp.body))?;
-        v.get("status")
-            .and_then(|s| s.as_str())
-            .map(str::to_string)
-            .ok_or_else(|| Error::decode("server metrics", "no `status` field", &resp.body))
-    }
-
-    /// `true` when a server answers and says it is `UP`.
-    pub fn server_healthy(&self) -> bool {
-        matches!(self.server_status().as_deref(), Ok("UP"))
-    }
-
-    /// Instances whose health equals `healthy`, enabled and with weight > 0.
-    pub fn select_instances(
-        &self,
-        service: impl Into<ServiceName>,
-        clusters: &[&str],
-        healthy: bool,
-    ) -> Result<Vec<Instance>> {
-        let info = self.list_instances(service, clusters, false)?;
-        Ok(info
-            .hosts
-            .into_iter()
-            .filter(|h| h.healthy == healthy && h.enabled && h.weight > 0.0)
-            .collect())
-    }
-
-    /// One healthy, enabled instance, picked at random by weight.
-    ///
-    /// Fails with [`Error::NoInstanceAvailable`] when there is none.
-    pub fn select_one_healthy_instance(
-        &self,
-        service: impl Into<ServiceName>,
-        clusters: &[&str],
-    ) -> Result<Instance> {
-        let key = self.resolve(service)?;
-        validate::clusters(clusters)?;
-        let info = self.fetch_instances(&key, clusters, false)?;
-        select::weighted_random(&info.hosts)
-            .cloned()
-            .ok_or_else(|| Error::NoInstanceAvailable {
-                service: key.to_string(),
-            })
-    }
-
-    /// `(host, port)` of every healthy, enabled instance with weight > 0:
-    /// the shape generic service-discovery interfaces expect.
-    pub fn discover(&self, service: impl Into<ServiceName>) -> Result<Vec<(String, u16)>> {
-        Ok(self
-            .select_instances(service, &[], true)?
-            .into_iter()
-            .map(|h| (h.ip, h.port))
-            .collect())
-    }
+/// The server's own status (`UP` when it serves), from `operator/metrics`.
+pub(crate) fn server_status(ctx: &Context) -> Result<String> {
+    let resp = ctx.send(&Request::new(Method::Get, Module::Naming, METRICS))?;
+    let v: serde_json::Value = serde_json::from_str(&resp.body)
+        .map_err(|e| Error::decode("server metrics", e, &resp.body))?;
+    v.get("status")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::decode("server metrics", "no `status` field", &resp.body))
 }

@@ -5,22 +5,29 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
+use crate::error::Result;
 use crate::naming::instance::Instance;
 use crate::serde_util::{null_default, string_map};
+use crate::validate;
 
 /// The separator Nacos puts between group and service in grouped names.
 pub(crate) const GROUP_SEPARATOR: &str = "@@";
 
-/// Which service a call is about: a name, and optionally a group and a
-/// namespace that override the client's defaults.
+/// Which service a call is about: a name, and optionally a group, a
+/// namespace and clusters that override the client's defaults.
 ///
-/// Every call that takes a service accepts a plain `&str` too:
+/// Every call that takes a service accepts a plain `&str`, `String` or
+/// `&String`, a `(group, name)` pair, or a [`ServiceKey`] from an event:
 ///
 /// ```no_run
 /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
 /// use nacos_blocking::ServiceName;
-/// client.list_instances("orders", &[], true)?;
-/// client.list_instances(ServiceName::new("orders").group("shop").namespace("dev"), &[], true)?;
+/// client.list_instances("orders")?;
+/// client.list_instances(("shop", "orders"))?;
+/// client.list_healthy_instances(
+///     ServiceName::new("orders").group("shop").namespace("dev").clusters(["zone-a", "zone-b"]),
+/// )?;
 /// # Ok::<(), nacos_blocking::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,15 +35,18 @@ pub struct ServiceName {
     pub(crate) name: String,
     pub(crate) group: Option<String>,
     pub(crate) namespace: Option<String>,
+    pub(crate) clusters: Vec<String>,
 }
 
 impl ServiceName {
-    /// The service `name` in the client's default group and namespace.
+    /// The service `name` in the client's default group and namespace,
+    /// all clusters.
     pub fn new(name: impl Into<String>) -> ServiceName {
         ServiceName {
             name: name.into(),
             group: None,
             namespace: None,
+            clusters: Vec::new(),
         }
     }
 
@@ -54,9 +64,56 @@ impl ServiceName {
         self
     }
 
+    /// Only these clusters (lists, selections, subscriptions); an empty
+    /// list means all. For [`get_instance`](crate::NacosClient::get_instance),
+    /// the one cluster the instance is in.
+    #[must_use]
+    pub fn clusters<I>(mut self, clusters: I) -> ServiceName
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.clusters = clusters.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The bare service name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Resolves against the client's defaults and validates every part.
+    pub(crate) fn resolve(self, config: &Config) -> Result<Target> {
+        let service = ServiceKey {
+            namespace: self.namespace.unwrap_or_else(|| config.namespace.clone()),
+            group: self.group.unwrap_or_else(|| config.group.clone()),
+            name: self.name,
+        };
+        validate::name("service_name", &service.name)?;
+        validate::name("group", &service.group)?;
+        validate::namespace(&service.namespace)?;
+        for c in &self.clusters {
+            validate::cluster(c)?;
+        }
+        let mut clusters = self.clusters;
+        clusters.sort();
+        clusters.dedup();
+        Ok(Target { service, clusters })
+    }
+}
+
+/// A service resolved against the client's defaults, with the clusters
+/// asked for (sorted, without duplicates; empty: all).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    pub(crate) service: ServiceKey,
+    pub(crate) clusters: Vec<String>,
+}
+
+impl Target {
+    /// The clusters, comma-joined, as the server takes them.
+    pub(crate) fn clusters_param(&self) -> String {
+        self.clusters.join(",")
     }
 }
 
@@ -72,9 +129,39 @@ impl From<String> for ServiceName {
     }
 }
 
+impl From<&String> for ServiceName {
+    fn from(name: &String) -> ServiceName {
+        ServiceName::new(name.as_str())
+    }
+}
+
+/// `(group, name)`.
+impl<G: Into<String>, N: Into<String>> From<(G, N)> for ServiceName {
+    fn from((group, name): (G, N)) -> ServiceName {
+        ServiceName::new(name).group(group)
+    }
+}
+
 impl From<&ServiceName> for ServiceName {
     fn from(s: &ServiceName) -> ServiceName {
         s.clone()
+    }
+}
+
+impl From<ServiceKey> for ServiceName {
+    fn from(k: ServiceKey) -> ServiceName {
+        ServiceName {
+            name: k.name,
+            group: Some(k.group),
+            namespace: Some(k.namespace),
+            clusters: Vec::new(),
+        }
+    }
+}
+
+impl From<&ServiceKey> for ServiceName {
+    fn from(k: &ServiceKey) -> ServiceName {
+        ServiceName::from(k.clone())
     }
 }
 
@@ -91,6 +178,19 @@ pub struct ServiceKey {
 }
 
 impl ServiceKey {
+    /// A key from its parts (namespace `""` is the public one).
+    pub fn new(
+        namespace: impl Into<String>,
+        group: impl Into<String>,
+        name: impl Into<String>,
+    ) -> ServiceKey {
+        ServiceKey {
+            namespace: namespace.into(),
+            group: group.into(),
+            name: name.into(),
+        }
+    }
+
     /// `group@@name`, as the server writes it.
     pub fn grouped_name(&self) -> String {
         format!("{}{GROUP_SEPARATOR}{}", self.group, self.name)
@@ -138,8 +238,9 @@ pub struct ServiceInfo {
     /// The server's checksum of the list, where it sends one.
     #[serde(default, deserialize_with = "null_default")]
     pub checksum: String,
-    /// The instances.
-    #[serde(default, deserialize_with = "null_default")]
+    /// The instances. Required: an answer without `hosts` is not a list
+    /// answer (a `null` list is empty).
+    #[serde(deserialize_with = "null_default")]
     pub hosts: Vec<Instance>,
 }
 
@@ -295,10 +396,17 @@ mod tests {
         let g = grouped.normalize(&key());
         assert_eq!((g.group_name.as_str(), g.name.as_str()), ("G2", "svc"));
         assert_eq!(g.cache_millis, 3000);
-        let plain: ServiceInfo = serde_json::from_str(r#"{"dom":"svc","extra":1}"#).unwrap();
+        let plain: ServiceInfo =
+            serde_json::from_str(r#"{"dom":"svc","extra":1,"hosts":[]}"#).unwrap();
         let p = plain.normalize(&key());
         assert_eq!((p.group_name.as_str(), p.name.as_str()), ("G", "svc"));
         assert!(p.hosts.is_empty());
+        for not_a_list in [r#"{}"#, r#"{"code":500,"message":"x"}"#, "[]"] {
+            assert!(
+                serde_json::from_str::<ServiceInfo>(not_a_list).is_err(),
+                "{not_a_list}"
+            );
+        }
     }
 
     #[test]

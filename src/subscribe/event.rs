@@ -1,6 +1,7 @@
 //! `ServiceEvent`, the diff between two instance lists, and push-empty
 //! protection. Pure functions: no I/O, no locks.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::naming::instance::Instance;
@@ -37,6 +38,54 @@ pub struct ServiceEvent {
 }
 
 impl ServiceEvent {
+    /// The first event a listener receives: every current instance, all
+    /// of them in `added`. For unit-testing handlers without a server.
+    ///
+    /// ```
+    /// use nacos_blocking::{Instance, ServiceEvent, ServiceKey};
+    /// let key = ServiceKey::new("", "DEFAULT_GROUP", "orders");
+    /// let first = ServiceEvent::initial(key.clone(), vec![Instance::new("10.0.0.1", 80)]);
+    /// let next = ServiceEvent::between(key, &first.instances, vec![]);
+    /// assert_eq!((first.added.len(), next.removed.len()), (1, 1));
+    /// ```
+    pub fn initial(service: ServiceKey, instances: Vec<Instance>) -> ServiceEvent {
+        ServiceEvent {
+            service,
+            clusters: Vec::new(),
+            added: instances.clone(),
+            instances,
+            removed: Vec::new(),
+            modified: Vec::new(),
+            initial: true,
+        }
+    }
+
+    /// The change from `old` to `new` (added, removed and modified
+    /// computed as the client does).
+    pub fn between(service: ServiceKey, old: &[Instance], new: Vec<Instance>) -> ServiceEvent {
+        let d = diff(old, &new);
+        ServiceEvent {
+            service,
+            clusters: Vec::new(),
+            instances: new,
+            added: d.added,
+            removed: d.removed,
+            modified: d.modified,
+            initial: false,
+        }
+    }
+
+    /// The same event for a subscription limited to `clusters`.
+    #[must_use]
+    pub fn with_clusters<I>(mut self, clusters: I) -> ServiceEvent
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.clusters = clusters.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// `true` when nothing was added, removed or modified.
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty()
@@ -65,73 +114,76 @@ fn changed(a: &Instance, b: &Instance) -> bool {
         || a.metadata != b.metadata
 }
 
+/// What identifies an instance in a list: ip, port, cluster.
+fn identity(i: &Instance) -> (&str, u16, &str) {
+    (i.ip.as_str(), i.port, i.cluster_name.as_str())
+}
+
 /// The diff from `old` to `new`, in `new`'s order (removed in `old`'s).
+/// Linear in the sizes of both lists.
 pub(crate) fn diff(old: &[Instance], new: &[Instance]) -> Diff {
     let mut d = Diff::default();
+    let before: HashMap<_, &Instance> = old.iter().map(|o| (identity(o), o)).collect();
+    let after: HashSet<_> = new.iter().map(identity).collect();
     for n in new {
-        match old.iter().find(|o| o.same_identity(n)) {
+        match before.get(&identity(n)) {
             None => d.added.push(n.clone()),
             Some(o) if changed(o, n) => d.modified.push(n.clone()),
             Some(_) => {}
         }
     }
     for o in old {
-        if !new.iter().any(|n| n.same_identity(o)) {
+        if !after.contains(&identity(o)) {
             d.removed.push(o.clone());
         }
     }
     d
 }
 
-/// How long after polls start working again an empty list stays held:
-/// a server that restarted has lost its ephemeral instances until their
-/// heartbeats re-register them, which takes up to one heartbeat interval
-/// (5 s by default in Nacos clients); this is twice that.
-pub(crate) const RECOVERY_GRACE: Duration = Duration::from_secs(10);
-
 /// Push-empty protection: what to do with a freshly polled list.
+///
+/// An empty list replacing a non-empty one is held (the last good list
+/// stays) for a time window, whatever the poll interval: a server that
+/// restarted lists nothing until the heartbeats of its instances come
+/// back, which takes up to one beat interval. Only an empty list still
+/// there once the window has passed is delivered.
 #[derive(Debug, Default)]
 pub(crate) struct EmptyGuard {
-    /// An empty list replaced a non-empty one and is waiting to be confirmed.
-    held: bool,
-    /// When polls last started working again after failing.
-    recovered_at: Option<Instant>,
+    /// When the empty list now held was first seen.
+    held_since: Option<Instant>,
 }
 
 impl EmptyGuard {
-    /// Polls work again after failing (the server may have restarted).
-    pub(crate) fn recovered(&mut self, now: Instant) {
-        self.recovered_at = Some(now);
-    }
-
-    /// `true` when `new` may replace `previous`. With `protect`, an empty
-    /// list replacing a non-empty one is accepted only when the poll
-    /// before this one was empty too, and, within [`RECOVERY_GRACE`] of
-    /// polls recovering from failures, only once that grace is over.
+    /// `true` when `new` may replace `previous`.
     pub(crate) fn accept(
         &mut self,
         previous: Option<&[Instance]>,
         new: &[Instance],
-        protect: bool,
+        window: Option<Duration>,
         now: Instant,
     ) -> bool {
         let replaces_nonempty = previous.is_some_and(|p| !p.is_empty());
-        if protect && new.is_empty() && replaces_nonempty {
-            let recovering = self
-                .recovered_at
-                .is_some_and(|at| now.saturating_duration_since(at) < RECOVERY_GRACE);
-            if !self.held || recovering {
-                if !self.held {
-                    log::warn!(
-                        "nacos: a subscribed service came back empty; holding it until confirmed"
-                    );
-                }
-                self.held = true;
-                return false;
-            }
+        let Some(window) = window else {
+            return true;
+        };
+        if !(new.is_empty() && replaces_nonempty) {
+            self.held_since = None;
+            return true;
         }
-        self.held = false;
+        let since = *self.held_since.get_or_insert_with(|| {
+            log::warn!("nacos: a subscribed service came back empty; holding the last list");
+            now
+        });
+        if now.saturating_duration_since(since) < window {
+            return false;
+        }
+        self.held_since = None;
         true
+    }
+
+    /// `true` while an empty list is held back.
+    pub(crate) fn holding(&self) -> bool {
+        self.held_since.is_some()
     }
 }
 
@@ -185,44 +237,57 @@ mod tests {
     }
 
     #[test]
-    fn empty_is_held_until_confirmed() {
+    fn empty_is_held_for_the_window_whatever_the_poll_rate() {
         let one = vec![inst("10.0.0.1", 1)];
         let mut g = EmptyGuard::default();
-        let now = Instant::now();
-        assert!(g.accept(None, &[], true, now), "first list, even empty");
-        assert!(g.accept(Some(&[]), &one, true, now));
-        assert!(!g.accept(Some(&one), &[], true, now), "held");
-        assert!(g.accept(Some(&one), &one, true, now), "glitch over");
-        assert!(!g.accept(Some(&one), &[], true, now), "held again");
-        assert!(g.accept(Some(&one), &[], true, now), "confirmed");
-        assert!(g.accept(Some(&[]), &[], true, now));
-    }
-
-    #[test]
-    fn after_an_outage_empty_is_held_for_the_grace() {
-        let one = vec![inst("10.0.0.1", 1)];
-        let mut g = EmptyGuard::default();
+        let w = Some(Duration::from_secs(10));
         let t0 = Instant::now();
-        g.recovered(t0);
-        let soon = t0 + RECOVERY_GRACE / 2;
-        assert!(!g.accept(Some(&one), &[], true, t0), "held");
+        assert!(g.accept(None, &[], w, t0), "first list, even empty");
+        assert!(g.accept(Some(&[]), &one, w, t0));
+        for ms in [0, 200, 400, 5_000, 9_999] {
+            let t = t0 + Duration::from_millis(ms);
+            assert!(!g.accept(Some(&one), &[], w, t), "held at {ms} ms");
+            assert!(g.holding());
+        }
         assert!(
-            !g.accept(Some(&one), &[], true, soon),
-            "still held in grace"
+            g.accept(Some(&one), &one, w, t0 + Duration::from_secs(5)),
+            "back"
         );
-        assert!(g.accept(Some(&one), &one, true, soon), "re-registered");
-        let later = t0 + RECOVERY_GRACE;
-        assert!(!g.accept(Some(&one), &[], true, later), "held once more");
+        assert!(!g.holding());
+        let t1 = t0 + Duration::from_secs(20);
+        assert!(!g.accept(Some(&one), &[], w, t1), "a new window starts");
         assert!(
-            g.accept(Some(&one), &[], true, later),
-            "confirmed after grace"
+            g.accept(Some(&one), &[], w, t1 + Duration::from_secs(10)),
+            "still empty after it"
         );
+        assert!(g.accept(Some(&[]), &[], w, t1));
     }
 
     #[test]
     fn empty_passes_when_protection_is_off() {
         let one = vec![inst("10.0.0.1", 1)];
         let mut g = EmptyGuard::default();
-        assert!(g.accept(Some(&one), &[], false, Instant::now()));
+        assert!(g.accept(Some(&one), &[], None, Instant::now()));
+    }
+
+    #[test]
+    fn diff_of_fifty_thousand_is_linear() {
+        let old: Vec<Instance> = (0..50_000u32)
+            .map(|i| {
+                inst(
+                    &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                    80,
+                )
+            })
+            .collect();
+        let new: Vec<Instance> = old
+            .iter()
+            .map(|i| Instance::builder(i.ip.clone(), 81).build())
+            .collect();
+        let t = Instant::now();
+        let d = diff(&old, &new);
+        assert_eq!((d.added.len(), d.removed.len()), (50_000, 50_000));
+        // A quadratic diff takes minutes here; linear takes milliseconds.
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     }
 }

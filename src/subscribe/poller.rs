@@ -1,20 +1,22 @@
 //! The polling engine: one scheduler thread per client hands due polls to a
-//! small fixed pool, so a slow server answer or a slow listener holds up
-//! only its own service. Threads start with the first subscription.
+//! small fixed pool, so a slow server answer holds up only its own service.
+//! Events go to listeners through the client's delivery pool. Threads
+//! start with the first subscription.
 
-use std::sync::Arc;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
 
-use crate::client::Shared;
 use crate::error::Result;
-use crate::naming::api::query_instances;
-use crate::subscribe::disk_cache;
+use crate::naming::api::{decode_instance_list, fetch_instance_list};
 use crate::subscribe::registry::Job;
-use crate::worker::{guarded, StopSignal, Workers};
+use crate::subscribe::{disk_cache, Subscriptions};
+use crate::worker::{guarded, StopSignal};
 
-/// Threads that run polls and deliver their events.
+/// Threads that run polls.
 pub(crate) const POOL_SIZE: usize = 4;
 
 /// The scheduler's longest nap when nothing is due.
@@ -48,19 +50,20 @@ impl Channels {
     }
 }
 
-/// Starts the scheduler and the pool on `workers`.
-pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) -> Result<()> {
-    let s = shared.clone();
-    workers.spawn("subscribe-poller", move |stop| schedule(&s, &stop))?;
+/// Starts the scheduler and the pool.
+pub(crate) fn start(subs: &Arc<Subscriptions>) -> Result<()> {
+    let s = subs.clone();
+    subs.workers
+        .spawn("sub-sched", move |stop| schedule(&s, &stop))?;
     for i in 0..POOL_SIZE {
-        let s = shared.clone();
-        workers.spawn(&format!("subscribe-{i}"), move |stop| work(&s, &stop))?;
+        let s = subs.clone();
+        subs.workers
+            .spawn(&format!("sub-poll-{i}"), move |stop| work(&s, &stop))?;
     }
     Ok(())
 }
 
-fn schedule(shared: &Shared, stop: &StopSignal) {
-    let subs = &shared.subscriptions;
+fn schedule(subs: &Subscriptions, stop: &StopSignal) {
     loop {
         let now = Instant::now();
         let (jobs, next) = subs.registry.take_due(now);
@@ -78,30 +81,49 @@ fn schedule(shared: &Shared, stop: &StopSignal) {
     }
 }
 
-fn work(shared: &Shared, stop: &StopSignal) {
-    let subs = &shared.subscriptions;
+fn work(subs: &Subscriptions, stop: &StopSignal) {
     loop {
         select! {
             recv(stop.receiver()) -> _ => return,
             recv(subs.channels.jobs_rx) -> job => match job {
-                Ok(job) => run(shared, &job),
+                Ok(job) => {
+                    guarded("a subscription poll", || run(subs, &job));
+                    subs.registry.finish(&job);
+                    subs.channels.wake();
+                }
                 Err(_) => return,
             },
         }
     }
 }
 
-/// One poll: ask the server, record, store, then deliver outside the lock.
-fn run(shared: &Shared, job: &Job) {
-    let subs = &shared.subscriptions;
-    let result = query_instances(shared, &job.sub.service, &job.clusters(), false);
-    let outcome = subs.registry.complete(job, result);
-    if let Some((key, info)) = &outcome.store {
-        disk_cache::store(&shared.config.cache_dir, key, info);
+/// A hash of an answer's bytes, to tell an unchanged answer without
+/// decoding it.
+fn body_hash(body: &str) -> u64 {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new).hash_one(body.as_bytes())
+}
+
+/// One poll: ask the server, record, store, then queue the events.
+fn run(subs: &Subscriptions, job: &Job) {
+    let ctx = &subs.ctx;
+    let result = fetch_instance_list(ctx, &job.target).and_then(|body| {
+        let hash = body_hash(&body);
+        if subs.registry.unchanged(job, hash, None) {
+            return Ok(None);
+        }
+        decode_instance_list(&job.target, &body).map(|info| Some((info, hash)))
+    });
+    let result = match result {
+        Ok(None) => return,
+        Ok(Some(decoded)) => Ok(decoded),
+        Err(e) => Err(e),
+    };
+    let outcome = subs.registry.complete(job, result, subs.empty_window());
+    if let (Some((key, info)), Some(dir)) = (&outcome.store, &ctx.config.cache_dir) {
+        disk_cache::store(dir, key, info);
     }
-    for (listener, event) in &outcome.deliveries {
-        guarded("a service listener", || listener(event));
+    for (listener, event) in outcome.deliveries {
+        listener.push(event, &ctx.delivery);
     }
-    subs.registry.finish(job);
-    subs.channels.wake();
 }

@@ -1,23 +1,24 @@
 //! The subscription table: one entry per (service, clusters), shared by all
-//! its listeners, holding the last good list and the poll schedule.
+//! its listeners, holding the last good list, the poll schedule and how
+//! polling goes.
 //!
 //! Every method takes the lock briefly and never calls user code: what to
-//! deliver is handed back to the caller, who runs it after unlocking.
+//! deliver is handed back to the caller, who queues it after unlocking.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
+use crate::delivery::Listener;
 use crate::error::Result;
 use crate::naming::instance::Instance;
-use crate::naming::service::{ServiceInfo, ServiceKey};
+use crate::naming::service::{ServiceInfo, ServiceKey, Target};
 use crate::subscribe::disk_cache;
 use crate::subscribe::event::{diff, EmptyGuard, ServiceEvent};
-
-/// A listener as stored: shared so delivery can run outside the lock.
-pub(crate) type ListenerFn = Arc<dyn Fn(&ServiceEvent) + Send + Sync>;
+use crate::subscribe::state::SubscriptionState;
+use crate::util::{after, lock};
 
 /// Errors back off up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -26,83 +27,67 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 /// Server advice is kept within these bounds.
 const ADVISED_MIN: Duration = Duration::from_secs(1);
 
-/// What one subscription table entry is keyed by.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct SubKey {
-    pub(crate) service: ServiceKey,
-    /// Sorted, without duplicates; empty means all.
-    pub(crate) clusters: Vec<String>,
-}
-
-impl SubKey {
-    pub(crate) fn new(service: ServiceKey, clusters: &[&str]) -> SubKey {
-        let mut clusters: Vec<String> = clusters.iter().map(|c| c.to_string()).collect();
-        clusters.sort();
-        clusters.dedup();
-        SubKey { service, clusters }
-    }
-
-    fn cluster_refs(&self) -> Vec<&str> {
-        self.clusters.iter().map(String::as_str).collect()
-    }
-}
-
 /// A poll the pool should run.
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
-    pub(crate) sub: SubKey,
+    pub(crate) target: Target,
     /// The entry's id: a result for a removed-then-re-added entry is dropped.
     entry: u64,
 }
 
-impl Job {
-    pub(crate) fn clusters(&self) -> Vec<&str> {
-        self.sub.cluster_refs()
-    }
-}
-
-struct Listener {
+struct Registered {
     id: u64,
-    f: ListenerFn,
+    listener: Arc<Listener<ServiceEvent>>,
     /// Has had its initial event.
     primed: bool,
 }
 
 struct Entry {
     id: u64,
-    listeners: Vec<Listener>,
+    listeners: Vec<Registered>,
     good: Option<ServiceInfo>,
     guard: EmptyGuard,
+    /// A hash of the last answer taken: an identical answer is not decoded.
+    last_body: Option<u64>,
     failures: u32,
+    last_success: Option<SystemTime>,
+    last_error: Option<String>,
     next_due: Instant,
     in_flight: bool,
 }
 
-/// Events to hand to listeners once the lock is released, and a list to
+impl Entry {
+    fn state(&self, target: &Target) -> SubscriptionState {
+        SubscriptionState {
+            service: target.service.clone(),
+            clusters: target.clusters.clone(),
+            instances: self.good.as_ref().map(|g| g.hosts.len()),
+            last_success: self.last_success,
+            consecutive_failures: self.failures,
+            last_error: self.last_error.clone(),
+            holding_empty: self.guard.holding(),
+        }
+    }
+}
+
+/// Events to queue for listeners once the lock is released, and a list to
 /// write to disk.
 #[derive(Default)]
 pub(crate) struct Outcome {
-    pub(crate) deliveries: Vec<(ListenerFn, Arc<ServiceEvent>)>,
+    pub(crate) deliveries: Vec<(Arc<Listener<ServiceEvent>>, Arc<ServiceEvent>)>,
     pub(crate) store: Option<(ServiceKey, ServiceInfo)>,
 }
 
 struct Table {
-    entries: HashMap<SubKey, Entry>,
+    entries: HashMap<Target, Entry>,
     closed: bool,
-}
-
-/// The settings the table needs.
-#[derive(Clone, Debug)]
-struct Settings {
-    interval: Option<Duration>,
-    protect: bool,
 }
 
 /// Every subscription of one client.
 pub(crate) struct Registry {
     table: Mutex<Table>,
     ids: AtomicU64,
-    settings: Settings,
+    interval: Option<Duration>,
     /// Lists loaded from disk at start (`load_cache_at_start`).
     from_disk: HashMap<ServiceKey, ServiceInfo>,
 }
@@ -127,10 +112,9 @@ fn in_clusters(hosts: &[Instance], clusters: &[String]) -> Vec<Instance> {
 
 impl Registry {
     pub(crate) fn new(config: &Config) -> Registry {
-        let from_disk = if config.load_cache_at_start {
-            disk_cache::load_all(&config.cache_dir)
-        } else {
-            HashMap::new()
+        let from_disk = match &config.cache_dir {
+            Some(dir) if config.load_cache_at_start => disk_cache::load_all(dir),
+            _ => HashMap::new(),
         };
         Registry {
             table: Mutex::new(Table {
@@ -138,38 +122,43 @@ impl Registry {
                 closed: false,
             }),
             ids: AtomicU64::new(1),
-            settings: Settings {
-                interval: config.poll_interval,
-                protect: config.push_empty_protection,
-            },
+            interval: config.poll_interval,
             from_disk,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
-        self.table.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.table)
     }
 
-    /// Adds a listener (creating the entry, due at once); `None` once closed.
-    pub(crate) fn add(&self, sub: &SubKey, f: ListenerFn) -> Option<u64> {
+    /// Adds a listener (creating the entry, due at once); returns its id,
+    /// or `None` once closed.
+    pub(crate) fn add(
+        &self,
+        target: &Target,
+        listener: Arc<Listener<ServiceEvent>>,
+    ) -> Option<u64> {
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
         let mut t = self.lock();
         if t.closed {
             return None;
         }
-        let seed = self.disk_list(&sub.service, &sub.clusters);
-        let entry = t.entries.entry(sub.clone()).or_insert_with(|| Entry {
+        let seed = self.disk_list(&target.service, &target.clusters);
+        let entry = t.entries.entry(target.clone()).or_insert_with(|| Entry {
             id,
             listeners: Vec::new(),
             good: seed,
             guard: EmptyGuard::default(),
+            last_body: None,
             failures: 0,
+            last_success: None,
+            last_error: None,
             next_due: Instant::now(),
             in_flight: false,
         });
-        entry.listeners.push(Listener {
+        entry.listeners.push(Registered {
             id,
-            f,
+            listener,
             primed: false,
         });
         // A new listener waits for its initial event: poll now.
@@ -178,28 +167,45 @@ impl Registry {
     }
 
     /// Removes one listener; the entry goes with its last listener.
-    pub(crate) fn remove(&self, sub: &SubKey, listener: u64) {
+    pub(crate) fn remove(&self, target: &Target, listener: u64) {
         let mut t = self.lock();
-        if let Some(e) = t.entries.get_mut(sub) {
-            e.listeners.retain(|l| l.id != listener);
+        if let Some(e) = t.entries.get_mut(target) {
+            e.listeners.retain(|l| {
+                let keep = l.id != listener;
+                if !keep {
+                    l.listener.remove();
+                }
+                keep
+            });
             if e.listeners.is_empty() {
-                t.entries.remove(sub);
+                t.entries.remove(target);
             }
         }
     }
 
-    /// Removes every entry of `service`, whatever its clusters.
+    /// Removes every entry of `service`, whatever its clusters; how many.
     pub(crate) fn remove_service(&self, service: &ServiceKey) -> usize {
         let mut t = self.lock();
-        let before = t.entries.len();
-        t.entries.retain(|k, _| &k.service != service);
-        before - t.entries.len()
+        let gone: Vec<Target> = t
+            .entries
+            .keys()
+            .filter(|k| &k.service == service)
+            .cloned()
+            .collect();
+        for k in &gone {
+            if let Some(e) = t.entries.remove(k) {
+                e.listeners.iter().for_each(|l| l.listener.remove());
+            }
+        }
+        gone.len()
     }
 
-    /// Removes everything; listeners (and watcher channels) are dropped.
+    /// Removes everything; every listener (and watcher) ends.
     pub(crate) fn clear(&self) {
         let old = std::mem::take(&mut self.lock().entries);
-        drop(old);
+        for e in old.values() {
+            e.listeners.iter().for_each(|l| l.listener.remove());
+        }
     }
 
     /// Clears and refuses new subscriptions.
@@ -212,19 +218,26 @@ impl Registry {
         self.lock().entries.len()
     }
 
-    /// The subscribed list for `service` and `clusters`, if one is known: an
-    /// entry for exactly these clusters, or one for all clusters.
-    pub(crate) fn cached(&self, service: &ServiceKey, clusters: &[&str]) -> Option<ServiceInfo> {
-        let exact = SubKey::new(service.clone(), clusters);
+    /// How polling goes for `target`, if it is subscribed.
+    pub(crate) fn state(&self, target: &Target) -> Option<SubscriptionState> {
+        self.lock().entries.get(target).map(|e| e.state(target))
+    }
+
+    /// The subscribed list for `target`, if one is known: an entry for
+    /// exactly these clusters, or one for all clusters.
+    pub(crate) fn cached(&self, target: &Target) -> Option<ServiceInfo> {
         let t = self.lock();
-        if let Some(info) = t.entries.get(&exact).and_then(|e| e.good.as_ref()) {
+        if let Some(info) = t.entries.get(target).and_then(|e| e.good.as_ref()) {
             return Some(info.clone());
         }
-        let all = SubKey::new(service.clone(), &[]);
+        let all = Target {
+            service: target.service.clone(),
+            clusters: Vec::new(),
+        };
         let info = t.entries.get(&all).and_then(|e| e.good.as_ref())?;
         Some(ServiceInfo {
-            hosts: in_clusters(&info.hosts, &exact.clusters),
-            clusters: exact.clusters.join(","),
+            hosts: in_clusters(&info.hosts, &target.clusters),
+            clusters: target.clusters_param(),
             ..info.clone()
         })
     }
@@ -257,7 +270,7 @@ impl Registry {
             if e.next_due <= now {
                 e.in_flight = true;
                 jobs.push(Job {
-                    sub: k.clone(),
+                    target: k.clone(),
                     entry: e.id,
                 });
             } else {
@@ -267,22 +280,60 @@ impl Registry {
         (jobs, next)
     }
 
+    /// `true` when an answer hashing to `body` changes nothing: the same
+    /// bytes as the last answer taken, every listener primed, no empty
+    /// list held. Then it counts as a successful poll, without decoding.
+    pub(crate) fn unchanged(&self, job: &Job, body: u64, advised: Option<Duration>) -> bool {
+        let mut t = self.lock();
+        let Some(e) = t.entries.get_mut(&job.target).filter(|e| e.id == job.entry) else {
+            return true; // gone: nothing to do with the answer
+        };
+        let same = e.last_body == Some(body)
+            && e.good.is_some()
+            && !e.guard.holding()
+            && e.listeners.iter().all(|l| l.primed);
+        if same {
+            self.succeeded(e, advised, Instant::now());
+        }
+        same
+    }
+
+    fn succeeded(&self, e: &mut Entry, advised: Option<Duration>, now: Instant) {
+        if e.failures > 0 {
+            log::info!("nacos: polling a subscribed service works again");
+        }
+        e.failures = 0;
+        e.last_success = Some(SystemTime::now());
+        let interval = self.interval.unwrap_or(match advised {
+            Some(d) if !d.is_zero() => d.clamp(ADVISED_MIN, MAX_BACKOFF),
+            _ => DEFAULT_INTERVAL,
+        });
+        e.next_due = after(now, jittered(interval));
+    }
+
     /// Records a poll's result and says what to deliver and store.
-    pub(crate) fn complete(&self, job: &Job, result: Result<ServiceInfo>) -> Outcome {
+    /// `window` is how long an empty list is held (`None`: not at all).
+    pub(crate) fn complete(
+        &self,
+        job: &Job,
+        result: Result<(ServiceInfo, u64)>,
+        window: Option<Duration>,
+    ) -> Outcome {
         let mut out = Outcome::default();
         let mut t = self.lock();
-        let Some(e) = t.entries.get_mut(&job.sub).filter(|e| e.id == job.entry) else {
+        let Some(e) = t.entries.get_mut(&job.target).filter(|e| e.id == job.entry) else {
             return out;
         };
         let now = Instant::now();
+        let service = &job.target.service;
         match result {
             Err(err) => {
                 e.failures = e.failures.saturating_add(1);
-                let base = self.settings.interval.unwrap_or(DEFAULT_INTERVAL);
+                let base = self.interval.unwrap_or(DEFAULT_INTERVAL);
                 let backoff = base
                     .saturating_mul(1 << e.failures.min(16))
                     .min(MAX_BACKOFF);
-                e.next_due = now + jittered(backoff).min(MAX_BACKOFF);
+                e.next_due = after(now, jittered(backoff).min(MAX_BACKOFF));
                 let level = if e.failures == 1 {
                     log::Level::Warn
                 } else {
@@ -290,37 +341,26 @@ impl Registry {
                 };
                 log::log!(
                     level,
-                    "nacos: polling {} failed ({} in a row), keeping the last list, next try in {backoff:?}: {err}",
-                    job.sub.service,
+                    "nacos: polling {service} failed ({} in a row), keeping the last list, next try in {backoff:?}: {err}",
                     e.failures
                 );
+                e.last_error = Some(err.to_string());
             }
-            Ok(mut info) => {
-                if e.failures > 0 {
-                    log::info!("nacos: polling {} works again", job.sub.service);
-                    e.guard.recovered(now);
-                }
-                e.failures = 0;
-                let advised = Duration::from_millis(info.cache_millis);
-                let interval = self.settings.interval.unwrap_or(if advised.is_zero() {
-                    DEFAULT_INTERVAL
-                } else {
-                    advised.clamp(ADVISED_MIN, MAX_BACKOFF)
-                });
-                e.next_due = now + jittered(interval);
-                info.clusters = job.sub.clusters.join(",");
+            Ok((mut info, body)) => {
+                let advised = Some(Duration::from_millis(info.cache_millis));
+                self.succeeded(e, advised, now);
+                info.clusters = job.target.clusters_param();
                 let previous = e.good.as_ref().map(|g| g.hosts.as_slice());
-                if e.guard
-                    .accept(previous, &info.hosts, self.settings.protect, now)
-                {
+                if e.guard.accept(previous, &info.hosts, window, now) {
+                    e.last_body = Some(body);
                     let d = diff(previous.unwrap_or(&[]), &info.hosts);
                     if e.good.is_none() || !d.is_empty() {
-                        out.store = Some((job.sub.service.clone(), info.clone()));
+                        out.store = Some((service.clone(), info.clone()));
                     }
                     if e.good.is_some() && !d.is_empty() {
                         let ev = Arc::new(ServiceEvent {
-                            service: job.sub.service.clone(),
-                            clusters: job.sub.clusters.clone(),
+                            service: service.clone(),
+                            clusters: job.target.clusters.clone(),
                             instances: info.hosts.clone(),
                             added: d.added,
                             removed: d.removed,
@@ -328,7 +368,7 @@ impl Registry {
                             initial: false,
                         });
                         for l in e.listeners.iter().filter(|l| l.primed) {
-                            out.deliveries.push((l.f.clone(), ev.clone()));
+                            out.deliveries.push((l.listener.clone(), ev.clone()));
                         }
                     }
                     e.good = Some(info);
@@ -340,17 +380,12 @@ impl Registry {
             for l in e.listeners.iter_mut().filter(|l| !l.primed) {
                 l.primed = true;
                 let ev = initial.get_or_insert_with(|| {
-                    Arc::new(ServiceEvent {
-                        service: job.sub.service.clone(),
-                        clusters: job.sub.clusters.clone(),
-                        instances: good.hosts.clone(),
-                        added: good.hosts.clone(),
-                        removed: Vec::new(),
-                        modified: Vec::new(),
-                        initial: true,
-                    })
+                    Arc::new(
+                        ServiceEvent::initial(service.clone(), good.hosts.clone())
+                            .with_clusters(job.target.clusters.iter().cloned()),
+                    )
                 });
-                out.deliveries.push((l.f.clone(), ev.clone()));
+                out.deliveries.push((l.listener.clone(), ev.clone()));
             }
         }
         out
@@ -359,7 +394,7 @@ impl Registry {
     /// The poll and its deliveries are over: the entry may be polled again.
     pub(crate) fn finish(&self, job: &Job) {
         let mut t = self.lock();
-        if let Some(e) = t.entries.get_mut(&job.sub).filter(|e| e.id == job.entry) {
+        if let Some(e) = t.entries.get_mut(&job.target).filter(|e| e.id == job.entry) {
             e.in_flight = false;
         }
     }
@@ -375,27 +410,22 @@ fn jittered(d: Duration) -> Duration {
 mod tests {
     use super::*;
     use crate::builder::ClientBuilder;
-    use std::sync::atomic::AtomicUsize;
+    use crate::error::Error;
 
-    fn registry(protect: bool) -> Registry {
+    fn registry() -> Registry {
         let c = ClientBuilder::default()
             .server_addr("127.0.0.1")
             .poll_interval(Some(Duration::from_millis(100)))
-            .push_empty_protection(protect)
             .into_config()
             .unwrap();
         Registry::new(&c)
     }
 
-    fn sub() -> SubKey {
-        SubKey::new(
-            ServiceKey {
-                namespace: String::new(),
-                group: "G".into(),
-                name: "svc".into(),
-            },
-            &[],
-        )
+    fn target() -> Target {
+        Target {
+            service: ServiceKey::new("", "G", "svc"),
+            clusters: Vec::new(),
+        }
     }
 
     fn list(ports: &[u16]) -> ServiceInfo {
@@ -408,11 +438,26 @@ mod tests {
         }
     }
 
+    fn listener() -> Arc<Listener<ServiceEvent>> {
+        Listener::new(|_: &ServiceEvent| {})
+    }
+
+    const HOLD: Option<Duration> = Some(Duration::from_secs(3600));
+
     /// Runs one poll with `result`; returns (initial?, added, removed) per delivery.
     fn poll(r: &Registry, result: Result<ServiceInfo>) -> Vec<(bool, usize, usize)> {
+        poll_with(r, result, HOLD)
+    }
+
+    fn poll_with(
+        r: &Registry,
+        result: Result<ServiceInfo>,
+        window: Option<Duration>,
+    ) -> Vec<(bool, usize, usize)> {
         let (jobs, _) = r.take_due(Instant::now() + Duration::from_secs(3600));
         assert_eq!(jobs.len(), 1);
-        let out = r.complete(&jobs[0], result);
+        let n = crate::util::random_u64();
+        let out = r.complete(&jobs[0], result.map(|i| (i, n)), window);
         r.finish(&jobs[0]);
         out.deliveries
             .iter()
@@ -422,63 +467,81 @@ mod tests {
 
     #[test]
     fn initial_then_changes_and_errors_keep_the_list() {
-        let r = registry(true);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let c = calls.clone();
-        r.add(
-            &sub(),
-            Arc::new(move |_| {
-                c.fetch_add(1, Ordering::SeqCst);
-            }),
-        )
-        .unwrap();
+        let r = registry();
+        r.add(&target(), listener()).unwrap();
         assert_eq!(poll(&r, Ok(list(&[1, 2]))), vec![(true, 2, 0)]);
         assert_eq!(poll(&r, Ok(list(&[1, 2]))), vec![]);
         assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![(false, 1, 1)]);
-        // Push-empty: held once, then confirmed.
-        assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
-        assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
-        assert_eq!(poll(&r, Ok(list(&[]))), vec![(false, 0, 2)]);
-        assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![(false, 2, 0)]);
-        // An error keeps the list; right after it, empty lists stay held
-        // (the server may have restarted and lost its instances).
-        assert_eq!(poll(&r, Err(crate::error::Error::Shutdown)), vec![]);
-        assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
-        assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
-        assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
-        assert_eq!(r.cached(&sub().service, &[]).unwrap().hosts.len(), 2);
+        // Push-empty: held for the window, however many polls see it.
+        for _ in 0..5 {
+            assert_eq!(poll(&r, Ok(list(&[]))), vec![]);
+        }
+        assert_eq!(r.cached(&target()).unwrap().hosts.len(), 2);
+        assert!(r.state(&target()).unwrap().holding_empty);
+        assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![]);
+        // An error keeps the list and shows in the state.
+        assert_eq!(poll(&r, Err(Error::Shutdown)), vec![]);
+        let s = r.state(&target()).unwrap();
+        assert_eq!((s.consecutive_failures, s.instances), (1, Some(2)));
+        assert!(s.last_error.is_some());
         // A second listener gets its own initial event only.
-        let id = r.add(&sub(), Arc::new(|_| {})).unwrap();
+        let id = r.add(&target(), listener()).unwrap();
         assert_eq!(poll(&r, Ok(list(&[1, 3]))), vec![(true, 2, 0)]);
-        r.remove(&sub(), id);
+        assert!(r.state(&target()).unwrap().is_ok());
+        r.remove(&target(), id);
         assert_eq!(r.len(), 1);
         r.close();
         assert_eq!(r.len(), 0);
-        assert!(r.add(&sub(), Arc::new(|_| {})).is_none());
+        assert!(r.add(&target(), listener()).is_none());
     }
 
     #[test]
-    fn empty_is_delivered_at_once_without_protection() {
-        let r = registry(false);
-        r.add(&sub(), Arc::new(|_| {})).unwrap();
+    fn empty_is_delivered_once_the_window_passed_or_without_protection() {
+        let r = registry();
+        r.add(&target(), listener()).unwrap();
         poll(&r, Ok(list(&[1])));
-        assert_eq!(poll(&r, Ok(list(&[]))), vec![(false, 0, 1)]);
+        assert_eq!(poll_with(&r, Ok(list(&[])), None), vec![(false, 0, 1)]);
+        poll(&r, Ok(list(&[1])));
+        let zero = Some(Duration::ZERO);
+        assert_eq!(poll_with(&r, Ok(list(&[])), zero), vec![(false, 0, 1)]);
+    }
+
+    #[test]
+    fn identical_answers_are_not_decoded_again() {
+        let r = registry();
+        r.add(&target(), listener()).unwrap();
+        let (jobs, _) = r.take_due(Instant::now());
+        assert!(!r.unchanged(&jobs[0], 7, None), "nothing taken yet");
+        r.complete(&jobs[0], Ok((list(&[1]), 7)), HOLD);
+        r.finish(&jobs[0]);
+        let (jobs, _) = r.take_due(Instant::now() + Duration::from_secs(3600));
+        assert!(r.unchanged(&jobs[0], 7, None));
+        assert!(!r.unchanged(&jobs[0], 8, None));
+        r.finish(&jobs[0]);
+        // A new listener needs its initial event: decode again.
+        r.add(&target(), listener()).unwrap();
+        let (jobs, _) = r.take_due(Instant::now());
+        assert!(!r.unchanged(&jobs[0], 7, None));
     }
 
     #[test]
     fn errors_back_off_and_cache_filters_clusters() {
-        let r = registry(true);
-        r.add(&sub(), Arc::new(|_| {})).unwrap();
+        let r = registry();
+        r.add(&target(), listener()).unwrap();
         let mut info = list(&[1]);
         info.hosts
             .push(Instance::builder("10.0.0.2", 1).cluster("z").build());
         poll(&r, Ok(info));
-        let z = r.cached(&sub().service, &["z"]).unwrap();
+        let z = Target {
+            clusters: vec!["z".into()],
+            ..target()
+        };
+        let z = r.cached(&z).unwrap();
         assert_eq!(z.hosts.len(), 1);
         assert_eq!(z.hosts[0].cluster_name, "z");
         let before = Instant::now();
         for _ in 0..10 {
-            poll(&r, Err(crate::error::Error::Shutdown));
+            poll(&r, Err(Error::Shutdown));
         }
         let (_, next) = r.take_due(before);
         let wait = next.unwrap() - before;

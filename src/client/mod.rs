@@ -1,0 +1,172 @@
+//! The client facade: a cheap, `Send + Sync` handle that owns the
+//! subsystems and lists every public call, each a short delegation
+//! (naming calls in `naming.rs`, config calls in `config.rs`).
+
+mod config;
+mod naming;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::builder::ClientBuilder;
+use crate::config::Servers;
+use crate::config_center::listen::ConfigWatch;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::heartbeat::Heartbeats;
+use crate::subscribe::Subscriptions;
+use crate::util::lock;
+use crate::worker::Workers;
+
+/// A blocking Nacos client.
+///
+/// Cloning is cheap (an `Arc`); every clone shares one connection pool, one
+/// login and one set of background threads. The threads stop when
+/// [`shutdown`](NacosClient::shutdown) is called or the last clone is dropped.
+///
+/// ```no_run
+/// let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
+/// for (host, port) in client.discover("orders")? {
+///     println!("{host}:{port}");
+/// }
+/// # Ok::<(), nacos_blocking::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct NacosClient {
+    inner: Arc<Inner>,
+}
+
+/// Owned by the client handles only: its `Drop` stops everything.
+#[derive(Debug)]
+struct Inner {
+    ctx: Arc<Context>,
+    heartbeats: Arc<Heartbeats>,
+    subscriptions: Arc<Subscriptions>,
+    configs: Arc<ConfigWatch>,
+    /// The address-server refresh, when the servers come from an endpoint.
+    address: Workers,
+    /// Set by the first shutdown; later ones return at once.
+    stopping: AtomicBool,
+    /// Held by the shutdown under way, so a concurrent one waits for it.
+    stopped: Mutex<()>,
+}
+
+impl Inner {
+    /// Deregisters (when asked to), then closes the context (which cuts
+    /// every request in flight short) and joins every thread.
+    fn stop(&self) -> Vec<String> {
+        let _serial = lock(&self.stopped);
+        if self.stopping.swap(true, Ordering::SeqCst) {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        if self.ctx.config.deregister_on_shutdown {
+            problems.extend(self.heartbeats.deregister_all());
+        }
+        self.ctx.close();
+        problems.extend(self.address.shutdown());
+        problems.extend(self.heartbeats.shutdown());
+        problems.extend(self.subscriptions.shutdown());
+        problems.extend(self.configs.shutdown());
+        problems.extend(self.ctx.delivery.shutdown());
+        problems
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let problems = self.stop();
+        if !problems.is_empty() {
+            log::warn!("nacos: shutdown incomplete: {}", problems.join("; "));
+        }
+    }
+}
+
+const _: () = {
+    const fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync_clone::<NacosClient>();
+};
+
+impl fmt::Debug for NacosClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner.ctx.config;
+        f.debug_struct("NacosClient")
+            .field("servers", &self.inner.ctx.transport.servers().snapshot())
+            .field("namespace", &c.namespace)
+            .field("group", &c.group)
+            .field("auth", &c.credentials.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Validates the settings and starts the client.
+    pub fn build(self) -> Result<NacosClient> {
+        NacosClient::start(self)
+    }
+}
+
+impl NacosClient {
+    /// A client for the given servers (comma-separated `host[:port]`), with
+    /// every other setting at its default.
+    pub fn new(server_addr: &str) -> Result<NacosClient> {
+        ClientBuilder::default().server_addr(server_addr).build()
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`,
+    /// `NACOS_USERNAME`, `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH`.
+    pub fn from_env() -> Result<NacosClient> {
+        ClientBuilder::default().env().build()
+    }
+
+    fn start(builder: ClientBuilder) -> Result<NacosClient> {
+        let ctx = Context::new(builder.into_config()?);
+        let client = NacosClient {
+            inner: Arc::new(Inner {
+                heartbeats: Heartbeats::new(ctx.clone()),
+                subscriptions: Subscriptions::new(ctx.clone()),
+                configs: ConfigWatch::new(ctx.clone()),
+                address: Workers::new(),
+                stopping: AtomicBool::new(false),
+                stopped: Mutex::new(()),
+                ctx,
+            }),
+        };
+        let inner = &client.inner;
+        if let Servers::Endpoint { url, refresh } = &inner.ctx.config.servers {
+            crate::address_server::start(&inner.ctx, &inner.address, url, *refresh)?;
+        }
+        Ok(client)
+    }
+
+    /// Stops every background thread and waits for them. Requests in flight
+    /// are cut short, so this returns within about a second even with a
+    /// frozen server. Later calls fail with [`Error::Shutdown`]; calling it
+    /// again (from any thread) does nothing.
+    ///
+    /// Heartbeats stop, so ephemeral instances expire on the server soon
+    /// after; with [`deregister_on_shutdown`](ClientBuilder::deregister_on_shutdown)
+    /// they are deregistered first, within one call deadline.
+    ///
+    /// Fails with [`Error::ShutdownIncomplete`] when an instance could not
+    /// be deregistered or a thread had panicked; everything is stopped all
+    /// the same.
+    pub fn shutdown(&self) -> Result<()> {
+        let problems = self.inner.stop();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::ShutdownIncomplete { problems })
+        }
+    }
+
+    fn ctx(&self) -> &Arc<Context> {
+        &self.inner.ctx
+    }
+}

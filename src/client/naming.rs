@@ -1,0 +1,333 @@
+//! Every naming call of [`NacosClient`]: instances, heartbeats, services,
+//! subscriptions. Each resolves its arguments and delegates.
+
+use std::time::Duration;
+
+use super::NacosClient;
+use crate::error::{Error, Result};
+use crate::handler::EventHandler;
+use crate::heartbeat::{BeatKey, HeartbeatState};
+use crate::naming::api;
+use crate::naming::beat::{BeatInfo, BeatResult};
+use crate::naming::instance::Instance;
+use crate::naming::select;
+use crate::naming::service::{
+    ServiceDetail, ServiceInfo, ServiceList, ServiceName, ServicePage, ServiceSpec, Target,
+};
+use crate::subscribe::{ServiceEvent, SubscriptionState};
+use crate::transport::Method;
+use crate::watch::{Subscription, Watcher};
+
+/// # Instances
+impl NacosClient {
+    /// Registers (or re-registers) an instance of `service`.
+    ///
+    /// An ephemeral instance is then heartbeated in the background until it
+    /// is deregistered or the client shuts down (unless
+    /// [`auto_heartbeat`](crate::ClientBuilder::auto_heartbeat) is off);
+    /// registering the same instance again replaces its heartbeat, and
+    /// [`heartbeat_state`](NacosClient::heartbeat_state) tells how it goes.
+    ///
+    /// Python v1: `add_naming_instance`.
+    pub fn register_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<()> {
+        let key = self.target(service)?.service;
+        api::validate_instance(instance)?;
+        let hb = &self.inner.heartbeats;
+        api::register(self.ctx(), &key, instance)?;
+        if instance.ephemeral && self.ctx().config.auto_heartbeat {
+            hb.add(&key, instance)
+        } else {
+            // Re-registered as persistent: no more beats.
+            hb.remove(&BeatKey::new(&key, instance), Duration::ZERO);
+            Ok(())
+        }
+    }
+
+    /// Removes an instance (found by ip, port, cluster and ephemerality).
+    ///
+    /// Its heartbeats stop first (a beat already on the wire is waited
+    /// for, within the call's deadline), so no beat can bring it back.
+    ///
+    /// Python v1: `remove_naming_instance`.
+    pub fn deregister_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<()> {
+        let key = self.target(service)?.service;
+        api::validate_identity(instance)?;
+        let beat_in_flight = self.ctx().config.timeout / 2;
+        self.inner
+            .heartbeats
+            .remove(&BeatKey::new(&key, instance), beat_in_flight);
+        api::deregister(self.ctx(), &key, instance)
+    }
+
+    /// Changes an instance's weight, enabled flag and metadata. When this
+    /// client heartbeats the instance, its beats (and a re-registration
+    /// after the server lost it) carry the instance as updated from now on.
+    ///
+    /// Python v1: `modify_naming_instance`.
+    pub fn update_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<()> {
+        let key = self.target(service)?.service;
+        api::validate_instance(instance)?;
+        api::update(self.ctx(), &key, instance)?;
+        self.inner.heartbeats.update(&key, instance);
+        Ok(())
+    }
+
+    /// One instance, with its raw health, in the one cluster `service`
+    /// names (`ServiceName::new(s).clusters(["c"])`), else the default
+    /// cluster.
+    ///
+    /// Python v1: `get_naming_instance`.
+    pub fn get_instance(
+        &self,
+        service: impl Into<ServiceName>,
+        ip: &str,
+        port: u16,
+    ) -> Result<Instance> {
+        api::get_instance(self.ctx(), &self.target(service)?, ip, port)
+    }
+
+    /// Every instance of `service` (in the clusters it names), healthy or
+    /// not: from the subscription's list while subscribed, else from the
+    /// server (else, with no server answering, from the disk cache loaded
+    /// at start).
+    ///
+    /// Python v1: `list_naming_instance`.
+    pub fn list_instances(&self, service: impl Into<ServiceName>) -> Result<ServiceInfo> {
+        self.inner.subscriptions.list(&self.target(service)?)
+    }
+
+    /// Like [`list_instances`](Self::list_instances), healthy instances only.
+    pub fn list_healthy_instances(&self, service: impl Into<ServiceName>) -> Result<ServiceInfo> {
+        let target = self.target(service)?;
+        let info = self.inner.subscriptions.list(&target)?;
+        Ok(api::filter_hosts(info, &target.clusters, true))
+    }
+
+    /// The instances that can take traffic: healthy, enabled, weight > 0.
+    pub fn select_instances(&self, service: impl Into<ServiceName>) -> Result<Vec<Instance>> {
+        let info = self.list_instances(service)?;
+        Ok(info
+            .hosts
+            .into_iter()
+            .filter(Instance::is_available)
+            .collect())
+    }
+
+    /// One instance that can take traffic, picked at random by weight.
+    ///
+    /// Fails with [`Error::NoInstanceAvailable`] when there is none.
+    pub fn select_one_healthy_instance(&self, service: impl Into<ServiceName>) -> Result<Instance> {
+        let target = self.target(service)?;
+        let info = self.inner.subscriptions.list(&target)?;
+        select::weighted_random(&info.hosts)
+            .cloned()
+            .ok_or_else(|| Error::NoInstanceAvailable {
+                service: target.service.to_string(),
+            })
+    }
+
+    /// `(host, port)` of every instance that can take traffic: the shape
+    /// generic service-discovery interfaces expect.
+    pub fn discover(&self, service: impl Into<ServiceName>) -> Result<Vec<(String, u16)>> {
+        Ok(self
+            .select_instances(service)?
+            .into_iter()
+            .map(|h| (h.ip, h.port))
+            .collect())
+    }
+}
+
+/// # Heartbeats
+impl NacosClient {
+    /// Sends one heartbeat for an instance and returns the server's advice.
+    ///
+    /// Python v1: `send_heartbeat`. Registered ephemeral instances are
+    /// beaten automatically; this is for callers who beat by hand.
+    pub fn send_heartbeat(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Result<BeatResult> {
+        let key = self.target(service)?.service;
+        api::validate_instance(instance)?;
+        api::beat(self.ctx(), &key, &BeatInfo::new(&key, instance), false)
+    }
+
+    /// The heartbeat state of an instance this client registered and beats,
+    /// or `None` when it beats no such instance (never registered here,
+    /// deregistered, persistent, or automatic heartbeats turned off).
+    ///
+    /// ```no_run
+    /// use nacos_blocking::{Instance, NacosClient};
+    /// let client = NacosClient::new("127.0.0.1:8848")?;
+    /// let me = Instance::new("10.0.0.7", 8080);
+    /// client.register_instance("orders", &me)?;
+    /// // ... later, e.g. in a readiness probe:
+    /// let ok = client.heartbeat_state("orders", &me).is_some_and(|s| s.is_ok());
+    /// # Ok::<(), nacos_blocking::Error>(())
+    /// ```
+    pub fn heartbeat_state(
+        &self,
+        service: impl Into<ServiceName>,
+        instance: &Instance,
+    ) -> Option<HeartbeatState> {
+        let key = self.target(service).ok()?.service;
+        self.inner.heartbeats.state(&BeatKey::new(&key, instance))
+    }
+
+    /// The heartbeat state of every instance this client beats, sorted by
+    /// service, cluster, ip and port.
+    pub fn heartbeat_states(&self) -> Vec<HeartbeatState> {
+        self.inner.heartbeats.states()
+    }
+}
+
+/// # Services and the server
+impl NacosClient {
+    /// A service's settings.
+    pub fn get_service(&self, service: impl Into<ServiceName>) -> Result<ServiceDetail> {
+        api::get_service(self.ctx(), &self.target(service)?.service)
+    }
+
+    /// Creates a service.
+    pub fn create_service(
+        &self,
+        service: impl Into<ServiceName>,
+        spec: &ServiceSpec,
+    ) -> Result<()> {
+        let key = self.target(service)?.service;
+        api::write_service(self.ctx(), Method::Post, &key, spec)
+    }
+
+    /// Updates a service's settings.
+    pub fn update_service(
+        &self,
+        service: impl Into<ServiceName>,
+        spec: &ServiceSpec,
+    ) -> Result<()> {
+        let key = self.target(service)?.service;
+        api::write_service(self.ctx(), Method::Put, &key, spec)
+    }
+
+    /// Deletes a service (the server refuses while it has instances).
+    pub fn delete_service(&self, service: impl Into<ServiceName>) -> Result<()> {
+        api::delete_service(self.ctx(), &self.target(service)?.service)
+    }
+
+    /// One page of service names, and how many there are in all.
+    pub fn list_services(&self, page: &ServicePage) -> Result<ServiceList> {
+        api::list_services(self.ctx(), page)
+    }
+
+    /// The server's own status (`UP` when it serves), from `operator/metrics`.
+    pub fn server_status(&self) -> Result<String> {
+        api::server_status(self.ctx())
+    }
+
+    /// `true` when a server answers and says it is `UP`.
+    pub fn server_healthy(&self) -> bool {
+        matches!(self.server_status().as_deref(), Ok("UP"))
+    }
+}
+
+/// # Subscriptions
+impl NacosClient {
+    /// Hands every change of `service`'s instances (in the clusters it
+    /// names) to `handler`: a closure `|event: &ServiceEvent|`, or a
+    /// channel sender (crossbeam or std).
+    ///
+    /// The handler first gets one [initial](ServiceEvent::initial) event
+    /// with the current instances, then one event per change, in order.
+    /// The service is polled every [`poll_interval`](crate::ClientBuilder::poll_interval);
+    /// a failed poll keeps the last list and delivers nothing (see
+    /// [`subscription_state`](Self::subscription_state)), and with
+    /// [`push_empty_protection`](crate::ClientBuilder::push_empty_protection)
+    /// an empty list replacing a non-empty one is held for a time window.
+    /// While subscribed, the list and select calls answer from this list
+    /// without a request.
+    ///
+    /// Handlers run on the client's small delivery pool, one event at a
+    /// time each, never under an internal lock; a panic is caught and
+    /// logged. A slow handler holds up only its own events (and one pool
+    /// thread while it runs).
+    ///
+    /// Dropping the returned guard unsubscribes; `.detach()` keeps the
+    /// handler for the client's life. Python v1: `subscribe`.
+    ///
+    /// ```no_run
+    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+    /// use nacos_blocking::ServiceEvent;
+    /// let sub = client.subscribe("orders", |ev: &ServiceEvent| {
+    ///     println!("{}: +{} -{} ~{}", ev.service, ev.added.len(), ev.removed.len(), ev.modified.len());
+    /// })?;
+    /// // ... `sub` unsubscribes when dropped
+    /// # drop(sub);
+    /// # Ok::<(), nacos_blocking::Error>(())
+    /// ```
+    pub fn subscribe(
+        &self,
+        service: impl Into<ServiceName>,
+        handler: impl EventHandler<ServiceEvent>,
+    ) -> Result<Subscription> {
+        let target = self.target(service)?;
+        self.inner.subscriptions.subscribe(target, handler)
+    }
+
+    /// A blocking stream of `service`'s changes: the same events as
+    /// [`subscribe`](Self::subscribe), the initial one first. Stopping or
+    /// dropping the watcher unsubscribes.
+    ///
+    /// ```no_run
+    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+    /// let watcher = client.watch("orders")?;
+    /// let first = watcher.recv()?;
+    /// println!("{} instances", first.instances.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn watch(&self, service: impl Into<ServiceName>) -> Result<Watcher<ServiceEvent>> {
+        let target = self.target(service)?;
+        self.inner.subscriptions.watch(target)
+    }
+
+    /// How polling a subscribed service goes (last success, failures in a
+    /// row, last error); `None` when it is not subscribed.
+    pub fn subscription_state(&self, service: impl Into<ServiceName>) -> Option<SubscriptionState> {
+        let target = self.target(service).ok()?;
+        self.inner.subscriptions.state(&target)
+    }
+
+    /// Ends every subscription and watcher of `service` (all cluster
+    /// selections); returns whether there was any.
+    pub fn unsubscribe_all(&self, service: impl Into<ServiceName>) -> Result<bool> {
+        let target = self.target(service)?;
+        Ok(self.inner.subscriptions.unsubscribe_all(&target.service))
+    }
+
+    /// Ends every service subscription of this client. Python v1:
+    /// `stop_subscribe`.
+    pub fn stop_subscribe(&self) {
+        self.inner.subscriptions.clear();
+    }
+
+    /// How many (service, clusters) pairs are being polled.
+    pub fn subscribed_services(&self) -> usize {
+        self.inner.subscriptions.len()
+    }
+
+    /// Resolves a service against the client's defaults and validates it.
+    fn target(&self, service: impl Into<ServiceName>) -> Result<Target> {
+        service.into().resolve(&self.ctx().config)
+    }
+}

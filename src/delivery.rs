@@ -1,0 +1,250 @@
+//! The one path every event takes to a listener: a queue per listener,
+//! drained by a small fixed pool of threads shared by the whole client.
+//!
+//! Delivering an event appends it to the listener's queue and, unless the
+//! listener is already scheduled, hands the listener to the pool; a pool
+//! thread then drains that one queue. So a listener sees its events one at
+//! a time and in order, a slow listener holds up only its own queue (and
+//! one pool thread while it runs), a panicking one is logged and lives on,
+//! and the thread count never depends on the number of listeners. No
+//! internal lock is held while user code runs.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::{select, Receiver, Sender};
+
+use crate::error::Result;
+use crate::handler::EventHandler;
+use crate::util::lock;
+use crate::worker::{guarded, Workers};
+
+/// How many threads run listeners (started with the first listener).
+pub(crate) const POOL_THREADS: usize = 4;
+
+/// A listener the pool can drain, whatever its event type.
+trait Drain: Send + Sync {
+    fn drain(&self);
+}
+
+/// The pool of one client.
+pub(crate) struct Delivery {
+    ready_tx: Sender<Arc<dyn Drain>>,
+    ready_rx: Receiver<Arc<dyn Drain>>,
+    workers: Workers,
+    started: Mutex<bool>,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("ready", &self.ready_rx.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
+    pub(crate) fn new() -> Delivery {
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+        Delivery {
+            ready_tx,
+            ready_rx,
+            workers: Workers::new(),
+            started: Mutex::new(false),
+        }
+    }
+
+    /// Starts the pool threads unless they run already.
+    pub(crate) fn start(&self) -> Result<()> {
+        let mut started = lock(&self.started);
+        if *started {
+            return Ok(());
+        }
+        for i in 0..POOL_THREADS {
+            let ready = self.ready_rx.clone();
+            self.workers
+                .spawn(&format!("deliver-{i}"), move |stop| loop {
+                    select! {
+                        recv(stop.receiver()) -> _ => return,
+                        recv(ready) -> listener => match listener {
+                            Ok(listener) => listener.drain(),
+                            Err(_) => return,
+                        },
+                    }
+                })?;
+        }
+        *started = true;
+        Ok(())
+    }
+
+    /// Stops and joins the pool (a listener running now finishes first).
+    /// Queued events are dropped with their listeners.
+    pub(crate) fn shutdown(&self) -> Vec<String> {
+        let problems = self.workers.shutdown();
+        while self.ready_rx.try_recv().is_ok() {}
+        problems
+    }
+
+    fn schedule(&self, listener: Arc<dyn Drain>) {
+        let _ = self.ready_tx.send(listener);
+    }
+}
+
+struct Queue<E> {
+    events: VecDeque<Arc<E>>,
+    /// In the pool's ready channel or being drained by a pool thread.
+    scheduled: bool,
+    /// Removed: pending events are dropped, the handler is dropped.
+    removed: bool,
+}
+
+/// One listener: its handler and its queue.
+pub(crate) struct Listener<E> {
+    /// Locked only by the pool thread draining this listener.
+    handler: Mutex<Option<Box<dyn EventHandler<E>>>>,
+    queue: Mutex<Queue<E>>,
+}
+
+impl<E> fmt::Debug for Listener<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("pending", &lock(&self.queue).events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Clone + Send + Sync + 'static> Listener<E> {
+    pub(crate) fn new(handler: impl EventHandler<E>) -> Arc<Listener<E>> {
+        Arc::new(Listener {
+            handler: Mutex::new(Some(Box::new(handler))),
+            queue: Mutex::new(Queue {
+                events: VecDeque::new(),
+                scheduled: false,
+                removed: false,
+            }),
+        })
+    }
+
+    /// Queues `event` for this listener without blocking.
+    pub(crate) fn push(self: &Arc<Self>, event: Arc<E>, delivery: &Delivery) {
+        let mut q = lock(&self.queue);
+        if q.removed {
+            return;
+        }
+        q.events.push_back(event);
+        if !q.scheduled {
+            q.scheduled = true;
+            drop(q);
+            delivery.schedule(self.clone());
+        }
+    }
+
+    /// Nothing more runs: queued events are dropped, and so is the handler
+    /// (at once, or right after the event it is running now). Never waits
+    /// for user code, so a listener may remove itself.
+    pub(crate) fn remove(&self) {
+        {
+            let mut q = lock(&self.queue);
+            q.removed = true;
+            q.events.clear();
+        }
+        if let Ok(mut h) = self.handler.try_lock() {
+            h.take();
+        }
+    }
+}
+
+impl<E: Clone + Send + Sync + 'static> Drain for Listener<E> {
+    fn drain(&self) {
+        loop {
+            let event = {
+                let mut q = lock(&self.queue);
+                match q.events.pop_front() {
+                    Some(e) if !q.removed => e,
+                    _ => {
+                        q.scheduled = false;
+                        if q.removed {
+                            drop(q);
+                            lock(&self.handler).take();
+                        }
+                        return;
+                    }
+                }
+            };
+            let mut handler = lock(&self.handler);
+            if let Some(h) = handler.as_mut() {
+                let event = Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone());
+                guarded("a listener", || h.handle_event(event));
+            }
+            if lock(&self.queue).removed {
+                handler.take();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn slow_or_panicking_listener_does_not_block_others() {
+        let pool = Delivery::new();
+        pool.start().unwrap();
+        let (slow_tx, slow_rx) = crossbeam_channel::unbounded();
+        let slow = Listener::new(move |e: &u32| {
+            std::thread::sleep(Duration::from_millis(500));
+            slow_tx.send(*e).unwrap();
+        });
+        let boom = Listener::new(|_: &u32| panic!("listener bug"));
+        let (fast_tx, fast_rx) = crossbeam_channel::unbounded();
+        let fast = Listener::new(fast_tx);
+        let started = Instant::now();
+        slow.push(Arc::new(1), &pool);
+        slow.push(Arc::new(2), &pool);
+        for n in 0..3 {
+            boom.push(Arc::new(n), &pool);
+            fast.push(Arc::new(n), &pool);
+        }
+        let got: Vec<u32> = (0..3)
+            .map(|_| fast_rx.recv_timeout(Duration::from_secs(2)).unwrap())
+            .collect();
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(got, [0, 1, 2]);
+        let slow_got: Vec<u32> = (0..2)
+            .map(|_| slow_rx.recv_timeout(Duration::from_secs(3)).unwrap())
+            .collect();
+        assert_eq!(slow_got, [1, 2]);
+        slow.remove();
+        slow.push(Arc::new(9), &pool);
+        assert!(slow_rx.recv_timeout(Duration::from_millis(700)).is_err());
+        // Removing drops the handler: a channel handler's receiver sees the end.
+        fast.remove();
+        assert!(fast_rx.recv_timeout(Duration::from_secs(1)).is_err());
+        assert!(pool.shutdown().is_empty());
+    }
+
+    #[test]
+    fn a_listener_can_remove_itself() {
+        let pool = Delivery::new();
+        pool.start().unwrap();
+        let slot: Arc<Mutex<Option<Arc<Listener<u32>>>>> = Arc::new(Mutex::new(None));
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let me = slot.clone();
+        let l = Listener::new(move |e: &u32| {
+            tx.send(*e).unwrap();
+            if let Some(l) = lock(&me).take() {
+                l.remove();
+            }
+        });
+        *lock(&slot) = Some(l.clone());
+        l.push(Arc::new(1), &pool);
+        l.push(Arc::new(2), &pool);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), 1);
+        // Removed during its own run: the handler (and its sender) is gone.
+        assert!(rx.recv_timeout(Duration::from_secs(1)).is_err());
+        pool.shutdown();
+    }
+}
