@@ -38,7 +38,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::naming::api;
-use crate::naming::beat::{BeatInfo, BeatResult};
+use crate::naming::beat::BeatResult;
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
 use crate::util::{after, lock};
@@ -46,7 +46,7 @@ use crate::worker::{guarded, StopSignal, Workers};
 
 pub(crate) use state::BeatKey;
 pub use state::HeartbeatState;
-use table::BeatTable;
+use table::{BeatTable, Job};
 use timer::{Schedule, Timers};
 
 /// The heartbeats of one client: its table, its timer heap and its threads.
@@ -192,13 +192,10 @@ fn send_beats(stop: &StopSignal, jobs: &Receiver<(BeatKey, u64)>, hb: &Heartbeat
 /// Sends one due beat and schedules the next.
 fn run(hb: &Heartbeats, key: &BeatKey, gen: u64) {
     let config = &hb.ctx.config;
-    let Some((service, inst, beat, light)) = hb.table.begin(key, gen, config.light_heartbeats)
-    else {
+    let Some(job) = hb.table.begin(key, gen, config.light_heartbeats) else {
         return; // deregistered or replaced meanwhile
     };
-    let outcome = guarded("a heartbeat", || {
-        beat_once(hb, &service, &inst, &beat, light)
-    });
+    let outcome = guarded("a heartbeat", || beat_once(hb, &job));
     let outcome = match outcome {
         Some(Ok(answer)) => Ok(answer),
         Some(Err(Error::Shutdown)) => return,
@@ -213,15 +210,16 @@ fn run(hb: &Heartbeats, key: &BeatKey, gen: u64) {
     }
 }
 
-/// One beat; on `20404` the instance is registered again at once.
-fn beat_once(
-    hb: &Heartbeats,
-    service: &ServiceKey,
-    inst: &Instance,
-    beat: &BeatInfo,
-    light: bool,
-) -> Result<BeatResult> {
-    let answer = api::beat(&hb.ctx, service, beat, light)?;
+/// One beat. After failures the instance is registered again first, as
+/// last updated (a server that restarted may have lost it, or, like
+/// r-nacos, re-create it from the beat without its weight or enabled flag);
+/// on `20404` it is registered again at once.
+fn beat_once(hb: &Heartbeats, job: &Job) -> Result<BeatResult> {
+    let (service, inst) = (&job.service, &job.instance);
+    if job.recovering {
+        api::register(&hb.ctx, service, inst)?;
+    }
+    let answer = api::beat(&hb.ctx, service, &job.beat, job.light)?;
     if let Some(advised) = answer.interval() {
         hb.ctx.note_beat_interval(advised);
     }

@@ -82,6 +82,19 @@ impl Table {
     }
 }
 
+/// One beat to send.
+#[derive(Debug)]
+pub(super) struct Job {
+    pub(super) service: ServiceKey,
+    pub(super) instance: Instance,
+    pub(super) beat: BeatInfo,
+    /// The beat may leave the instance's details out.
+    pub(super) light: bool,
+    /// Earlier beats failed: the server may have restarted and lost the
+    /// instance, or re-created it from a beat with less than it has.
+    pub(super) recovering: bool,
+}
+
 /// Every heartbeated instance of one client, and how its beats go.
 #[derive(Debug, Default)]
 pub(super) struct BeatTable {
@@ -197,20 +210,16 @@ impl BeatTable {
 
     /// Takes the entry `key` at `gen` for sending, unless it is gone or
     /// replaced: what to send, and whether the beat may be light.
-    pub(super) fn begin(
-        &self,
-        key: &BeatKey,
-        gen: u64,
-        light_allowed: bool,
-    ) -> Option<(ServiceKey, Instance, BeatInfo, bool)> {
+    pub(super) fn begin(&self, key: &BeatKey, gen: u64, light_allowed: bool) -> Option<Job> {
         let mut table = lock(&self.table);
         let e = table.entries.get(key).filter(|e| e.gen == gen)?;
-        let job = (
-            e.key.clone(),
-            e.instance.clone(),
-            e.beat.clone(),
-            light_allowed && e.light_ok && !e.need_full,
-        );
+        let job = Job {
+            service: e.key.clone(),
+            instance: e.instance.clone(),
+            beat: e.beat.clone(),
+            light: light_allowed && e.light_ok && !e.need_full,
+            recovering: e.state.consecutive_failures > 0,
+        };
         *table.running.entry(key.clone()).or_insert(0) += 1;
         Some(job)
     }
@@ -350,23 +359,32 @@ mod tests {
         let hb = heartbeats();
         let (bk, gen) = table_with(&hb, &Instance::new("1.1.1.1", 80));
         let d = Duration::from_secs(5);
-        assert!(!hb.begin(&bk, gen, true).unwrap().3, "first beat is full");
+        assert!(
+            !hb.begin(&bk, gen, true).unwrap().light,
+            "first beat is full"
+        );
         hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
             .unwrap();
-        assert!(!hb.begin(&bk, gen, false).unwrap().3, "light beats off");
+        assert!(!hb.begin(&bk, gen, false).unwrap().light, "light beats off");
         hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
             .unwrap();
-        assert!(hb.begin(&bk, gen, true).unwrap().3, "light once allowed");
+        assert!(
+            hb.begin(&bk, gen, true).unwrap().light,
+            "light once allowed"
+        );
         hb.finish(&bk, gen, Err("down".into()), d).unwrap();
         let s = hb.state(&bk).unwrap();
         assert_eq!(
             (s.consecutive_failures, s.last_error.as_deref()),
             (1, Some("down"))
         );
-        assert!(!hb.begin(&bk, gen, true).unwrap().3, "full after a failure");
+        assert!(
+            !hb.begin(&bk, gen, true).unwrap().light,
+            "full after a failure"
+        );
         hb.finish(&bk, gen, Ok(answer(true, 2000, 20404)), d)
             .unwrap();
-        assert!(!hb.begin(&bk, gen, true).unwrap().3, "full after 20404");
+        assert!(!hb.begin(&bk, gen, true).unwrap().light, "full after 20404");
         hb.finish(&bk, gen, Ok(answer(true, 2000, 10200)), d)
             .unwrap();
         let s = hb.state(&bk).unwrap();

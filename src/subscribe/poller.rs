@@ -58,7 +58,7 @@ pub(crate) fn start(subs: &Arc<Subscriptions>) -> Result<()> {
     for i in 0..POOL_SIZE {
         let s = subs.clone();
         subs.workers
-            .spawn(&format!("sub-poll-{i}"), move |stop| work(&s, &stop))?;
+            .spawn(&format!("sub-poll{i}"), move |stop| work(&s, &stop))?;
     }
     Ok(())
 }
