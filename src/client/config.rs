@@ -2,6 +2,7 @@
 //! arguments and delegates.
 
 use super::NacosClient;
+use crate::config_center;
 use crate::config_center::api::{self, ConfigValue, Publish};
 use crate::config_center::event::ConfigEvent;
 use crate::config_center::key::{ConfigKey, ConfigName};
@@ -71,7 +72,7 @@ impl NacosClient {
         handler: impl EventHandler<ConfigEvent>,
     ) -> Result<Subscription> {
         let key = self.config_key(config)?;
-        self.inner.configs.subscribe(key, handler)
+        config_center::subscribe(&self.inner.configs, key, handler)
     }
 
     /// A [`Watcher`] of a config: the same events as
@@ -79,7 +80,7 @@ impl NacosClient {
     /// Stopping or dropping the watcher unsubscribes.
     pub fn watch_config(&self, config: impl Into<ConfigName>) -> Result<Watcher<ConfigEvent>> {
         let key = self.config_key(config)?;
-        self.inner.configs.watch(key)
+        config_center::watch(&self.inner.configs, key)
     }
 
     /// Resolves a config name against the client's defaults and validates it.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::builder::ClientBuilder;
 use crate::config::Servers;
-use crate::config_center::listen::ConfigWatch;
+use crate::config_center::ConfigWatch;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::heartbeat::Heartbeats;

@@ -44,14 +44,13 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::config_center::api;
 use crate::config_center::event::ConfigEvent;
 use crate::config_center::key::ConfigKey;
-use crate::config_center::poll::{check_loop, poll_loop};
 use crate::config_center::{md5, snapshot};
 use crate::context::Context;
 use crate::delivery::Listener;
 use crate::error::{Error, Result};
 use crate::handler::EventHandler;
 use crate::util::lock;
-use crate::watch::{self, Subscription, Watcher};
+use crate::watch::Subscription;
 use crate::worker::Workers;
 
 /// How many threads long-poll.
@@ -86,7 +85,7 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct ConfigWatch {
     pub(crate) ctx: Arc<Context>,
-    workers: Workers,
+    pub(crate) workers: Workers,
     me: Weak<ConfigWatch>,
     state: Mutex<State>,
     /// Held while fetching and applying a change, so two threads that see
@@ -262,9 +261,6 @@ impl ConfigWatch {
             entry.sinks.push((id, listener.clone()));
             break id;
         };
-        self.start_threads()?;
-        let _ = self.wake_poll.0.try_send(());
-        let _ = self.wake_check.0.try_send(());
         let me = self.me.clone();
         let what = format!("config {key}");
         Ok(Subscription::new(what, move || {
@@ -274,26 +270,16 @@ impl ConfigWatch {
         }))
     }
 
-    /// A watcher fed by a listener of `key`.
-    pub(crate) fn watch(self: &Arc<Self>, key: ConfigKey) -> Result<Watcher<ConfigEvent>> {
-        watch::watcher(|feed| self.subscribe(key, feed))
+    /// `true` the first time only: the caller starts the threads.
+    pub(crate) fn claim_threads(&self) -> bool {
+        let mut st = self.state();
+        !std::mem::replace(&mut st.threads_started, true)
     }
 
-    fn start_threads(self: &Arc<Self>) -> Result<()> {
-        let mut st = self.state();
-        if st.threads_started {
-            return Ok(());
-        }
-        for i in 0..POLLERS {
-            let cw = self.clone();
-            self.workers
-                .spawn(&format!("cfg-lp-{i}"), move |stop| poll_loop(&cw, &stop))?;
-        }
-        let cw = self.clone();
-        self.workers
-            .spawn("cfg-check", move |stop| check_loop(&cw, &stop))?;
-        st.threads_started = true;
-        Ok(())
+    /// Tells the poll threads and the checker that a key was added.
+    pub(crate) fn wake(&self) {
+        let _ = self.wake_poll.0.try_send(());
+        let _ = self.wake_check.0.try_send(());
     }
 }
 

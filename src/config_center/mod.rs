@@ -9,3 +9,33 @@ mod md5;
 mod poll;
 mod protocol;
 mod snapshot;
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::handler::EventHandler;
+use crate::watch::{self, Subscription, Watcher};
+
+pub(crate) use event::ConfigEvent;
+pub(crate) use key::ConfigKey;
+pub(crate) use listen::ConfigWatch;
+
+/// Adds a listener of `key` (its initial event first), and makes sure the
+/// long-poll threads run.
+pub(crate) fn subscribe<H: EventHandler<ConfigEvent>>(
+    cw: &Arc<ConfigWatch>,
+    key: ConfigKey,
+    handler: H,
+) -> Result<Subscription> {
+    let sub = cw.subscribe(key, handler)?;
+    if cw.claim_threads() {
+        poll::start(cw)?;
+    }
+    cw.wake();
+    Ok(sub)
+}
+
+/// A watcher fed by a listener of `key`.
+pub(crate) fn watch(cw: &Arc<ConfigWatch>, key: ConfigKey) -> Result<Watcher<ConfigEvent>> {
+    watch::watcher(|feed| subscribe(cw, key, feed))
+}

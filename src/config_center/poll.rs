@@ -1,13 +1,14 @@
 //! The threads behind config watching: two long-poll threads and a
 //! checker for keys added while both are busy (see `listen.rs` for why).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::select;
 
 use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
-use crate::config_center::listen::ConfigWatch;
+use crate::config_center::listen::{ConfigWatch, POLLERS};
 use crate::config_center::protocol;
 use crate::error::{Error, Result};
 use crate::transport::{Method, Module, Request};
@@ -79,7 +80,19 @@ fn backoff(failures: u32) -> Duration {
     (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
 }
 
-pub(crate) fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
+/// Starts the poll threads and the checker on `cw`'s workers.
+pub(crate) fn start(cw: &Arc<ConfigWatch>) -> Result<()> {
+    for i in 0..POLLERS {
+        let c = cw.clone();
+        cw.workers
+            .spawn(&format!("cfg-lp-{i}"), move |stop| poll_loop(&c, &stop))?;
+    }
+    let c = cw.clone();
+    cw.workers
+        .spawn("cfg-check", move |stop| check_loop(&c, &stop))
+}
+
+fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
     let hold = cw.ctx.config.long_poll_timeout;
     let mut failures = 0u32;
     let mut fruitless = 0u32;
@@ -138,7 +151,7 @@ pub(crate) fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
     }
 }
 
-pub(crate) fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
+fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
     let mut every = CHECK_FIRST;
     loop {
         if cw.is_closed() {

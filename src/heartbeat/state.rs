@@ -27,8 +27,8 @@ impl BeatKey {
 
 /// The heartbeat state of one registered instance, as seen by this client.
 ///
-/// Returned by [`NacosClient::heartbeat_state`] and
-/// [`NacosClient::heartbeat_states`]. An application can tell from it
+/// Returned by [`NacosClient::heartbeat_state`](crate::NacosClient::heartbeat_state) and
+/// [`NacosClient::heartbeat_states`](crate::NacosClient::heartbeat_states). An application can tell from it
 /// whether its instance is really registered: after a successful
 /// registration `consecutive_failures` stays `0` for as long as the server
 /// takes the beats.
