@@ -23,6 +23,22 @@ use crate::worker::{guarded, Workers};
 /// How many threads run listeners (started with the first listener).
 pub(crate) const POOL_THREADS: usize = 4;
 
+/// How many events may wait for one listener (or one watcher) before they
+/// are merged: queues nobody reads stay bounded, and nothing is lost.
+pub(crate) const QUEUE_CAP: usize = 1024;
+
+/// Events that can be merged when too many wait: `a.merge(b)` says what
+/// `a` then `b` say (a config: the latest content; a service: the net
+/// change from the oldest waiting list to the newest).
+pub(crate) trait Coalesce: Sized {
+    fn merge(self, later: Self) -> Self;
+}
+
+/// Merges `events` (oldest first) into one; `None` when there are none.
+pub(crate) fn merge_all<E: Coalesce>(events: impl IntoIterator<Item = E>) -> Option<E> {
+    events.into_iter().reduce(Coalesce::merge)
+}
+
 /// A listener the pool can drain, whatever its event type.
 trait Drain: Send + Sync {
     fn drain(&self);
@@ -114,7 +130,7 @@ impl<E> fmt::Debug for Listener<E> {
     }
 }
 
-impl<E: Clone + Send + Sync + 'static> Listener<E> {
+impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
     pub(crate) fn new(handler: impl EventHandler<E>) -> Arc<Listener<E>> {
         Arc::new(Listener {
             handler: Mutex::new(Some(Box::new(handler))),
@@ -133,6 +149,13 @@ impl<E: Clone + Send + Sync + 'static> Listener<E> {
             return;
         }
         q.events.push_back(event);
+        if q.events.len() > QUEUE_CAP {
+            let waiting = std::mem::take(&mut q.events).into_iter().map(owned);
+            q.events.extend(merge_all(waiting).map(Arc::new));
+            log::warn!(
+                "nacos: a listener falls behind; {QUEUE_CAP}+ waiting events merged into one"
+            );
+        }
         if !q.scheduled {
             q.scheduled = true;
             drop(q);
@@ -155,7 +178,7 @@ impl<E: Clone + Send + Sync + 'static> Listener<E> {
     }
 }
 
-impl<E: Clone + Send + Sync + 'static> Drain for Listener<E> {
+impl<E: Clone + Coalesce + Send + Sync + 'static> Drain for Listener<E> {
     fn drain(&self) {
         loop {
             let event = {
@@ -174,7 +197,7 @@ impl<E: Clone + Send + Sync + 'static> Drain for Listener<E> {
             };
             let mut handler = lock(&self.handler);
             if let Some(h) = handler.as_mut() {
-                let event = Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone());
+                let event = owned(event);
                 guarded("a listener", || h.handle_event(event));
             }
             if lock(&self.queue).removed {
@@ -184,10 +207,40 @@ impl<E: Clone + Send + Sync + 'static> Drain for Listener<E> {
     }
 }
 
+/// The event itself when no other listener shares it, else a copy.
+fn owned<E: Clone>(event: Arc<E>) -> E {
+    Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    impl Coalesce for u32 {
+        fn merge(self, later: u32) -> u32 {
+            self + later
+        }
+    }
+
+    #[test]
+    fn a_listener_that_falls_behind_gets_merged_events_not_fewer() {
+        let pool = Delivery::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let l = Listener::new(tx);
+        // The pool is not started: nothing drains, the queue fills up.
+        for _ in 0..10 * QUEUE_CAP {
+            l.push(Arc::new(1), &pool);
+        }
+        assert!(lock(&l.queue).events.len() <= QUEUE_CAP + 1);
+        pool.start().unwrap();
+        let mut sum = 0;
+        while let Ok(n) = rx.recv_timeout(Duration::from_millis(500)) {
+            sum += n;
+        }
+        assert_eq!(sum as usize, 10 * QUEUE_CAP, "every event counted once");
+        pool.shutdown();
+    }
 
     #[test]
     fn slow_or_panicking_listener_does_not_block_others() {

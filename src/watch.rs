@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{select, Receiver, Sender, TryRecvError as CbTryRecvError};
+use crossbeam_channel::{select, Receiver, Sender};
 
+use crate::delivery::{Coalesce, QUEUE_CAP};
 use crate::handler::EventHandler;
 use crate::util::lock;
 
@@ -147,12 +148,27 @@ impl StopState {
 /// watcher when it is dropped.
 pub(crate) struct Feed<E> {
     tx: Sender<E>,
+    overflow: Overflow<E>,
     state: Arc<StopState>,
 }
 
-impl<E: Send + 'static> EventHandler<E> for Feed<E> {
+/// Events that came while [`QUEUE_CAP`] others waited, merged into one
+/// (see [`Coalesce`]). Everything in the channel is older than it; the
+/// reader takes it once the channel is empty. The feed and the reader
+/// decide under this lock, so the order always holds.
+type Overflow<E> = Arc<Mutex<Option<E>>>;
+
+impl<E: Coalesce + Send + 'static> EventHandler<E> for Feed<E> {
     fn handle_event(&mut self, event: E) {
-        let _ = self.tx.send(event);
+        let mut over = lock(&self.overflow);
+        if over.is_some() || self.tx.len() >= QUEUE_CAP {
+            *over = Some(match over.take() {
+                Some(waiting) => waiting.merge(event),
+                None => event,
+            });
+        } else {
+            let _ = self.tx.send(event);
+        }
     }
 }
 
@@ -166,7 +182,10 @@ impl<E> Drop for Feed<E> {
 /// crossbeam receiver. Dropping it, or [`stop`](Self::stop), unsubscribes.
 ///
 /// No method consumes an event it does not return: events queued before a
-/// stop can still be read, then every read answers "stopped".
+/// stop can still be read, then every read answers "stopped". A watcher
+/// nobody reads stays bounded: past 1,024 waiting events the newer ones
+/// are merged into one that says the same in sum (a config's latest
+/// content; a service's net change), so nothing is lost.
 ///
 /// ```no_run
 /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
@@ -185,6 +204,7 @@ impl<E> Drop for Feed<E> {
 #[must_use = "dropping a Watcher unsubscribes at once"]
 pub struct Watcher<E> {
     events: Receiver<E>,
+    overflow: Overflow<E>,
     state: Arc<StopState>,
 }
 
@@ -209,7 +229,7 @@ impl fmt::Debug for WatchStopper {
 impl<E> fmt::Debug for Watcher<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Watcher")
-            .field("pending", &self.events.len())
+            .field("pending", &self.len())
             .field("stopped", &self.is_stopped())
             .finish()
     }
@@ -217,7 +237,7 @@ impl<E> fmt::Debug for Watcher<E> {
 
 /// A new watcher and the handler that feeds it. `subscribe` registers the
 /// handler and returns the guard that ends it.
-pub(crate) fn watcher<E: Send + 'static, Err>(
+pub(crate) fn watcher<E: Coalesce + Send + 'static, Err>(
     subscribe: impl FnOnce(Feed<E>) -> Result<Subscription, Err>,
 ) -> Result<Watcher<E>, Err> {
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -229,45 +249,62 @@ pub(crate) fn watcher<E: Send + 'static, Err>(
         guard: Mutex::new(None),
         fed: AtomicBool::new(true),
     });
+    let overflow: Overflow<E> = Arc::new(Mutex::new(None));
     let feed = Feed {
         tx,
+        overflow: overflow.clone(),
         state: state.clone(),
     };
     let guard = subscribe(feed)?;
     *lock(&state.guard) = Some(guard);
-    Ok(Watcher { events: rx, state })
+    Ok(Watcher {
+        events: rx,
+        overflow,
+        state,
+    })
 }
 
 impl<E> Watcher<E> {
+    /// The oldest waiting event, if any: the channel's, else the overflow.
+    fn take(&self) -> Option<E> {
+        let mut over = lock(&self.overflow);
+        self.events.try_recv().ok().or_else(|| over.take())
+    }
+
     /// Blocks until the next event; [`Stopped`] once the watcher is stopped
     /// (or the client shut down) and every event was taken.
     pub fn recv(&self) -> Result<E, Stopped> {
+        if let Some(e) = self.take() {
+            return Ok(e);
+        }
         select! {
-            recv(self.events) -> e => e.map_err(|_| Stopped),
-            recv(self.state.woken) -> _ => self.events.try_recv().map_err(|_| Stopped),
+            recv(self.events) -> e => e.or_else(|_| self.take().ok_or(Stopped)),
+            recv(self.state.woken) -> _ => self.take().ok_or(Stopped),
         }
     }
 
     /// Like [`recv`](Self::recv), giving up after `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<E, RecvTimeoutError> {
+        if let Some(e) = self.take() {
+            return Ok(e);
+        }
         select! {
-            recv(self.events) -> e => e.map_err(|_| RecvTimeoutError::Stopped),
-            recv(self.state.woken) -> _ => self.events.try_recv().map_err(|_| RecvTimeoutError::Stopped),
+            recv(self.events) -> e => e.or_else(|_| self.take().ok_or(RecvTimeoutError::Stopped)),
+            recv(self.state.woken) -> _ => self.take().ok_or(RecvTimeoutError::Stopped),
             default(timeout) => Err(RecvTimeoutError::Timeout),
         }
     }
 
     /// The next event if one is waiting; never blocks.
     pub fn try_recv(&self) -> Result<E, TryRecvError> {
-        match self.events.try_recv() {
-            Ok(e) => Ok(e),
-            Err(CbTryRecvError::Disconnected) => Err(TryRecvError::Stopped),
-            Err(CbTryRecvError::Empty) if self.is_stopped() => {
-                // An event may have landed between the two looks.
-                self.events.try_recv().map_err(|_| TryRecvError::Stopped)
-            }
-            Err(CbTryRecvError::Empty) => Err(TryRecvError::Empty),
+        if let Some(e) = self.take() {
+            return Ok(e);
         }
+        if self.is_stopped() {
+            // An event may have landed between the two looks.
+            return self.take().ok_or(TryRecvError::Stopped);
+        }
+        Err(TryRecvError::Empty)
     }
 
     /// A blocking iterator over events; it ends when the watcher stops.
@@ -280,14 +317,15 @@ impl<E> Watcher<E> {
         TryIter(self)
     }
 
-    /// How many events are waiting.
+    /// How many events are waiting (past 1,024, the newest are merged
+    /// into one, so this stays bounded).
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.events.len() + usize::from(lock(&self.overflow).is_some())
     }
 
     /// `true` when no event is waiting.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.len() == 0
     }
 
     /// Stops the watcher and ends its subscription. Idempotent.
@@ -370,7 +408,7 @@ mod tests {
     use std::time::Instant;
 
     /// A watcher fed by hand: the handler comes back through the slot.
-    fn manual<E: Send + 'static>(
+    fn manual<E: Coalesce + Send + 'static>(
         stops: Arc<AtomicUsize>,
     ) -> (Arc<Mutex<Option<Feed<E>>>>, Watcher<E>) {
         let slot = Arc::new(Mutex::new(None));
@@ -387,7 +425,7 @@ mod tests {
         (slot, w)
     }
 
-    fn send<E: Send + 'static>(slot: &Mutex<Option<Feed<E>>>, e: E) {
+    fn send<E: Coalesce + Send + 'static>(slot: &Mutex<Option<Feed<E>>>, e: E) {
         lock(slot).as_mut().unwrap().handle_event(e);
     }
 
@@ -455,18 +493,26 @@ mod tests {
         assert_eq!(stops.load(Ordering::SeqCst), 2);
     }
 
+    impl Coalesce for Vec<u32> {
+        fn merge(mut self, later: Vec<u32>) -> Vec<u32> {
+            self.extend(later);
+            self
+        }
+    }
+
     /// 200,000 events through the real delivery path (listener queue, pool
     /// thread, feed, channel) to a reader that spins on `try_recv`,
-    /// `is_stopped` and `Debug`: not one is lost.
+    /// `is_stopped` and `Debug`: not one is lost (events merged when the
+    /// reader falls behind still carry every number).
     #[test]
     fn no_event_is_lost_to_a_spinning_reader() {
         use crate::delivery::{Delivery, Listener};
         const N: u32 = 200_000;
         let pool = Arc::new(Delivery::new());
         pool.start().unwrap();
-        let slot: Arc<Mutex<Option<Arc<Listener<u32>>>>> = Arc::new(Mutex::new(None));
+        let slot: Arc<Mutex<Option<Arc<Listener<Vec<u32>>>>>> = Arc::new(Mutex::new(None));
         let s = slot.clone();
-        let w = watcher::<u32, ()>(move |feed| {
+        let w = watcher::<Vec<u32>, ()>(move |feed| {
             let l = Listener::new(feed);
             *lock(&s) = Some(l.clone());
             Ok(Subscription::new("stress".into(), move || l.remove()))
@@ -476,16 +522,16 @@ mod tests {
         let p = pool.clone();
         let producer = std::thread::spawn(move || {
             for n in 0..N {
-                listener.push(Arc::new(n), &p);
+                listener.push(Arc::new(vec![n]), &p);
             }
         });
-        let mut got = Vec::with_capacity(N as usize);
+        let mut got: Vec<u32> = Vec::with_capacity(N as usize);
         let until = Instant::now() + Duration::from_secs(60);
         while got.len() < N as usize && Instant::now() < until {
             assert!(!w.is_stopped());
             let _ = format!("{w:?}");
             match w.try_recv() {
-                Ok(n) => got.push(n),
+                Ok(ns) => got.extend(ns),
                 Err(TryRecvError::Empty) => std::hint::spin_loop(),
                 Err(TryRecvError::Stopped) => panic!("stopped early"),
             }
@@ -495,5 +541,16 @@ mod tests {
         assert!(got.iter().copied().eq(0..N), "out of order");
         drop(w);
         assert!(pool.shutdown().is_empty());
+    }
+
+    #[test]
+    fn a_watcher_nobody_reads_stays_bounded_and_loses_nothing() {
+        let (slot, w) = manual::<Vec<u32>>(Arc::new(AtomicUsize::new(0)));
+        for n in 0..(20 * QUEUE_CAP as u32) {
+            send(&slot, vec![n]);
+        }
+        assert!(w.len() <= QUEUE_CAP + 1, "{} waiting", w.len());
+        let all: Vec<u32> = w.try_iter().flatten().collect();
+        assert!(all.into_iter().eq(0..20 * QUEUE_CAP as u32));
     }
 }

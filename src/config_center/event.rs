@@ -2,6 +2,7 @@
 
 use crate::config_center::key::ConfigKey;
 use crate::config_center::md5;
+use crate::delivery::Coalesce;
 
 /// A config's content as a listener sees it: first the value when the
 /// watch starts (`initial`), then once per new MD5.
@@ -68,5 +69,34 @@ impl ConfigEvent {
     /// `true` when the config does not exist (absent, or removed).
     pub fn is_absent(&self) -> bool {
         self.content.is_none()
+    }
+}
+
+/// Past the queue cap, waiting config events merge into the latest content.
+impl Coalesce for ConfigEvent {
+    fn merge(self, later: ConfigEvent) -> ConfigEvent {
+        ConfigEvent {
+            initial: self.initial,
+            ..later
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::merge_all;
+
+    #[test]
+    fn configs_keep_the_latest_content() {
+        let k = ConfigKey::new("", "G", "d");
+        let m = merge_all([
+            ConfigEvent::initial(k.clone(), Some("a".into())),
+            ConfigEvent::changed(k.clone(), Some("b".into())),
+            ConfigEvent::changed(k.clone(), None),
+            ConfigEvent::changed(k.clone(), Some("c".into())),
+        ])
+        .unwrap();
+        assert_eq!(m, ConfigEvent::initial(k, Some("c".into())));
     }
 }

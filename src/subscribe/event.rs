@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::delivery::Coalesce;
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
 
@@ -138,6 +139,86 @@ pub(crate) fn diff(old: &[Instance], new: &[Instance]) -> Diff {
         }
     }
     d
+}
+
+fn id(i: &Instance) -> (&str, u16, &str) {
+    (i.ip.as_str(), i.port, i.cluster_name.as_str())
+}
+
+/// Past the queue cap, waiting service events merge into the net change.
+impl Coalesce for ServiceEvent {
+    /// `self` took the list from `old` to `mid`, `later` from `mid` to
+    /// `new`: the merge takes it from `old` to `new`.
+    fn merge(self, later: ServiceEvent) -> ServiceEvent {
+        if self.initial {
+            // Still the first event: everything there now is "added".
+            return ServiceEvent::initial(later.service.clone(), later.instances)
+                .with_clusters(self.clusters);
+        }
+        let added_first: HashSet<_> = self.added.iter().map(id).collect();
+        let removed_first: HashSet<_> = self.removed.iter().map(id).collect();
+        // Who was there before `self`: listed after it but not added by
+        // it, or removed by it.
+        let old: HashSet<_> = self
+            .instances
+            .iter()
+            .map(id)
+            .filter(|i| !added_first.contains(i))
+            .chain(removed_first.iter().copied())
+            .collect();
+        let new: HashSet<_> = later.instances.iter().map(id).collect();
+        let modified_any: HashSet<_> = self
+            .modified
+            .iter()
+            .chain(&later.modified)
+            .map(id)
+            .collect();
+        let added = later
+            .instances
+            .iter()
+            .filter(|i| !old.contains(&id(i)))
+            .cloned()
+            .collect();
+        let modified = later
+            .instances
+            .iter()
+            .filter(|i| {
+                let i_id = id(i);
+                if !old.contains(&i_id) {
+                    return false;
+                }
+                // Removed by `self` and back: compare with the old version.
+                match self.removed.iter().find(|r| id(r) == i_id) {
+                    Some(was) => changed(was, i),
+                    None => modified_any.contains(&i_id),
+                }
+            })
+            .cloned()
+            .collect();
+        // Gone by the end: removed by `self` and not back, or listed after
+        // `self` (and there before it) and removed by `later`.
+        let removed = self
+            .removed
+            .iter()
+            .filter(|i| !new.contains(&id(i)))
+            .chain(
+                later
+                    .removed
+                    .iter()
+                    .filter(|i| old.contains(&id(i)) && !removed_first.contains(&id(i))),
+            )
+            .cloned()
+            .collect();
+        ServiceEvent {
+            service: later.service,
+            clusters: later.clusters,
+            instances: later.instances,
+            added,
+            removed,
+            modified,
+            initial: false,
+        }
+    }
 }
 
 /// Push-empty protection: what to do with a freshly polled list.
@@ -289,5 +370,49 @@ mod tests {
         assert_eq!((d.added.len(), d.removed.len()), (50_000, 50_000));
         // A quadratic diff takes minutes here; linear takes milliseconds.
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    fn winst(port: u16, w: f64) -> Instance {
+        Instance::builder("10.0.0.1", port).weight(w).build()
+    }
+
+    fn skey() -> ServiceKey {
+        ServiceKey::new("", "G", "s")
+    }
+
+    fn ports(v: &[Instance]) -> Vec<u16> {
+        let mut p: Vec<u16> = v.iter().map(|i| i.port).collect();
+        p.sort();
+        p
+    }
+
+    #[test]
+    fn services_merge_into_the_net_change() {
+        let s0 = vec![winst(1, 1.0), winst(2, 1.0), winst(3, 1.0)];
+        let s1 = vec![winst(1, 5.0), winst(3, 1.0), winst(4, 1.0)]; // 1 modified, 2 gone, 4 new
+        let s2 = vec![winst(1, 5.0), winst(2, 1.0), winst(4, 1.0), winst(5, 1.0)]; // 2 back, 3 gone, 5 new
+        let a = ServiceEvent::between(skey(), &s0, s1.clone());
+        let b = ServiceEvent::between(skey(), &s1, s2.clone());
+        let m = crate::delivery::merge_all([a, b]).unwrap();
+        let direct = ServiceEvent::between(skey(), &s0, s2.clone());
+        assert_eq!(m.instances, s2);
+        assert_eq!(ports(&m.added), ports(&direct.added), "added");
+        assert_eq!(ports(&m.removed), ports(&direct.removed), "removed");
+        assert_eq!(ports(&m.modified), ports(&direct.modified), "modified");
+        assert!(!m.initial);
+    }
+
+    #[test]
+    fn an_initial_event_stays_initial_with_the_newest_list() {
+        let s0 = vec![winst(1, 1.0)];
+        let s1 = vec![winst(2, 1.0)];
+        let m = ServiceEvent::initial(skey(), s0.clone()).merge(ServiceEvent::between(
+            skey(),
+            &s0,
+            s1.clone(),
+        ));
+        assert!(m.initial);
+        assert_eq!((m.instances.clone(), m.added.clone()), (s1.clone(), s1));
+        assert!(m.removed.is_empty());
     }
 }
