@@ -10,14 +10,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Register: heartbeats keep the instance alive in the background.
     let service = String::from("orders");
-    client.register_instance(&service, &Instance::builder("10.0.0.7", 8080).weight(2.0).build())?;
+    client.register_instance(
+        &service,
+        &Instance::builder("10.0.0.7", 8080).weight(2.0).build(),
+    )?;
 
     // Look up: every instance, healthy ones, one picked by weight, (host, port) pairs.
     let zones: Vec<String> = vec!["zone-a".into(), "zone-b".into()];
     let in_zones = client.list_healthy_instances(ServiceName::new(&service).clusters(zones))?;
     let one = client.select_one_healthy_instance(&service)?;
     let pairs: Vec<(String, u16)> = client.discover(&service)?;
-    println!("{} in zones; calling {}; all: {pairs:?}", in_zones.hosts.len(), one.addr());
+    println!(
+        "{} in zones; calling {}; all: {pairs:?}",
+        in_zones.hosts.len(),
+        one.addr()
+    );
 
     // Watch: the first event is the current list, then one event per change.
     let changes = client.watch(&service)?;
