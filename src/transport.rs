@@ -54,6 +54,8 @@ pub(crate) struct Request {
     params: Vec<(&'static str, String)>,
     headers: Vec<(&'static str, String)>,
     hold: Duration,
+    /// The call's deadline when less than the client's `timeout` is left.
+    within: Option<Duration>,
     answers: &'static [u16],
 }
 
@@ -66,8 +68,16 @@ impl Request {
             params: Vec::new(),
             headers: Vec::new(),
             hold: Duration::ZERO,
+            within: None,
             answers: &[],
         }
+    }
+
+    /// The call must finish within `left` (what is left of a deadline the
+    /// caller already spent part of), if that is less than the timeout.
+    pub(crate) fn within(mut self, left: Duration) -> Request {
+        self.within = Some(left);
+        self
     }
 
     pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
@@ -205,7 +215,14 @@ impl Transport {
 
     /// Sends `req`, with failover, retries and auth, within the deadline.
     pub(crate) fn send(&self, req: &Request) -> Result<Response> {
-        let total = self.timeout + req.hold;
+        let timeout = req.within.map_or(self.timeout, |w| w.min(self.timeout));
+        if timeout.is_zero() {
+            return Err(Error::Timeout {
+                deadline: self.timeout,
+                server: None,
+            });
+        }
+        let total = timeout + req.hold;
         let deadline = Instant::now() + total;
         let mut token = self.token(deadline, total)?;
         let mut relogged = false;

@@ -1,7 +1,7 @@
 //! Every naming call of [`NacosClient`]: instances, heartbeats, services,
 //! subscriptions. Each resolves its arguments and delegates.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::NacosClient;
 use crate::error::{Error, Result};
@@ -50,7 +50,8 @@ impl NacosClient {
     /// Removes an instance (found by ip, port, cluster and ephemerality).
     ///
     /// Its heartbeats stop first (a beat already on the wire is waited
-    /// for, within the call's deadline), so no beat can bring it back.
+    /// for, up to half the call's deadline), so no beat can bring it back;
+    /// the whole call keeps the client's deadline.
     ///
     /// Python v1: `remove_naming_instance`.
     pub fn deregister_instance(
@@ -60,11 +61,14 @@ impl NacosClient {
     ) -> Result<()> {
         let key = self.target(service)?.service;
         api::validate_identity(instance)?;
-        let beat_in_flight = self.ctx().config.timeout / 2;
+        // One deadline for both: a beat on the wire gets at most half.
+        let started = Instant::now();
+        let timeout = self.ctx().config.timeout;
         self.inner
             .heartbeats
-            .remove(&BeatKey::new(&key, instance), beat_in_flight);
-        api::deregister(self.ctx(), &key, instance)
+            .remove(&BeatKey::new(&key, instance), timeout / 2);
+        let left = timeout.saturating_sub(started.elapsed());
+        api::deregister_within(self.ctx(), &key, instance, left)
     }
 
     /// Changes an instance's weight, enabled flag and metadata. When this

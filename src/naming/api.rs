@@ -118,6 +118,17 @@ pub(crate) fn deregister(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Re
     ctx.send(&deregister_request(key, inst)).map(drop)
 }
 
+/// Deregisters within what is `left` of the caller's deadline.
+pub(crate) fn deregister_within(
+    ctx: &Context,
+    key: &ServiceKey,
+    inst: &Instance,
+    left: std::time::Duration,
+) -> Result<()> {
+    ctx.send(&deregister_request(key, inst).within(left))
+        .map(drop)
+}
+
 pub(crate) fn update(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
     ctx.send(&update_request(key, inst)).map(drop)
 }
