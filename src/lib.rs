@@ -82,6 +82,7 @@ mod disk;
 mod error;
 mod heartbeat;
 mod naming;
+mod redact;
 mod resolver;
 mod serde_util;
 mod server_list;
