@@ -178,7 +178,7 @@ impl Heartbeats {
         table.take(&bk);
         table.next_gen += 1;
         let gen = table.next_gen;
-        let due = Instant::now() + interval;
+        let due = crate::util::after(interval);
         table
             .entries
             .insert(bk.clone(), Entry::new(key, inst, gen, interval, due));
@@ -192,7 +192,7 @@ impl Heartbeats {
     pub(crate) fn remove(&self, key: &BeatKey, wait: Duration) -> Option<Instance> {
         let mut table = lock(&self.table);
         let removed = table.take(key).map(|e| e.instance);
-        let until = Instant::now() + wait;
+        let until = crate::util::after(wait);
         while table.running.contains_key(key) {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -219,7 +219,7 @@ impl Heartbeats {
     /// returns what was being beaten.
     pub(super) fn remove_all(&self, wait: Duration) -> Vec<(ServiceKey, Instance)> {
         let keys: Vec<BeatKey> = lock(&self.table).entries.keys().cloned().collect();
-        let until = Instant::now() + wait;
+        let until = crate::util::after(wait);
         keys.into_iter()
             .filter_map(|k| {
                 let left = until.saturating_duration_since(Instant::now());
@@ -306,7 +306,7 @@ impl Heartbeats {
                 // After a 20404 (the instance was registered again) the next
                 // beat carries everything once more.
                 e.need_full = answer.instance_not_found();
-                let advised = answer.interval().map(|d| d.max(MIN_INTERVAL));
+                let advised = answer.advised(&e.instance).map(|d| d.max(MIN_INTERVAL));
                 e.state.interval = e.own_interval.or(advised).unwrap_or(default);
                 e.beat.period = e.state.interval.as_millis() as u64;
             }
@@ -327,11 +327,11 @@ impl Heartbeats {
         // On schedule after a success; a beat that came back later than
         // its successor's due time, or failed, waits a whole interval.
         let now = Instant::now();
-        let on_schedule = e.due + e.state.interval;
+        let on_schedule = crate::util::later(e.due, e.state.interval);
         e.due = if e.state.consecutive_failures == 0 && on_schedule > now {
             on_schedule
         } else {
-            now + e.state.interval
+            crate::util::later(now, e.state.interval)
         };
         Some(e.due)
     }

@@ -36,7 +36,7 @@ pub(super) fn schedule(
             let now = Instant::now();
             let due = s.timers.pop_due(now);
             let wait = s.timers.next_wait(now).unwrap_or(IDLE_WAIT);
-            s.planned = Some(now + wait);
+            s.planned = Some(crate::util::later(now, wait));
             (due, wait)
         };
         for job in due {
@@ -113,7 +113,7 @@ fn beat_once(
 /// expire on the server).
 pub(crate) fn deregister_all(shared: &Shared) {
     let deadline = shared.config.timeout;
-    let until = Instant::now() + deadline;
+    let until = crate::util::after(deadline);
     for (service, inst) in shared.heartbeats.remove_all(deadline) {
         if Instant::now() >= until {
             log::warn!("nacos: out of time deregistering instances on shutdown");

@@ -282,7 +282,7 @@ impl Registry {
                 let backoff = base
                     .saturating_mul(1 << e.failures.min(16))
                     .min(MAX_BACKOFF);
-                e.next_due = now + jittered(backoff).min(MAX_BACKOFF);
+                e.next_due = crate::util::later(now, jittered(backoff).min(MAX_BACKOFF));
                 let level = if e.failures == 1 {
                     log::Level::Warn
                 } else {
@@ -307,7 +307,7 @@ impl Registry {
                 } else {
                     advised.clamp(ADVISED_MIN, MAX_BACKOFF)
                 });
-                e.next_due = now + jittered(interval);
+                e.next_due = crate::util::later(now, jittered(interval));
                 info.clusters = job.sub.clusters.join(",");
                 let previous = e.good.as_ref().map(|g| g.hosts.as_slice());
                 if e.guard
