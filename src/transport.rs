@@ -528,3 +528,31 @@ fn transport(server: String, e: ureq::Error) -> Error {
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::ClientBuilder;
+
+    #[test]
+    fn an_empty_server_list_ends_at_the_deadline_whatever_the_retries() {
+        let timeout = Duration::from_millis(300);
+        let mut config = ClientBuilder::default()
+            .server_addr("127.0.0.1")
+            .timeout(timeout)
+            .into_config()
+            .unwrap();
+        // More than `build()` accepts: the deadline alone must end the call.
+        config.retries = u32::MAX;
+        let t = Transport::new(&config, Vec::new());
+        let started = Instant::now();
+        let e = t
+            .send(&Request::new(Method::Get, Module::Config, "/v1/cs/configs"))
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(e.to_string().contains("no server address known"), "{e}");
+        assert!(took >= timeout, "gave up early: {took:?}");
+        assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+        assert_eq!(t.attempts(), 0);
+    }
+}
