@@ -2,6 +2,7 @@
 //! retries within a deadline, standard headers and auth.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -47,8 +48,8 @@ impl Module {
 }
 
 /// One API call. Parameters travel in the query for GET and DELETE and in
-/// a form body for POST and PUT.
-#[derive(Debug)]
+/// a form body for POST and PUT. `Debug` names parameters and headers
+/// without their values (a login request holds the password).
 pub(crate) struct Request {
     method: Method,
     path: &'static str,
@@ -113,11 +114,35 @@ impl Request {
     }
 }
 
-/// A server's answer.
-#[derive(Debug)]
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names =
+            |pairs: &[(&'static str, String)]| pairs.iter().map(|p| p.0).collect::<Vec<_>>();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("module", &self.module)
+            .field("params", &names(&self.params))
+            .field("headers", &names(&self.headers))
+            .field("hold", &self.hold)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server's answer. `Debug` shows the body redacted (a login answer
+/// holds the token).
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: String,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body", &snippet(&self.body))
+            .finish()
+    }
 }
 
 /// What one attempt on one server came to.
@@ -279,7 +304,9 @@ impl Transport {
                 // A server that stalls must leave time for the others.
                 let left = (rotation.len() - i) as u32;
                 let budget = if left > 1 {
-                    (req.hold + remaining.saturating_sub(req.hold) / left).min(remaining)
+                    (req.hold
+                        .saturating_add(remaining.saturating_sub(req.hold) / left))
+                    .min(remaining)
                 } else {
                     remaining
                 };
@@ -554,5 +581,26 @@ mod tests {
         assert!(took >= timeout, "gave up early: {took:?}");
         assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
         assert_eq!(t.attempts(), 0);
+    }
+
+    #[test]
+    fn debug_never_shows_passwords_or_tokens() {
+        let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
+            .param("username", "nacos")
+            .param("password", "pw-secret");
+        let shown = format!("{login:?}");
+        assert!(
+            shown.contains("password") && !shown.contains("pw-secret"),
+            "{shown}"
+        );
+        let answer = Response {
+            status: 200,
+            body: r#"{"accessToken":"tok-secret","tokenTtl":18000}"#.into(),
+        };
+        let shown = format!("{answer:?}");
+        assert!(
+            shown.contains("tokenTtl") && !shown.contains("tok-secret"),
+            "{shown}"
+        );
     }
 }
