@@ -208,8 +208,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Username and password for servers with auth on. The password is sent
-    /// only in the login form body and never logged. Defaults to none.
+    /// Username (no control characters) and password for servers with auth
+    /// on. The password is sent only in the login form body and never
+    /// logged. Defaults to none.
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self.password = Some(password.into());
@@ -234,7 +235,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Where service lists and config snapshots are kept on disk.
+    /// Where service lists and config snapshots are kept on disk (not
+    /// empty).
     ///
     /// Defaults to `$XDG_CACHE_HOME/nacos-blocking`, else
     /// `$HOME/.cache/nacos-blocking`.
