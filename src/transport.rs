@@ -472,7 +472,10 @@ impl Transport {
     fn too_large(&self, server: &str) -> Error {
         Error::Transport {
             server: server.to_string(),
-            message: format!("response larger than {} bytes", self.max_response_bytes),
+            message: format!(
+                "response larger than {} bytes (the max_response_bytes limit)",
+                self.max_response_bytes
+            ),
             source: None,
         }
     }
