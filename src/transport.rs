@@ -304,9 +304,7 @@ impl Transport {
                 // A server that stalls must leave time for the others.
                 let left = (rotation.len() - i) as u32;
                 let budget = if left > 1 {
-                    (req.hold
-                        .saturating_add(remaining.saturating_sub(req.hold) / left))
-                    .min(remaining)
+                    (req.hold + remaining.saturating_sub(req.hold) / left).min(remaining)
                 } else {
                     remaining
                 };
