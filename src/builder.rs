@@ -7,16 +7,26 @@ use std::time::Duration;
 use crate::config::{Config, Credentials, Servers, DEFAULT_GROUP};
 use crate::error::{Error, Result};
 use crate::server_list::{self, ServerAddr, DEFAULT_PORT};
-use crate::validate;
-
-/// The heartbeat timeout servers apply when an instance sets none.
-const DEFAULT_HEART_BEAT_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::validate::{self, DEFAULT_HEART_BEAT_TIMEOUT};
 
 /// The port of an address server given without one.
 const ENDPOINT_DEFAULT_PORT: u16 = 8080;
 
 /// The shortest subscription poll interval accepted.
 pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The longest timeout accepted (connect, call, long poll): longer ones
+/// are mistakes, and would overflow the clock arithmetic if unbounded.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The longest interval accepted (subscription polls, address-server refresh).
+const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+/// The most retry rounds accepted.
+const MAX_RETRIES: u32 = 100;
+
+/// The largest response cap accepted.
+const MAX_RESPONSE_BYTES: u64 = 1 << 30;
 
 /// Builds a [`NacosClient`](crate::NacosClient). Every setter consumes and returns the builder;
 /// [`build`](ClientBuilder::build) validates everything and starts the client.
@@ -148,7 +158,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How often the address server is asked again. Defaults to 30 s.
+    /// How often the address server is asked again, at most once a day.
+    /// Defaults to 30 s.
     pub fn endpoint_refresh(mut self, every: Duration) -> Self {
         self.endpoint_refresh = every;
         self
@@ -173,34 +184,38 @@ impl ClientBuilder {
         self
     }
 
-    /// How long one connection attempt may take. Defaults to 3 s.
+    /// How long one connection attempt may take (above zero, at most 1 hour).
+    /// Defaults to 3 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// The deadline of one call, retries and failover included: every call
-    /// finishes or fails within it. Defaults to 10 s.
+    /// finishes or fails within it. Above zero, at most 1 hour.
+    /// Defaults to 10 s.
     pub fn timeout(mut self, deadline: Duration) -> Self {
         self.timeout = deadline;
         self
     }
 
     /// How many more rounds over the server list a failing call makes
-    /// (within its deadline). Defaults to 2.
+    /// (within its deadline), at most 100. Defaults to 2.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
     }
 
-    /// The application name sent to the server. Defaults to none.
+    /// The application name sent to the server (in a header, so printable
+    /// ASCII only). Defaults to none.
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = Some(name.into());
         self
     }
 
-    /// Username and password for servers with auth on. The password is sent
-    /// only in the login form body and never logged. Defaults to none.
+    /// Username (no control characters) and password for servers with auth
+    /// on. The password is sent only in the login form body and never
+    /// logged. Defaults to none.
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self.password = Some(password.into());
@@ -218,13 +233,15 @@ impl ClientBuilder {
         self
     }
 
-    /// The largest response body read, in bytes. Defaults to 16 MiB.
+    /// The largest response body read, in bytes, counted after gzip
+    /// decoding; from 1 KiB to 1 GiB. Defaults to 16 MiB.
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
         self
     }
 
-    /// Where service lists and config snapshots are kept on disk.
+    /// Where service lists and config snapshots are kept on disk (not
+    /// empty).
     ///
     /// Defaults to `$XDG_CACHE_HOME/nacos-blocking`, else
     /// `$HOME/.cache/nacos-blocking`.
@@ -236,7 +253,7 @@ impl ClientBuilder {
     // --- Subscriptions -------------------------------------------------
 
     /// How often each subscribed service is polled: `Some(interval)`, at
-    /// least 100 ms, or `None` to follow the server's advice (`cacheMillis`
+    /// least 100 ms and at most a day, or `None` to follow the server's advice (`cacheMillis`
     /// of each answer, kept within 1–60 s). Errors back off from it,
     /// doubling up to 60 s.
     ///
@@ -333,7 +350,7 @@ impl ClientBuilder {
     /// How long the server may hold a config long poll (sent as
     /// `Long-Pulling-Timeout`); an idle client sends about one request per
     /// this period. At least 10 s (servers clamp shorter polls up to 10 s,
-    /// which would then outlast the client's own deadline).
+    /// which would then outlast the client's own deadline), at most 1 hour.
     ///
     /// Defaults to 30 s.
     pub fn long_poll_timeout(mut self, timeout: Duration) -> Self {
@@ -424,6 +441,57 @@ impl ClientBuilder {
                 return Err(Error::invalid(field, "must be above zero"));
             }
         }
+        for (field, d, max) in [
+            ("connect_timeout", Some(self.connect_timeout), MAX_TIMEOUT),
+            ("timeout", Some(self.timeout), MAX_TIMEOUT),
+            (
+                "long_poll_timeout",
+                Some(self.long_poll_timeout),
+                MAX_TIMEOUT,
+            ),
+            ("poll_interval", self.poll_interval, MAX_INTERVAL),
+            (
+                "endpoint_refresh",
+                Some(self.endpoint_refresh),
+                MAX_INTERVAL,
+            ),
+        ] {
+            if d.is_some_and(|d| d > max) {
+                return Err(Error::invalid(field, format!("must be at most {max:?}")));
+            }
+        }
+        if self.retries > MAX_RETRIES {
+            return Err(Error::invalid(
+                "retries",
+                format!("must be at most {MAX_RETRIES}"),
+            ));
+        }
+        if let Some(name) = &self.app_name {
+            if !name.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+                return Err(Error::invalid(
+                    "app_name",
+                    "is sent as a header: printable ASCII only (no control characters)",
+                ));
+            }
+        }
+        if self
+            .username
+            .as_deref()
+            .is_some_and(|u| u.chars().any(char::is_control))
+        {
+            return Err(Error::invalid(
+                "username",
+                "must not contain control characters",
+            ));
+        }
+        for (field, dir) in [
+            ("cache_dir", &self.cache_dir),
+            ("config_failover_dir", &self.config_failover_dir),
+        ] {
+            if dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+                return Err(Error::invalid(field, "must not be empty"));
+            }
+        }
         if let Some(d) = self.poll_interval {
             if d < MIN_POLL_INTERVAL {
                 return Err(Error::invalid(
@@ -450,10 +518,10 @@ impl ClientBuilder {
         if self.long_poll_timeout < MIN_LONG_POLL {
             return Err(Error::invalid("long_poll_timeout", "must be at least 10 s"));
         }
-        if self.max_response_bytes < 1024 {
+        if !(1024..=MAX_RESPONSE_BYTES).contains(&self.max_response_bytes) {
             return Err(Error::invalid(
                 "max_response_bytes",
-                "must be at least 1024",
+                format!("must be from 1024 to {MAX_RESPONSE_BYTES}"),
             ));
         }
         let credentials = match (self.username, self.password) {
@@ -608,6 +676,50 @@ mod tests {
             "/nacos"
         );
         assert_eq!(cfg(b().context_path("/")).unwrap().context_path, "");
+    }
+
+    #[test]
+    fn absurd_values_are_refused_naming_the_field() {
+        let b = || ClientBuilder::default().server_addr("127.0.0.1");
+        let field = |b: ClientBuilder| cfg(b).unwrap_err().invalid_field();
+        let max = Duration::MAX;
+        assert_eq!(field(b().timeout(max)), Some("timeout"));
+        assert_eq!(field(b().connect_timeout(max)), Some("connect_timeout"));
+        assert_eq!(field(b().long_poll_timeout(max)), Some("long_poll_timeout"));
+        assert_eq!(field(b().poll_interval(Some(max))), Some("poll_interval"));
+        assert_eq!(
+            field(b().heartbeat_interval(max)),
+            Some("heartbeat_interval")
+        );
+        assert_eq!(field(b().retries(u32::MAX)), Some("retries"));
+        assert_eq!(
+            field(b().max_response_bytes(u64::MAX)),
+            Some("max_response_bytes")
+        );
+        assert_eq!(
+            field(ClientBuilder::default().endpoint("e").endpoint_refresh(max)),
+            Some("endpoint_refresh")
+        );
+        for bad in ["app\r\nX-Evil: 1", "tab\there", "nul\0", "ünï"] {
+            assert_eq!(field(b().app_name(bad)), Some("app_name"), "{bad:?}");
+        }
+        assert_eq!(field(b().credentials("u\r\nX: y", "pw")), Some("username"));
+        assert_eq!(field(b().cache_dir("")), Some("cache_dir"));
+        assert_eq!(
+            field(b().config_failover_dir("")),
+            Some("config_failover_dir")
+        );
+        // The largest accepted values still build.
+        let c = cfg(b()
+            .timeout(MAX_TIMEOUT)
+            .connect_timeout(MAX_TIMEOUT)
+            .long_poll_timeout(MAX_TIMEOUT)
+            .poll_interval(Some(MAX_INTERVAL))
+            .retries(MAX_RETRIES)
+            .max_response_bytes(MAX_RESPONSE_BYTES)
+            .app_name("my-app 1.0 (x)"))
+        .unwrap();
+        assert_eq!(c.retries, MAX_RETRIES);
     }
 
     #[test]

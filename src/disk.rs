@@ -1,10 +1,105 @@
-//! Files under the cache dir: safe names and atomic writes.
+//! Files under the cache dir: safe names, atomic writes, guarded reads.
 //!
 //! Names that come from users or servers are percent-encoded into a single
-//! path component, so `../../x` stays inside the cache dir.
+//! path component, so `../../x` stays inside the cache dir. Every file read
+//! back goes through [`read_capped`], so a FIFO, a device or a huge file
+//! put in its place cannot hang or exhaust the client.
 
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// The largest cache, snapshot or failover file read back.
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// `O_NONBLOCK` for `open(2)`, where its value is known (no `libc`
+/// dependency): opening a FIFO then returns at once instead of waiting for
+/// a writer. Elsewhere the `stat` before opening is the only guard.
+#[cfg_attr(not(unix), allow(dead_code))]
+const O_NONBLOCK: Option<i32> = if cfg!(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+)) {
+    Some(0o4000)
+} else if cfg!(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)) {
+    Some(0x4)
+} else {
+    None
+};
+
+/// Reads a file of at most `cap` bytes; `Ok(None)` when there is none.
+///
+/// Anything but a regular file (a FIFO, a socket, `/dev/zero` behind a
+/// symlink, a directory) is an error, checked before opening and again on
+/// the opened file, and the file is opened without blocking, so the check
+/// cannot be raced into a hang. A file larger than `cap` is an error, and
+/// no more than `cap + 1` bytes are ever read.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(meta) => regular(&meta)?,
+    }
+    let file = match open_nonblocking(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        other => other?,
+    };
+    let meta = file.metadata()?;
+    regular(&meta)?;
+    let too_large = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes"),
+        )
+    };
+    if meta.len() > cap {
+        return Err(too_large());
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(too_large());
+    }
+    Ok(Some(buf))
+}
+
+fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({:?})", meta.file_type()),
+        ))
+    }
+}
+
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    if let Some(flag) = O_NONBLOCK {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(flag);
+    }
+    options.open(path)
+}
 
 /// Encodes `name` as one safe path component: `[0-9A-Za-z_-]` and `.` (not
 /// leading) are kept, every other byte becomes `%XX`; empty becomes `%`.
@@ -123,6 +218,28 @@ mod tests {
         let p = path_in(dir, &["ns", "../../x"]);
         assert!(p.starts_with(dir));
         assert_eq!(p.components().count(), dir.components().count() + 2);
+    }
+
+    #[test]
+    fn read_capped_refuses_devices_and_large_files() {
+        let dir = std::env::temp_dir().join(format!("nb-read-{}", crate::util::random_u64()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("f");
+        assert!(read_capped(&f, 10).unwrap().is_none());
+        write_atomic(&f, b"0123456789").unwrap();
+        assert_eq!(read_capped(&f, 10).unwrap().unwrap(), b"0123456789");
+        assert_eq!(
+            read_capped(&f, 9).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        assert!(read_capped(&dir, 10).is_err(), "a directory");
+        #[cfg(unix)]
+        {
+            let link = dir.join("zero");
+            std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+            assert!(read_capped(&link, 10).is_err(), "a device");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

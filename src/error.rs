@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::redact::redact;
+
 /// Shorthand for `Result<T, nacos_blocking::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -105,7 +107,7 @@ impl Error {
     pub(crate) fn decode(what: &'static str, message: impl fmt::Display, body: &str) -> Error {
         Error::Decode {
             what,
-            message: message.to_string(),
+            message: redact(&message.to_string()).into_owned(),
             body: snippet(body),
         }
     }
@@ -199,9 +201,11 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The first [`SNIPPET_LEN`] bytes of `text` (cut on a char boundary), trimmed.
+/// The first [`SNIPPET_LEN`] bytes of `text` (cut on a char boundary),
+/// trimmed, with secrets redacted (before the cut, so no half value stays).
 pub(crate) fn snippet(text: &str) -> String {
-    let text = text.trim();
+    let text = redact(text.trim());
+    let text = text.as_ref();
     if text.len() <= SNIPPET_LEN {
         return text.to_string();
     }
@@ -234,6 +238,20 @@ mod tests {
         assert!(s.len() <= SNIPPET_LEN + '…'.len_utf8());
         assert!(s.ends_with('…'));
         assert_eq!(snippet("  ok \n"), "ok");
+    }
+
+    #[test]
+    fn snippets_and_decode_errors_never_keep_secrets() {
+        let body = format!(
+            "{}?accessToken=tok-123&password=pw-456 {}",
+            "x".repeat(240),
+            r#"{"accessToken":"tok-789"}"#
+        );
+        let s = snippet(&body);
+        assert!(!s.contains("tok-") && !s.contains("pw-"), "{s}");
+        let e = Error::decode("answer", "bad `password=pw-456`", &body);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("tok-") && !shown.contains("pw-"), "{shown}");
     }
 
     #[test]

@@ -90,6 +90,7 @@ mod error;
 mod handler;
 mod heartbeat;
 mod naming;
+mod redact;
 mod resolver;
 mod serde_util;
 mod server_list;

@@ -1,6 +1,8 @@
 //! The HTTP transport: one keep-alive agent, failover across servers,
 //! retries within a deadline, standard headers and auth.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,6 +12,7 @@ use ureq::Agent;
 use crate::auth::{Auth, Token};
 use crate::config::Config;
 use crate::error::{snippet, Error, Result};
+use crate::redact::redact;
 use crate::resolver::IpFirstResolver;
 use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
@@ -45,8 +48,8 @@ impl Module {
 }
 
 /// One API call. Parameters travel in the query for GET and DELETE and in
-/// a form body for POST and PUT.
-#[derive(Debug)]
+/// a form body for POST and PUT. `Debug` names parameters and headers
+/// without their values (a login request holds the password).
 pub(crate) struct Request {
     method: Method,
     path: &'static str,
@@ -121,11 +124,35 @@ impl Request {
     }
 }
 
-/// A server's answer.
-#[derive(Debug)]
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names =
+            |pairs: &[(&'static str, String)]| pairs.iter().map(|p| p.0).collect::<Vec<_>>();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("module", &self.module)
+            .field("params", &names(&self.params))
+            .field("headers", &names(&self.headers))
+            .field("hold", &self.hold)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server's answer. `Debug` shows the body redacted (a login answer
+/// holds the token).
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: String,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body", &snippet(&self.body))
+            .finish()
+    }
 }
 
 /// What one attempt on one server came to.
@@ -222,19 +249,27 @@ impl Transport {
                 server: None,
             });
         }
-        let total = timeout + req.hold;
-        let deadline = Instant::now() + total;
+        let total = timeout.saturating_add(req.hold);
+        let deadline = util::after(total);
         let mut token = self.token(deadline, total)?;
         let mut relogged = false;
         loop {
             match self.send_once(req, deadline, total, token.as_ref()) {
                 Err(Error::Auth { message }) if self.auth.enabled() && !relogged => {
-                    log::debug!("nacos: server refused the token ({message}); logging in again");
                     if let Some(t) = &token {
-                        self.auth.invalidate(t.generation);
+                        if !self.auth.invalidate(t.generation) {
+                            return Err(Error::Auth { message });
+                        }
                     }
+                    log::debug!("nacos: server refused the token ({message}); logging in again");
                     relogged = true;
                     token = self.token(deadline, total)?;
+                }
+                Ok(resp) => {
+                    if token.is_some() {
+                        self.auth.token_worked();
+                    }
+                    return Ok(resp);
                 }
                 other => return other,
             }
@@ -242,7 +277,7 @@ impl Transport {
     }
 
     fn token(&self, deadline: Instant, total: Duration) -> Result<Option<Token>> {
-        self.auth.token(|username, password| {
+        self.auth.token(deadline, total, |username, password| {
             let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
                 .param("username", username)
                 .param("password", password);
@@ -267,6 +302,11 @@ impl Transport {
             if round > 0 {
                 let pause = Duration::from_millis(50 << round.min(5));
                 let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    // However many retries are left (an empty server list
+                    // makes rounds that try nothing).
+                    break;
+                }
                 std::thread::sleep(pause.min(remaining));
             }
             let rotation = self.servers.rotation();
@@ -367,15 +407,13 @@ impl Transport {
         let outcome = match result {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(self.max_response_bytes)
-                    .lossy_utf8(true)
-                    .read_to_string();
-                match body {
+                match read_capped(resp.body_mut(), self.max_response_bytes) {
                     Ok(body) => self.classify(server, req, status, body),
-                    Err(e) => Attempt::Next(self.transport_error(server, e, budget)),
+                    // Not transient: asking again costs the same.
+                    Err(BodyError::TooLarge) => Attempt::Fail(self.too_large(server.label())),
+                    Err(BodyError::Read(e)) => {
+                        Attempt::Next(self.transport_error(server, e, budget))
+                    }
                 }
             }
             Err(e) => Attempt::Next(self.transport_error(server, e, budget)),
@@ -449,10 +487,17 @@ impl Transport {
                 server: Some(server),
             };
         }
+        transport(server, e)
+    }
+
+    fn too_large(&self, server: &str) -> Error {
         Error::Transport {
-            server,
-            message: e.to_string(),
-            source: Some(Box::new(e)),
+            server: server.to_string(),
+            message: format!(
+                "response larger than {} bytes (the max_response_bytes limit)",
+                self.max_response_bytes
+            ),
+            source: None,
         }
     }
 
@@ -468,22 +513,12 @@ impl Transport {
             .timeout_connect(Some(self.connect_timeout))
             .build()
             .call()
-            .map_err(|e| Error::Transport {
-                server: label.clone(),
-                message: e.to_string(),
-                source: Some(Box::new(e)),
-            })?;
+            .map_err(|e| transport(label.clone(), e))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(self.max_response_bytes)
-            .read_to_string()
-            .map_err(|e| Error::Transport {
-                server: label.clone(),
-                message: e.to_string(),
-                source: Some(Box::new(e)),
-            })?;
+        let body = read_capped(resp.body_mut(), self.max_response_bytes).map_err(|e| match e {
+            BodyError::TooLarge => self.too_large(&label),
+            BodyError::Read(e) => transport(label.clone(), e),
+        })?;
         if status != 200 {
             return Err(Error::Status {
                 status,
@@ -492,5 +527,104 @@ impl Transport {
             });
         }
         Ok(body)
+    }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    /// It is larger than the cap once decoded.
+    TooLarge,
+    Read(ureq::Error),
+}
+
+/// Reads a body of at most `cap` bytes *after* decoding. ureq's own
+/// limit counts the bytes on the wire, before gzip inflates them, so a
+/// few kilobytes of gzip could otherwise become gigabytes in memory: the
+/// decoded stream is read through `take(cap + 1)` and one byte too many
+/// is the error. Invalid UTF-8 is replaced.
+fn read_capped(body: &mut ureq::Body, cap: u64) -> std::result::Result<String, BodyError> {
+    use std::io::Read;
+    // One byte over the cap tells "too large" from "exactly the cap" (ureq's
+    // limit fails a read at the limit even when the body ends there).
+    let over = cap.saturating_add(1);
+    let mut buf = Vec::new();
+    let read = body
+        .with_config()
+        .limit(over)
+        .lossy_utf8(true)
+        .reader()
+        .take(over)
+        .read_to_end(&mut buf);
+    match read.map_err(ureq::Error::from) {
+        Err(ureq::Error::BodyExceedsLimit(_)) => Err(BodyError::TooLarge),
+        Err(e) => Err(BodyError::Read(e)),
+        Ok(n) if n as u64 > cap => Err(BodyError::TooLarge),
+        Ok(_) => Ok(String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
+    }
+}
+
+/// A transport error; its text is redacted, and the underlying error is
+/// kept as the source only when its own text had nothing to redact.
+fn transport(server: String, e: ureq::Error) -> Error {
+    let text = e.to_string();
+    let message = redact(&text);
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = match message {
+        Cow::Borrowed(_) => Some(Box::new(e)),
+        Cow::Owned(_) => None,
+    };
+    Error::Transport {
+        server,
+        message: message.into_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::ClientBuilder;
+
+    #[test]
+    fn an_empty_server_list_ends_at_the_deadline_whatever_the_retries() {
+        let timeout = Duration::from_millis(300);
+        let mut config = ClientBuilder::default()
+            .server_addr("127.0.0.1")
+            .timeout(timeout)
+            .into_config()
+            .unwrap();
+        // More than `build()` accepts: the deadline alone must end the call.
+        config.retries = u32::MAX;
+        let t = Transport::new(&config, Vec::new());
+        let started = Instant::now();
+        let e = t
+            .send(&Request::new(Method::Get, Module::Config, "/v1/cs/configs"))
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(e.to_string().contains("no server address known"), "{e}");
+        assert!(took >= timeout, "gave up early: {took:?}");
+        assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+        assert_eq!(t.attempts(), 0);
+    }
+
+    #[test]
+    fn debug_never_shows_passwords_or_tokens() {
+        let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
+            .param("username", "nacos")
+            .param("password", "pw-secret");
+        let shown = format!("{login:?}");
+        assert!(
+            shown.contains("password") && !shown.contains("pw-secret"),
+            "{shown}"
+        );
+        let answer = Response {
+            status: 200,
+            body: r#"{"accessToken":"tok-secret","tokenTtl":18000}"#.into(),
+        };
+        let shown = format!("{answer:?}");
+        assert!(
+            shown.contains("tokenTtl") && !shown.contains("tok-secret"),
+            "{shown}"
+        );
     }
 }

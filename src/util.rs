@@ -14,13 +14,21 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The far future: `now + d`, or about a century from now when that
-/// overflows (a duration from a server or a builder never panics).
-pub(crate) fn after(now: Instant, d: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    now.checked_add(d.min(CENTURY))
-        .or_else(|| now.checked_add(CENTURY))
-        .unwrap_or(now)
+/// How far in the future "never" is: what [`after`] and [`later`] give
+/// when the sum would not fit in an `Instant`.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + d`, saturating at about 100 years from now instead of panicking
+/// (for durations from the builder or a server).
+pub(crate) fn after(d: Duration) -> Instant {
+    later(Instant::now(), d)
+}
+
+/// `at + d`, saturating at about 100 years after `at` instead of panicking.
+pub(crate) fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d.min(FAR_FUTURE))
+        .or_else(|| at.checked_add(FAR_FUTURE))
+        .unwrap_or(at)
 }
 
 thread_local! {
@@ -86,6 +94,19 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+    }
+
+    #[test]
+    fn instant_sums_saturate() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        let far = later(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(365 * 24 * 3600));
+        assert!(after(Duration::MAX) > now);
+        assert!(after(Duration::from_secs(u64::MAX)) > now);
     }
 
     #[test]

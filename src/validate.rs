@@ -6,11 +6,18 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
 /// The largest weight Nacos accepts.
 pub(crate) const MAX_WEIGHT: f64 = 10_000.0;
+
+/// The heartbeat timeout servers apply when an instance sets none.
+pub(crate) const DEFAULT_HEART_BEAT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The longest heartbeat interval instance metadata may set (a day).
+const MAX_HEART_BEAT_INTERVAL_MS: u64 = 24 * 3600 * 1000;
 
 /// Metadata key: heartbeat interval in milliseconds.
 pub(crate) const HEART_BEAT_INTERVAL: &str = "preserved.heart.beat.interval";
@@ -115,9 +122,18 @@ pub(crate) fn heartbeat_metadata(metadata: &HashMap<String, String>) -> Result<(
             format!("`{HEART_BEAT_INTERVAL}` must be above 0"),
         ));
     }
+    if interval.is_some_and(|ms| ms > MAX_HEART_BEAT_INTERVAL_MS) {
+        return Err(Error::invalid(
+            "metadata",
+            format!("`{HEART_BEAT_INTERVAL}` must be at most {MAX_HEART_BEAT_INTERVAL_MS} (a day)"),
+        ));
+    }
     let interval = interval.unwrap_or(5_000);
     for (key, limit) in [
-        (HEART_BEAT_TIMEOUT, timeout.unwrap_or(15_000)),
+        (
+            HEART_BEAT_TIMEOUT,
+            timeout.unwrap_or(DEFAULT_HEART_BEAT_TIMEOUT.as_millis() as u64),
+        ),
         (IP_DELETE_TIMEOUT, delete.unwrap_or(30_000)),
     ] {
         if interval >= limit {
@@ -193,5 +209,13 @@ mod tests {
         .is_err());
         assert!(heartbeat_metadata(&md(&[(HEART_BEAT_INTERVAL, "x")])).is_err());
         assert!(heartbeat_metadata(&md(&[(HEART_BEAT_INTERVAL, "0")])).is_err());
+        let huge = u64::MAX.to_string();
+        let below = (u64::MAX - 1).to_string();
+        assert!(heartbeat_metadata(&md(&[
+            (HEART_BEAT_INTERVAL, below.as_str()),
+            (HEART_BEAT_TIMEOUT, huge.as_str()),
+            (IP_DELETE_TIMEOUT, huge.as_str())
+        ]))
+        .is_err());
     }
 }

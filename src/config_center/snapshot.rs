@@ -52,17 +52,18 @@ pub(crate) fn record(cache_dir: &Path, key: &ConfigKey, content: Option<&str>) {
     }
 }
 
-/// Reads a whole UTF-8 file; `None` when absent or unreadable.
+/// Reads a whole UTF-8 file (a regular one, of at most
+/// [`disk::MAX_FILE_BYTES`]); `None` when absent or unreadable.
 pub(crate) fn read(path: &Path) -> Option<String> {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
+    match disk::read_capped(path, disk::MAX_FILE_BYTES) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
             Ok(s) => Some(s),
             Err(_) => {
                 log::warn!("nacos: {} is not UTF-8; ignored", path.display());
                 None
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Ok(None) => None,
         Err(e) => {
             log::warn!("nacos: {} unreadable: {e}", path.display());
             None

@@ -41,7 +41,7 @@ use crate::naming::api;
 use crate::naming::beat::BeatResult;
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
-use crate::util::{after, lock};
+use crate::util::{after, later, lock};
 use crate::worker::{guarded, StopSignal, Workers};
 
 pub(crate) use state::BeatKey;
@@ -160,7 +160,7 @@ fn schedule(
             let now = Instant::now();
             let due = s.timers.pop_due(now);
             let wait = s.timers.next_wait(now).unwrap_or(IDLE_WAIT);
-            s.planned = Some(after(now, wait));
+            s.planned = Some(later(now, wait));
             (due, wait)
         };
         for job in due {
@@ -241,7 +241,7 @@ fn beat_once(hb: &Heartbeats, job: &Job) -> Result<BeatResult> {
 /// Returns what could not be deregistered.
 fn deregister_all(hb: &Heartbeats) -> Vec<String> {
     let deadline = hb.ctx.config.timeout;
-    let until = after(Instant::now(), deadline);
+    let until = after(deadline);
     let mut problems = Vec::new();
     for (service, inst) in hb.table.remove_all(deadline) {
         let what = format!("{service} {}:{}", inst.ip, inst.port);

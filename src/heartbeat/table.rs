@@ -8,7 +8,7 @@ use super::state::{BeatKey, HeartbeatState};
 use crate::naming::beat::{interval_of_metadata, BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
-use crate::util::{after, lock};
+use crate::util::{after, later, lock};
 
 /// The shortest interval taken from a server's advice.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -119,7 +119,7 @@ impl BeatTable {
         table.take(&bk);
         table.next_gen += 1;
         let gen = table.next_gen;
-        let due = after(Instant::now(), interval);
+        let due = after(interval);
         table
             .entries
             .insert(bk.clone(), Entry::new(key, inst, gen, interval, due));
@@ -156,7 +156,7 @@ impl BeatTable {
     pub(super) fn remove(&self, key: &BeatKey, wait: Duration) -> Option<Instance> {
         let mut table = lock(&self.table);
         let removed = table.take(key).map(|e| e.instance);
-        let until = after(Instant::now(), wait);
+        let until = after(wait);
         while table.running.contains_key(key) {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -183,7 +183,7 @@ impl BeatTable {
     /// returns what was being beaten.
     pub(super) fn remove_all(&self, wait: Duration) -> Vec<(ServiceKey, Instance)> {
         let keys: Vec<BeatKey> = lock(&self.table).entries.keys().cloned().collect();
-        let until = after(Instant::now(), wait);
+        let until = after(wait);
         keys.into_iter()
             .filter_map(|k| {
                 let left = until.saturating_duration_since(Instant::now());
@@ -266,7 +266,7 @@ impl BeatTable {
                 // After a 20404 (the instance was registered again) the next
                 // beat carries everything once more.
                 e.need_full = answer.instance_not_found();
-                let advised = answer.interval().map(|d| d.max(MIN_INTERVAL));
+                let advised = answer.advised(&e.instance).map(|d| d.max(MIN_INTERVAL));
                 e.state.interval = e.own_interval.or(advised).unwrap_or(default);
                 e.beat.period = u64::try_from(e.state.interval.as_millis()).unwrap_or(u64::MAX);
             }
@@ -287,11 +287,11 @@ impl BeatTable {
         // On schedule after a success; a beat that came back later than
         // its successor's due time, or failed, waits a whole interval.
         let now = Instant::now();
-        let on_schedule = after(e.due, e.state.interval);
+        let on_schedule = later(e.due, e.state.interval);
         e.due = if e.state.consecutive_failures == 0 && on_schedule > now {
             on_schedule
         } else {
-            after(now, e.state.interval)
+            later(now, e.state.interval)
         };
         Some(e.due)
     }

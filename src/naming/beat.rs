@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
-use crate::validate::HEART_BEAT_INTERVAL;
+use crate::validate::{DEFAULT_HEART_BEAT_TIMEOUT, HEART_BEAT_INTERVAL, HEART_BEAT_TIMEOUT};
 
 /// The server's code for "I do not know this instance".
 pub(crate) const RESOURCE_NOT_FOUND: i64 = 20404;
@@ -64,8 +64,9 @@ pub(crate) fn interval_of_metadata(inst: &Instance) -> Option<Duration> {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BeatResult {
-    /// The interval the server asks for, in ms.
-    #[serde(default)]
+    /// The interval the server asks for, in ms (`None` when it sent none,
+    /// or a negative number or no number at all).
+    #[serde(default, deserialize_with = "lenient_ms")]
     pub client_beat_interval: Option<u64>,
     /// `10200` when the beat was taken; `20404` when the server has lost
     /// the instance (it must be registered again).
@@ -74,6 +75,18 @@ pub struct BeatResult {
     /// Whether later beats may leave the instance details out.
     #[serde(default)]
     pub light_beat_enabled: bool,
+}
+
+/// A number of ms as servers send it: negative or unreadable means none,
+/// a float is cut, a string holding a number is read.
+fn lenient_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 impl BeatResult {
@@ -96,6 +109,30 @@ impl BeatResult {
             .filter(|ms| *ms > 0)
             .map(Duration::from_millis)
     }
+
+    /// The interval the server asks for, if it sent one, but never longer
+    /// than four fifths of `inst`'s heartbeat timeout (its metadata, else
+    /// the server default of 15 s): advice beyond it (a day, `i64::MAX`
+    /// ms) would let the instance expire, so it is clamped and logged.
+    pub(crate) fn advised(&self, inst: &Instance) -> Option<Duration> {
+        let advised = self.interval()?;
+        let timeout = inst
+            .metadata
+            .get(HEART_BEAT_TIMEOUT)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map_or(DEFAULT_HEART_BEAT_TIMEOUT, Duration::from_millis);
+        let limit = timeout - timeout / 5;
+        if advised > limit {
+            log::debug!(
+                "nacos: server advised a heartbeat interval of {advised:?} for {}:{}; using {limit:?} (its heartbeat timeout is {timeout:?})",
+                inst.ip,
+                inst.port
+            );
+            return Some(limit);
+        }
+        Some(advised)
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +152,40 @@ mod tests {
             .instance_not_found());
         assert_eq!(BeatResult::parse("ok").unwrap(), BeatResult::default());
         assert!(BeatResult::parse("<html>").is_err());
+    }
+
+    #[test]
+    fn advised_intervals_stay_below_the_heartbeat_timeout() {
+        let inst = Instance::builder("1.1.1.1", 80).build();
+        let advice = |json: &str| BeatResult::parse(json).unwrap().advised(&inst);
+        assert_eq!(
+            advice(r#"{"clientBeatInterval":5000}"#),
+            Some(Duration::from_secs(5))
+        );
+        for huge in ["86400000", "9223372036854775807", "18446744073709551615"] {
+            let json = format!(r#"{{"clientBeatInterval":{huge}}}"#);
+            assert_eq!(advice(&json), Some(Duration::from_secs(12)), "{huge}");
+        }
+        assert_eq!(advice(r#"{"clientBeatInterval":0}"#), None);
+        assert_eq!(advice("ok"), None);
+        let slow = Instance::builder("1.1.1.1", 80)
+            .metadata(HEART_BEAT_TIMEOUT, "60000")
+            .build();
+        let r = BeatResult::parse(r#"{"clientBeatInterval":86400000}"#).unwrap();
+        assert_eq!(r.advised(&slow), Some(Duration::from_secs(48)));
+        // A negative or odd interval is no advice; the answer still counts.
+        for odd in ["-1", "-9223372036854775808", "\"x\"", "null", "1e400"] {
+            let json = format!(r#"{{"clientBeatInterval":{odd},"code":10200}}"#);
+            match BeatResult::parse(&json) {
+                Ok(r) => assert!(r.advised(&inst) <= Some(Duration::from_secs(12)), "{odd}"),
+                Err(e) => assert!(odd == "1e400", "{odd}: {e}"),
+            }
+        }
+        assert_eq!(
+            advice(r#"{"clientBeatInterval":-1}"#),
+            None,
+            "negative is no advice"
+        );
     }
 
     #[test]

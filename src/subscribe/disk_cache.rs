@@ -36,7 +36,8 @@ pub(crate) fn load_all(dir: &Path) -> HashMap<ServiceKey, ServiceInfo> {
                     group: group.clone(),
                     name,
                 };
-                let parsed = std::fs::read(&path)
+                let parsed = disk::read_capped(&path, disk::MAX_FILE_BYTES)
+                    .and_then(|b| b.ok_or_else(|| std::io::ErrorKind::NotFound.into()))
                     .map_err(|e| e.to_string())
                     .and_then(|b| {
                         serde_json::from_slice::<ServiceInfo>(&b).map_err(|e| e.to_string())

@@ -18,7 +18,7 @@ use crate::naming::service::{ServiceInfo, ServiceKey, Target};
 use crate::subscribe::disk_cache;
 use crate::subscribe::event::{diff, EmptyGuard, ServiceEvent};
 use crate::subscribe::state::SubscriptionState;
-use crate::util::{after, lock};
+use crate::util::{later, lock};
 
 /// Errors back off up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -308,7 +308,7 @@ impl Registry {
             Some(d) if !d.is_zero() => d.clamp(ADVISED_MIN, MAX_BACKOFF),
             _ => DEFAULT_INTERVAL,
         });
-        e.next_due = after(now, jittered(interval));
+        e.next_due = later(now, jittered(interval));
     }
 
     /// Records a poll's result and says what to deliver and store.
@@ -333,7 +333,7 @@ impl Registry {
                 let backoff = base
                     .saturating_mul(1 << e.failures.min(16))
                     .min(MAX_BACKOFF);
-                e.next_due = after(now, jittered(backoff).min(MAX_BACKOFF));
+                e.next_due = later(now, jittered(backoff).min(MAX_BACKOFF));
                 let level = if e.failures == 1 {
                     log::Level::Warn
                 } else {

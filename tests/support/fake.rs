@@ -1,5 +1,6 @@
 //! Fake HTTP servers for what the real server cannot do on demand:
-//! count connections, stall forever, or answer with canned bytes.
+//! count connections, stall forever, answer with canned bytes (binary
+//! ones too, e.g. a gzip bomb), or echo what they were sent.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -8,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-type Handler = dyn Fn(&str) -> Option<String> + Send + Sync;
+/// Gets the request head and body; returns the raw response bytes
+/// (`None`: keep the connection open and never answer).
+type Handler = dyn Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync;
 
 /// A loopback server on a free port. Every accepted connection is counted;
 /// the handler gets the request head and returns the raw response to send
@@ -24,6 +27,14 @@ pub struct FakeServer {
 
 impl FakeServer {
     pub fn start(handler: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> FakeServer {
+        FakeServer::start_raw(move |head, _| handler(head).map(String::into_bytes))
+    }
+
+    /// Like [`start`](Self::start), but the handler also gets the request
+    /// body and answers with raw bytes.
+    pub fn start_raw(
+        handler: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -94,6 +105,29 @@ pub fn ok(body: &str) -> String {
     )
 }
 
+/// A response with `status` (and its reason), `headers` and a binary `body`.
+pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        _ => "Whatever",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
 fn serve(
     mut stream: TcpStream,
     handler: &Handler,
@@ -127,9 +161,9 @@ fn serve(
             return;
         }
         requests.fetch_add(1, Ordering::SeqCst);
-        match handler(&head) {
+        match handler(&head, &body) {
             Some(resp) => {
-                if stream.write_all(resp.as_bytes()).is_err() {
+                if stream.write_all(&resp).is_err() {
                     return;
                 }
             }
