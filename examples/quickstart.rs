@@ -23,7 +23,7 @@ fn main() -> Result<(), nacos_blocking::Error> {
         println!("registered 127.0.0.1:{port} (weight {weight})");
     }
 
-    let info = client.list_instances(service, &[], true)?;
+    let info = client.list_healthy_instances(service)?;
     println!("{} has {} healthy instances:", info.name, info.hosts.len());
     for h in &info.hosts {
         println!(
@@ -34,7 +34,7 @@ fn main() -> Result<(), nacos_blocking::Error> {
         );
     }
 
-    let picked = client.select_one_healthy_instance(service, &[])?;
+    let picked = client.select_one_healthy_instance(service)?;
     println!("selected by weight: {}", picked.addr());
     println!("discover: {:?}", client.discover(service)?);
 
@@ -48,7 +48,7 @@ fn main() -> Result<(), nacos_blocking::Error> {
     }
     println!(
         "after deregistering: {} instances",
-        client.list_instances(service, &[], false)?.hosts.len()
+        client.list_instances(service)?.hosts.len()
     );
     Ok(())
 }

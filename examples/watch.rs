@@ -15,9 +15,9 @@ fn main() -> Result<(), nacos_blocking::Error> {
         .poll_interval(Some(Duration::from_secs(1)))
         .build()?;
 
-    let watcher = client.watch(service.as_str(), &[])?;
+    let watcher = client.watch(&service)?;
     println!("watching {service}; change it from another client (Ctrl-C to stop)");
-    for event in watcher.iter() {
+    for event in &watcher {
         let label = if event.initial { "now" } else { "change" };
         println!("{label}: {} instances", event.instances.len());
         for h in &event.added {

@@ -407,10 +407,13 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::time::Instant;
 
+    /// Where a test keeps something it hands out and takes back.
+    type Slot<T> = Arc<Mutex<Option<T>>>;
+
     /// A watcher fed by hand: the handler comes back through the slot.
     fn manual<E: Coalesce + Send + 'static>(
         stops: Arc<AtomicUsize>,
-    ) -> (Arc<Mutex<Option<Feed<E>>>>, Watcher<E>) {
+    ) -> (Slot<Feed<E>>, Watcher<E>) {
         let slot = Arc::new(Mutex::new(None));
         let s = slot.clone();
         let w = watcher::<E, ()>(move |h| {
@@ -510,7 +513,7 @@ mod tests {
         const N: u32 = 200_000;
         let pool = Arc::new(Delivery::new());
         pool.start().unwrap();
-        let slot: Arc<Mutex<Option<Arc<Listener<Vec<u32>>>>>> = Arc::new(Mutex::new(None));
+        let slot: Slot<Arc<Listener<Vec<u32>>>> = Arc::new(Mutex::new(None));
         let s = slot.clone();
         let w = watcher::<Vec<u32>, ()>(move |feed| {
             let l = Listener::new(feed);

@@ -48,7 +48,7 @@ fn right_credentials_work_across_token_expiry_wrong_ones_fail() {
 
     // Without credentials the server refuses: the auth error kind.
     let anon = NacosClient::new(&server.addr()).unwrap();
-    let e = anon.list_instances("svc", &[], true).unwrap_err();
+    let e = anon.list_healthy_instances("svc").unwrap_err();
     assert!(e.is_auth(), "{e:?}");
 
     let c = NacosClient::builder()
@@ -66,13 +66,7 @@ fn right_credentials_work_across_token_expiry_wrong_ones_fail() {
     let until = Instant::now() + Duration::from_secs(5);
     let mut calls = 0;
     while Instant::now() < until {
-        assert_eq!(
-            c.list_instances(svc.as_str(), &[], false)
-                .unwrap()
-                .hosts
-                .len(),
-            1
-        );
+        assert_eq!(c.list_instances(svc.as_str()).unwrap().hosts.len(), 1);
         calls += 1;
         std::thread::sleep(Duration::from_millis(150));
     }
@@ -83,7 +77,7 @@ fn right_credentials_work_across_token_expiry_wrong_ones_fail() {
         .credentials("admin", "not-the-password")
         .build()
         .unwrap();
-    let e = wrong.list_instances(svc.as_str(), &[], false).unwrap_err();
+    let e = wrong.list_instances(svc.as_str()).unwrap_err();
     assert!(e.is_auth(), "{e:?}");
 
     // Secrets appear nowhere a user might look.
@@ -121,13 +115,7 @@ fn a_token_the_server_forgot_triggers_one_relogin() {
         &Instance::builder("10.8.0.2", 2).ephemeral(false).build(),
     )
     .unwrap();
-    assert_eq!(
-        c.list_instances(svc.as_str(), &[], false)
-            .unwrap()
-            .hosts
-            .len(),
-        1
-    );
+    assert_eq!(c.list_instances(svc.as_str()).unwrap().hosts.len(), 1);
 }
 
 #[test]

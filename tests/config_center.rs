@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use nacos_blocking::{
-    ConfigChange, ConfigEvent, ConfigName, ConfigSource, Error, NacosClient, Publish, Watcher,
+    ConfigEvent, ConfigName, ConfigSource, Error, NacosClient, Publish, RecvTimeoutError, Stopped,
+    TryRecvError, Watcher,
 };
 use support::{unique, RNacos};
 
@@ -92,8 +93,28 @@ fn client() -> NacosClient {
     client_for(&shared_addr())
 }
 
+/// The new content of a change; `None` for an initial event or a removal.
 fn changed(ev: &ConfigEvent) -> Option<&str> {
-    (ev.kind == ConfigChange::Changed).then(|| ev.content.as_deref().unwrap())
+    if ev.initial {
+        None
+    } else {
+        ev.content.as_deref()
+    }
+}
+
+/// `true` for a change that removed the config.
+fn removed(ev: &ConfigEvent) -> bool {
+    !ev.initial && ev.is_absent()
+}
+
+/// The watch's first event, which must be its initial one, with `content`.
+fn initial(w: &Watcher<ConfigEvent>, content: Option<&str>) -> ConfigEvent {
+    let ev = w
+        .recv_timeout(Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("no initial event: {e}"));
+    assert!(ev.initial, "{ev:?}");
+    assert_eq!(ev.content.as_deref(), content, "{ev:?}");
+    ev
 }
 
 /// Every event that arrives within `within`.
@@ -101,9 +122,9 @@ fn drain(w: &Watcher<ConfigEvent>, within: Duration) -> Vec<ConfigEvent> {
     let until = Instant::now() + within;
     let mut out = Vec::new();
     while let Some(left) = until.checked_duration_since(Instant::now()) {
-        match w.next_timeout(left) {
-            Some(e) => out.push(e),
-            None => break,
+        match w.recv_timeout(left) {
+            Ok(e) => out.push(e),
+            Err(_) => break,
         }
     }
     out
@@ -182,7 +203,7 @@ fn bad_names_are_refused_before_any_request() {
             c.publish_config(&name, "x").unwrap_err(),
             c.remove_config(&name).unwrap_err(),
             c.watch_config(&name).unwrap_err(),
-            c.add_config_listener(&name, |_| {}).unwrap_err(),
+            c.subscribe_config(&name, |_: &ConfigEvent| {}).unwrap_err(),
         ] {
             assert!(err.is_invalid_argument(), "{name:?}: {err}");
         }
@@ -202,18 +223,31 @@ fn watcher_sees_change_once_within_a_second_and_removal() {
     c2.publish_config(id.as_str(), "v1").unwrap();
     let w = c1.watch_config(id.as_str()).unwrap();
     let (tx, from_listener) = crossbeam_channel::unbounded();
-    let listener = c1
-        .add_config_listener(id.as_str(), move |e| tx.send(e).unwrap())
-        .unwrap();
+    // A channel sender is a listener too.
+    let listener = c1.subscribe_config(id.as_str(), tx).unwrap();
     let _boom = c1
-        .add_config_listener(id.as_str(), |_| panic!("a listener bug"))
+        .subscribe_config(id.as_str(), |_: &ConfigEvent| panic!("a listener bug"))
         .unwrap();
-    // No event for what was there at the start.
-    assert_eq!(w.next_timeout(Duration::from_millis(700)), None);
+    // What was there at the start comes once, as the initial event.
+    let first = initial(&w, Some("v1"));
+    assert_eq!(first.md5, "6654c734ccab8f440ff0825eb443dc7f"); // md5("v1")
+    assert_eq!(
+        (first.data_id(), first.group(), first.namespace()),
+        (id.as_str(), "DEFAULT_GROUP", "")
+    );
+    assert_eq!(
+        from_listener.recv_timeout(Duration::from_secs(2)).unwrap(),
+        first
+    );
+    assert_eq!(
+        w.recv_timeout(Duration::from_millis(700)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    assert!(from_listener.try_recv().is_err());
 
     let at = Instant::now();
     c2.publish_config(id.as_str(), "v2").unwrap();
-    let ev = w.next_timeout(Duration::from_secs(3)).expect("change seen");
+    let ev = w.recv_timeout(Duration::from_secs(3)).expect("change seen");
     assert!(
         at.elapsed() < Duration::from_secs(1),
         "took {:?}",
@@ -233,12 +267,12 @@ fn watcher_sees_change_once_within_a_second_and_removal() {
     );
     assert!(from_listener.try_recv().is_err());
 
-    listener.remove();
+    listener.unsubscribe();
     c2.remove_config(id.as_str()).unwrap();
     let ev = w
-        .next_timeout(Duration::from_secs(3))
+        .recv_timeout(Duration::from_secs(3))
         .expect("removal seen");
-    assert!(ev.is_deleted(), "{ev:?}");
+    assert!(removed(&ev), "{ev:?}");
     assert_eq!((ev.content.as_deref(), ev.md5.as_str()), (None, ""));
     assert!(from_listener
         .recv_timeout(Duration::from_millis(500))
@@ -246,11 +280,13 @@ fn watcher_sees_change_once_within_a_second_and_removal() {
 
     // Stopping the watcher ends it; watching the key again works.
     w.stop();
-    assert_eq!(w.next(), None);
+    assert_eq!(w.recv(), Err(Stopped));
     let w = c1.watch_config(id.as_str()).unwrap();
+    let first = initial(&w, None);
+    assert!(first.is_absent() && first.md5.is_empty(), "{first:?}");
     c2.publish_config(id.as_str(), "v3").unwrap();
     let ev = w
-        .next_timeout(Duration::from_secs(3))
+        .recv_timeout(Duration::from_secs(3))
         .expect("re-added watcher sees change");
     assert_eq!(changed(&ev), Some("v3"));
 }
@@ -266,12 +302,14 @@ fn watcher_added_during_a_long_poll_does_not_wait_for_it() {
         .unwrap();
     let other = client();
     let first = c.watch_config(unique("first").as_str()).unwrap();
+    initial(&first, None);
     std::thread::sleep(Duration::from_millis(500)); // the long poll is in flight
     let id = unique("late");
     let late = c.watch_config(id.as_str()).unwrap();
+    initial(&late, None);
     let at = Instant::now();
     other.publish_config(id.as_str(), "hello").unwrap();
-    let ev = late.next_timeout(Duration::from_secs(10)).expect("seen");
+    let ev = late.recv_timeout(Duration::from_secs(10)).expect("seen");
     assert_eq!(changed(&ev), Some("hello"));
     assert!(
         at.elapsed() < Duration::from_secs(2),
@@ -282,18 +320,19 @@ fn watcher_added_during_a_long_poll_does_not_wait_for_it() {
     // both) are in flight: the checker covers it within seconds, not 30.
     let id = unique("later");
     let later = c.watch_config(id.as_str()).unwrap();
+    initial(&later, None);
     std::thread::sleep(Duration::from_millis(2500));
     let at = Instant::now();
     other.publish_config(id.as_str(), "again").unwrap();
-    let ev = later.next_timeout(Duration::from_secs(10)).expect("seen");
+    let ev = later.recv_timeout(Duration::from_secs(10)).expect("seen");
     assert_eq!(changed(&ev), Some("again"));
     assert!(
         at.elapsed() < Duration::from_secs(3),
         "took {:?}",
         at.elapsed()
     );
-    assert_eq!(first.try_next(), None);
-    assert_eq!(late.try_next(), None);
+    assert_eq!(first.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(late.try_recv(), Err(TryRecvError::Empty));
 }
 
 #[test]
@@ -301,6 +340,7 @@ fn shutdown_is_prompt_with_a_long_poll_in_flight() {
     let _g = shared_lock();
     let c = client();
     let w = c.watch_config(unique("sd").as_str()).unwrap();
+    initial(&w, None);
     std::thread::sleep(Duration::from_millis(500));
     let at = Instant::now();
     c.shutdown().unwrap();
@@ -309,59 +349,103 @@ fn shutdown_is_prompt_with_a_long_poll_in_flight() {
         "took {:?}",
         at.elapsed()
     );
-    assert_eq!(w.next_timeout(Duration::from_secs(1)), None);
     assert!(w.is_stopped());
+    let at = Instant::now();
+    assert_eq!(
+        w.recv_timeout(Duration::from_secs(1)),
+        Err(RecvTimeoutError::Stopped)
+    );
+    assert!(
+        at.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        at.elapsed()
+    );
     assert!(matches!(c.get_config("x"), Err(Error::Shutdown)));
     assert!(matches!(c.watch_config("x"), Err(Error::Shutdown)));
 }
 
-fn config_thread_names() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
+/// The names of this process's threads that a client started, sorted.
+fn nacos_thread_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
         .unwrap()
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
         .map(|n| n.trim().to_string())
-        .filter(|n| n.starts_with("nacos-config"))
-        .collect()
+        .filter(|n| n.starts_with("nacos-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// This process's threads, less the test harness's: a thread the harness
+/// starts for a test blocked on `THREADS` must not count as the client's.
+fn threads_but_the_harness() -> usize {
+    const TESTS: &[&str] = &[
+        "publish_get_round_trips_content_unchanged",
+        "get_missing_remove_groups_namespaces_and_types",
+        "bad_names_are_refused_before_any_request",
+        "watcher_sees_change_once_within_a_second_and_removal",
+        "watcher_added_during_a_long_poll_does_not_wait_for_it",
+        "shutdown_is_prompt_with_a_long_poll_in_flight",
+        "two_hundred_keys_share_one_long_poll_thread",
+        "snapshot_when_the_server_is_gone_and_watch_resumes",
+        "failover_files_override_the_server",
+        "idle_long_poll_makes_only_a_few_requests",
+    ];
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|n| {
+            // Linux keeps the first 15 bytes of a thread's name.
+            let n = n.trim();
+            !TESTS.iter().any(|t| &t[..t.len().min(15)] == n)
+        })
+        .count()
 }
 
 #[test]
 fn two_hundred_keys_share_one_long_poll_thread() {
     let _g = THREADS.write().unwrap_or_else(|p| p.into_inner());
-    // Poll threads of clients other tests dropped end with their last poll.
+    // Clients other tests dropped joined their threads as they went.
     assert!(
-        support::eventually(Duration::from_secs(45), || config_thread_names().is_empty()),
+        support::eventually(Duration::from_secs(2), || nacos_thread_names().is_empty()),
         "{:?}",
-        config_thread_names()
+        nacos_thread_names()
     );
-    let before = support::thread_count();
+    let before = threads_but_the_harness();
     let c = client();
     let mut watchers = vec![c.watch_config(unique("k").as_str()).unwrap()];
     std::thread::sleep(Duration::from_millis(300));
-    let with_one = support::thread_count();
-    let names = config_thread_names();
-    // Two long-poll threads (one idle unless a key was just added) and one
-    // checker, whatever the number of keys.
+    let with_one = threads_but_the_harness();
+    let names = nacos_thread_names();
+    // Two long-poll threads (one idle unless a key was just added), one
+    // checker and the client's delivery pool, whatever the number of keys.
     assert_eq!(
-        names
-            .iter()
-            .filter(|n| n.starts_with("nacos-config-po"))
-            .count(),
-        2,
-        "{names:?}"
+        names,
+        [
+            "nacos-cfg-check",
+            "nacos-cfg-lp-0",
+            "nacos-cfg-lp-1",
+            "nacos-deliver-0",
+            "nacos-deliver-1",
+            "nacos-deliver-2",
+            "nacos-deliver-3",
+        ],
     );
     for _ in 1..200 {
         watchers.push(c.watch_config(unique("k").as_str()).unwrap());
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(support::thread_count(), with_one);
-    assert_eq!(config_thread_names(), names);
-    assert!(with_one - before <= 3, "{before} -> {with_one}");
+    assert_eq!(threads_but_the_harness(), with_one);
+    assert_eq!(nacos_thread_names(), names);
+    assert!(with_one - before <= names.len(), "{before} -> {with_one}");
     // They all work: a change to the last one arrives.
     let last = unique("k");
     let w = c.watch_config(last.as_str()).unwrap();
+    initial(&w, None);
     client().publish_config(last.as_str(), "x").unwrap();
-    assert!(w.next_timeout(Duration::from_secs(3)).is_some());
-    assert_eq!(support::thread_count(), with_one);
+    let ev = w.recv_timeout(Duration::from_secs(3)).expect("change seen");
+    assert_eq!(changed(&ev), Some("x"));
+    assert_eq!(threads_but_the_harness(), with_one);
 }
 
 #[test]
@@ -386,6 +470,7 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
     c.publish_config(id.as_str(), "v1 é").unwrap();
     assert_eq!(c.get_config(id.as_str()).unwrap().as_deref(), Some("v1 é"));
     let w = c.watch_config(id.as_str()).unwrap();
+    initial(&w, Some("v1 é"));
 
     server.kill();
     let v = c.get_config_value(id.as_str()).unwrap().unwrap();
@@ -396,9 +481,12 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
     assert!(v.from_snapshot());
     assert!(c.get_config("never-fetched").unwrap_err().is_unavailable());
     // A second client watching while the server is away starts from the
-    // snapshot: nothing fires at start.
+    // snapshot: its initial event has the snapshot's content, and nothing
+    // else fires.
     let c3 = make();
     let w3 = c3.watch_config(id.as_str()).unwrap();
+    let first = initial(&w3, Some("v1 é"));
+    assert_eq!(first.md5, "e547831b22c20bb366abe0f67665f82e"); // md5("v1 é")
     assert!(drain(&w3, Duration::from_secs(1)).is_empty());
     assert!(drain(&w, Duration::from_millis(10)).is_empty());
 
@@ -410,7 +498,7 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
         let mut events = Vec::new();
         let until = Instant::now() + Duration::from_secs(20);
         while Instant::now() < until && !events.iter().any(|e| changed(e) == Some("v2")) {
-            events.extend(w.next_timeout(Duration::from_millis(200)));
+            events.extend(w.recv_timeout(Duration::from_millis(200)).ok());
         }
         events.extend(drain(w, Duration::from_millis(1500)));
         let v2 = events.iter().filter(|e| changed(e) == Some("v2")).count();
@@ -419,7 +507,7 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
         assert!(
             events
                 .iter()
-                .all(|e| e.is_deleted() || changed(e) == Some("v2")),
+                .all(|e| removed(e) || changed(e) == Some("v2")),
             "{name}: {events:?}"
         );
     }
@@ -536,5 +624,10 @@ fn idle_long_poll_makes_only_a_few_requests() {
     let made = proxy.requests() - start;
     // A 10 s long poll: about 2 in 20 s (12 a minute at most).
     assert!((1..=4).contains(&made), "{made} requests in 20 s");
-    assert!(watchers.iter().all(|w| w.try_next().is_none()));
+    // Each watcher got its initial event (absent), and nothing else.
+    for w in &watchers {
+        let first = w.try_recv().expect("the initial event");
+        assert!(first.initial && first.is_absent(), "{first:?}");
+        assert_eq!(w.try_recv(), Err(TryRecvError::Empty));
+    }
 }

@@ -26,13 +26,7 @@ fn a_closed_port_before_a_live_server_is_skipped() {
             &Instance::builder("10.9.0.1", 1).ephemeral(false).build(),
         )
         .unwrap();
-        assert_eq!(
-            c.list_instances(svc.as_str(), &[], false)
-                .unwrap()
-                .hosts
-                .len(),
-            1
-        );
+        assert_eq!(c.list_instances(svc.as_str()).unwrap().hosts.len(), 1);
         assert_eq!(c.server_status().unwrap(), "UP");
     }
 }
@@ -47,7 +41,7 @@ fn only_dead_servers_fail_within_the_deadline_naming_them() {
         .build()
         .unwrap();
     let t = Instant::now();
-    let e = c.list_instances("svc", &[], true).unwrap_err();
+    let e = c.list_healthy_instances("svc").unwrap_err();
     assert!(
         t.elapsed() <= deadline + Duration::from_millis(500),
         "{:?}",
@@ -78,7 +72,7 @@ fn a_server_that_never_answers_times_out_within_the_deadline() {
         .build()
         .unwrap();
     let t = Instant::now();
-    let e = c.list_instances("svc", &[], true).unwrap_err();
+    let e = c.list_healthy_instances("svc").unwrap_err();
     let took = t.elapsed();
     assert!(e.is_timeout(), "{e:?}");
     assert!(took <= deadline + Duration::from_millis(500), "{took:?}");
@@ -170,7 +164,7 @@ fn a_single_server_is_retried_and_its_message_surfaces() {
 fn garbage_and_oversized_answers_are_errors() {
     let garbage = FakeServer::answering("<html>not json</html>");
     let c = NacosClient::new(&garbage.addr()).unwrap();
-    let e = c.list_instances("svc", &[], true).unwrap_err();
+    let e = c.list_healthy_instances("svc").unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
     assert!(e.to_string().contains("instance list"), "{e}");
 

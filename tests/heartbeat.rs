@@ -41,7 +41,7 @@ fn beaten(ip: &str, port: u16, ms: u64) -> Instance {
 
 /// `Some(healthy)` when the instance is listed, `None` when it is not.
 fn listed(c: &NacosClient, svc: &str, inst: &Instance) -> Option<bool> {
-    c.list_instances(svc, &[], false)
+    c.list_instances(svc)
         .ok()?
         .hosts
         .into_iter()
@@ -202,19 +202,18 @@ fn instances_come_back_with_metadata_after_restart() {
     let within = Duration::from_millis(2 * 1000 + 500);
     let back = eventually(within, || {
         svcs.iter().zip(&insts).all(|(svc, inst)| {
-            c.list_instances(svc.as_str(), &[], false)
-                .is_ok_and(|info| {
-                    info.hosts.iter().any(|h| {
-                        h.ip == inst.ip
-                            && h.port == inst.port
-                            && h.metadata.get("version").map(String::as_str) == Some("7.1")
-                    })
+            c.list_instances(svc.as_str()).is_ok_and(|info| {
+                info.hosts.iter().any(|h| {
+                    h.ip == inst.ip
+                        && h.port == inst.port
+                        && h.metadata.get("version").map(String::as_str) == Some("7.1")
                 })
+            })
         })
     });
     let now: Vec<_> = svcs
         .iter()
-        .map(|svc| c.list_instances(svc.as_str(), &[], false).map(|i| i.hosts))
+        .map(|svc| c.list_instances(svc.as_str()).map(|i| i.hosts))
         .collect();
     assert!(
         back,
@@ -325,7 +324,7 @@ fn five_hundred_instances(addr: &str) {
     std::thread::sleep(Duration::from_secs(12));
     assert_eq!(support::thread_count(), with_one);
 
-    let info = c.list_instances(svc.as_str(), &[], true).unwrap();
+    let info = c.list_healthy_instances(svc.as_str()).unwrap();
     assert_eq!(info.hosts.len(), 500);
     let states = c.heartbeat_states();
     assert_eq!(states.len(), 500);

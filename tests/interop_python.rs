@@ -46,7 +46,7 @@ fn python_registers_we_list_and_the_other_way_round() {
              metadata={{'lang': 'python', 'v': '2.0.11'}}, ephemeral=False)"
         ),
     );
-    let info = c.list_instances(from_py.as_str(), &[], false).unwrap();
+    let info = c.list_instances(from_py.as_str()).unwrap();
     assert_eq!(info.hosts.len(), 1, "{info:?}");
     let h = &info.hosts[0];
     assert_eq!((h.ip.as_str(), h.port, h.weight), ("10.61.0.1", 8001, 2.5));
@@ -81,7 +81,7 @@ fn python_registers_we_list_and_the_other_way_round() {
         ),
     );
     assert!(c
-        .list_instances(from_rust.as_str(), &[], false)
+        .list_instances(from_rust.as_str())
         .unwrap()
         .hosts
         .is_empty());

@@ -29,7 +29,7 @@ fn register_list_update_get_deregister() {
         .build();
     c.register_instance(svc.as_str(), &inst).unwrap();
 
-    let info = c.list_instances(svc.as_str(), &[], false).unwrap();
+    let info = c.list_instances(svc.as_str()).unwrap();
     assert_eq!(info.name, svc);
     assert_eq!(info.group_name, "DEFAULT_GROUP");
     assert_eq!(info.hosts.len(), 1, "{info:?}");
@@ -46,19 +46,23 @@ fn register_list_update_get_deregister() {
         .metadata("version", "2.0")
         .build();
     c.update_instance(svc.as_str(), &updated).unwrap();
-    let info = c.list_instances(svc.as_str(), &[], false).unwrap();
+    let info = c.list_instances(svc.as_str()).unwrap();
     assert_eq!(info.hosts[0].weight, 7.0);
     assert_eq!(info.hosts[0].metadata["version"], "2.0");
 
     let one = c
-        .get_instance(svc.as_str(), "10.1.0.1", 7001, Some("zone-a"))
+        .get_instance(
+            ServiceName::new(svc.as_str()).clusters(["zone-a"]),
+            "10.1.0.1",
+            7001,
+        )
         .unwrap();
     assert_eq!((one.ip.as_str(), one.port), ("10.1.0.1", 7001));
     assert_eq!(one.weight, 7.0);
     assert_eq!(one.metadata["version"], "2.0");
 
     c.deregister_instance(svc.as_str(), &updated).unwrap();
-    let info = c.list_instances(svc.as_str(), &[], false).unwrap();
+    let info = c.list_instances(svc.as_str()).unwrap();
     assert!(info.hosts.is_empty(), "{info:?}");
 }
 
@@ -76,7 +80,7 @@ fn groups_and_namespaces_are_separate() {
     c.register_instance(in_ns.clone(), &persistent("10.2.0.3", 3).build())
         .unwrap();
     let ports = |s: ServiceName| -> Vec<u16> {
-        c.list_instances(s, &[], false)
+        c.list_instances(s)
             .unwrap()
             .hosts
             .iter()
@@ -87,7 +91,7 @@ fn groups_and_namespaces_are_separate() {
     assert_eq!(ports(in_g2), vec![2]);
     assert_eq!(ports(in_ns), vec![3]);
     assert!(ports(ServiceName::new(name.as_str())).is_empty());
-    let info = c.list_instances(in_g1, &[], false).unwrap();
+    let info = c.list_instances(in_g1).unwrap();
     assert_eq!(info.group_name, "G1");
 }
 
@@ -103,7 +107,7 @@ fn cluster_filter_is_applied() {
         .unwrap();
     }
     let mut ports: Vec<u16> = c
-        .list_instances(svc.as_str(), &["c1"], false)
+        .list_instances(ServiceName::new(svc.as_str()).clusters(["c1"]))
         .unwrap()
         .hosts
         .iter()
@@ -111,13 +115,7 @@ fn cluster_filter_is_applied() {
         .collect();
     ports.sort();
     assert_eq!(ports, vec![1, 3]);
-    assert_eq!(
-        c.list_instances(svc.as_str(), &[], false)
-            .unwrap()
-            .hosts
-            .len(),
-        3
-    );
+    assert_eq!(c.list_instances(svc.as_str()).unwrap().hosts.len(), 3);
 }
 
 #[test]
@@ -137,32 +135,31 @@ fn healthy_only_filters_unhealthy_instances() {
     let went_unhealthy = support::eventually(Duration::from_secs(12), || {
         c.send_heartbeat(svc.as_str(), &alive).unwrap();
         std::thread::sleep(Duration::from_millis(300));
-        !c.get_instance(svc.as_str(), "10.4.0.1", 2, None)
-            .unwrap()
-            .healthy
+        !c.get_instance(svc.as_str(), "10.4.0.1", 2).unwrap().healthy
     });
     assert!(went_unhealthy, "the lapsed instance never became unhealthy");
-    let all = c.list_instances(svc.as_str(), &[], false).unwrap();
+    let all = c.list_instances(svc.as_str()).unwrap();
     assert_eq!(all.hosts.len(), 2, "{all:?}");
-    let healthy = c.list_instances(svc.as_str(), &[], true).unwrap();
+    let healthy = c.list_healthy_instances(svc.as_str()).unwrap();
     assert_eq!(healthy.hosts.len(), 1, "{healthy:?}");
     assert_eq!(healthy.hosts[0].port, 1);
-    let selected = c.select_instances(svc.as_str(), &[], true).unwrap();
+    let selected = c.select_instances(svc.as_str()).unwrap();
     assert_eq!(selected.len(), 1);
-    let unhealthy = c.select_instances(svc.as_str(), &[], false).unwrap();
-    assert_eq!(unhealthy.len(), 1);
+    let unhealthy: Vec<Instance> = c
+        .list_instances(svc.as_str())
+        .unwrap()
+        .hosts
+        .into_iter()
+        .filter(|h| !h.healthy)
+        .collect();
+    assert_eq!(unhealthy.len(), 1, "{unhealthy:?}");
     assert_eq!(unhealthy[0].port, 2);
     assert_eq!(
         c.discover(svc.as_str()).unwrap(),
         vec![("10.4.0.1".to_string(), 1)]
     );
     for _ in 0..20 {
-        assert_eq!(
-            c.select_one_healthy_instance(svc.as_str(), &[])
-                .unwrap()
-                .port,
-            1
-        );
+        assert_eq!(c.select_one_healthy_instance(svc.as_str()).unwrap().port, 1);
     }
 }
 
@@ -180,7 +177,7 @@ fn weighted_selection_follows_weights() {
     let mut counts: HashMap<u16, u32> = HashMap::new();
     let n = 3000;
     for _ in 0..n {
-        let i = c.select_one_healthy_instance(svc.as_str(), &[]).unwrap();
+        let i = c.select_one_healthy_instance(svc.as_str()).unwrap();
         *counts.entry(i.port).or_default() += 1;
     }
     // Expected shares 0.1, 0.3, 0.6; binomial sd at n=3000 is under 0.01.
@@ -204,9 +201,7 @@ fn weighted_selection_follows_weights() {
 fn select_one_without_candidates_is_a_clear_error() {
     let c = client();
     let svc = unique("empty");
-    let e = c
-        .select_one_healthy_instance(svc.as_str(), &[])
-        .unwrap_err();
+    let e = c.select_one_healthy_instance(svc.as_str()).unwrap_err();
     assert!(matches!(e, Error::NoInstanceAvailable { .. }), "{e:?}");
     assert!(e.to_string().contains(&svc), "{e}");
     assert!(c.discover(svc.as_str()).unwrap().is_empty());
@@ -321,10 +316,6 @@ fn calls_from_many_threads_share_one_client() {
     for h in handles {
         h.join().unwrap();
     }
-    let n = c
-        .list_instances(svc.as_str(), &[], false)
-        .unwrap()
-        .hosts
-        .len();
+    let n = c.list_instances(svc.as_str()).unwrap().hosts.len();
     assert_eq!(n, 40);
 }

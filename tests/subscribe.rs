@@ -5,19 +5,24 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use nacos_blocking::{Instance, NacosClient, ServiceEvent, ServiceName, Watcher};
+use nacos_blocking::{
+    Instance, NacosClient, RecvTimeoutError, ServiceEvent, ServiceName, Subscription, Watcher,
+};
 use support::{unique, RNacos};
 
 const FAST: Duration = Duration::from_millis(200);
 /// How long a change may take to reach a subscriber polling every 200 ms.
 const WITHIN: Duration = Duration::from_secs(1);
+/// How long the fast clients hold an empty list (push-empty protection).
+const EMPTY_WINDOW: Duration = Duration::from_millis(300);
 
 fn fast_client(addr: &str) -> NacosClient {
     NacosClient::builder()
         .server_addr(addr)
         .poll_interval(Some(FAST))
+        .push_empty_window(EMPTY_WINDOW)
         .cache_dir(shared_cache())
         .build()
         .unwrap()
@@ -48,8 +53,8 @@ fn addrs(list: &[Instance]) -> Vec<(String, u16)> {
 }
 
 fn next(w: &Watcher<ServiceEvent>, within: Duration, what: &str) -> ServiceEvent {
-    w.next_timeout(within)
-        .unwrap_or_else(|| panic!("no event within {within:?} for: {what}"))
+    w.recv_timeout(within)
+        .unwrap_or_else(|e| panic!("no event within {within:?} for: {what} ({e})"))
 }
 
 #[test]
@@ -57,7 +62,7 @@ fn sees_added_modified_removed_once_each_in_order() {
     let sub = fast_client(&RNacos::shared().addr());
     let other = client();
     let svc = unique("changes");
-    let w = sub.watch(svc.as_str(), &[]).unwrap();
+    let w = sub.watch(svc.as_str()).unwrap();
     let first = next(&w, Duration::from_secs(3), "initial");
     assert!(first.initial && first.instances.is_empty(), "{first:?}");
 
@@ -86,14 +91,24 @@ fn sees_added_modified_removed_once_each_in_order() {
     assert_eq!(ev.modified.len(), 1);
     assert_eq!(ev.modified[0].weight, 5.0);
 
+    let removed_at = Instant::now();
     other.deregister_instance(svc.as_str(), &weight).unwrap();
-    // The empty list is held back once (push-empty protection), then confirmed.
-    let ev = next(&w, WITHIN, "removed");
+    // The empty list is held back for the push-empty window (300 ms here),
+    // then delivered.
+    let ev = next(&w, WITHIN + EMPTY_WINDOW, "removed");
+    let took = removed_at.elapsed();
+    assert!(
+        took >= EMPTY_WINDOW,
+        "the empty list was not held: {took:?}"
+    );
     assert_eq!(addrs(&ev.removed), vec![("10.50.0.1".into(), 5001)]);
     assert!(ev.added.is_empty() && ev.modified.is_empty() && ev.instances.is_empty());
 
     // Nothing is delivered twice.
-    assert!(w.next_timeout(Duration::from_millis(800)).is_none());
+    assert_eq!(
+        w.recv_timeout(Duration::from_millis(800)),
+        Err(RecvTimeoutError::Timeout)
+    );
     w.stop();
     assert_eq!(sub.subscribed_services(), 0);
 }
@@ -125,10 +140,11 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
 
     let events = Arc::new(Mutex::new(Vec::<ServiceEvent>::new()));
     let e = events.clone();
-    sub.subscribe(svc.as_str(), &[], move |ev| {
-        e.lock().unwrap().push(ev.clone())
-    })
-    .unwrap();
+    let _sub = sub
+        .subscribe(svc.as_str(), move |ev: &ServiceEvent| {
+            e.lock().unwrap().push(ev.clone())
+        })
+        .unwrap();
     assert!(support::eventually(Duration::from_secs(3), || {
         events.lock().unwrap().len() == 1
     }));
@@ -139,13 +155,7 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
     server.restart();
     // The new server knows no instance until the heartbeats bring `a` back;
     // meanwhile the subscriber answers from its kept list.
-    assert_eq!(
-        sub.list_instances(svc.as_str(), &[], false)
-            .unwrap()
-            .hosts
-            .len(),
-        1
-    );
+    assert_eq!(sub.list_instances(svc.as_str()).unwrap().hosts.len(), 1);
 
     assert!(support::eventually(Duration::from_secs(8), || {
         other
@@ -181,18 +191,23 @@ fn a_panicking_listener_does_not_stop_the_others() {
     let (one, two) = (unique("panic-a"), unique("panic-b"));
     let panics = Arc::new(AtomicUsize::new(0));
     let p = panics.clone();
-    sub.subscribe(one.as_str(), &[], move |_| {
-        p.fetch_add(1, Ordering::SeqCst);
-        panic!("listener bug");
-    })
-    .unwrap();
+    let mut subs: Vec<Subscription> = Vec::new();
+    subs.push(
+        sub.subscribe(one.as_str(), move |_: &ServiceEvent| {
+            p.fetch_add(1, Ordering::SeqCst);
+            panic!("listener bug");
+        })
+        .unwrap(),
+    );
     let (tx, rx) = crossbeam_channel::unbounded::<(String, ServiceEvent)>();
     for svc in [&one, &two] {
         let (tx, name) = (tx.clone(), svc.clone());
-        sub.subscribe(svc.as_str(), &[], move |ev| {
-            tx.send((name.clone(), ev.clone())).unwrap();
-        })
-        .unwrap();
+        subs.push(
+            sub.subscribe(svc.as_str(), move |ev: &ServiceEvent| {
+                tx.send((name.clone(), ev.clone())).unwrap();
+            })
+            .unwrap(),
+        );
     }
     // Both initial events first, so the changes below are changes.
     for _ in 0..2 {
@@ -234,7 +249,7 @@ fn watch_iterates_on_another_thread_until_stopped() {
     let sub = fast_client(&RNacos::shared().addr());
     let other = client();
     let svc = unique("watch");
-    let watcher = sub.watch(svc.as_str(), &[]).unwrap();
+    let watcher = sub.watch(svc.as_str()).unwrap();
     let stopper = watcher.stopper();
     let (tx, rx) = crossbeam_channel::unbounded();
     let t = std::thread::spawn(move || {
@@ -271,41 +286,35 @@ fn local_cache_answers_lookups_while_subscribed() {
     let svc = unique("cache");
     let inst = persistent("10.54.0.1", 5401).cluster("c1").build();
     other.register_instance(svc.as_str(), &inst).unwrap();
-    let w = sub.watch(svc.as_str(), &[]).unwrap();
+    let w = sub.watch(svc.as_str()).unwrap();
     assert_eq!(
         next(&w, Duration::from_secs(3), "initial").instances.len(),
         1
     );
     other.deregister_instance(svc.as_str(), &inst).unwrap();
-    assert!(other
-        .list_instances(svc.as_str(), &[], false)
-        .unwrap()
-        .hosts
-        .is_empty());
+    assert!(other.list_instances(svc.as_str()).unwrap().hosts.is_empty());
 
     assert_eq!(
-        sub.list_instances(svc.as_str(), &[], true)
+        sub.list_healthy_instances(svc.as_str())
             .unwrap()
             .hosts
             .len(),
         1
     );
     assert_eq!(
-        sub.list_instances(svc.as_str(), &["c1"], false)
+        sub.list_instances(ServiceName::new(svc.as_str()).clusters(["c1"]))
             .unwrap()
             .hosts
             .len(),
         1
     );
     assert!(sub
-        .list_instances(svc.as_str(), &["c2"], false)
+        .list_instances(ServiceName::new(svc.as_str()).clusters(["c2"]))
         .unwrap()
         .hosts
         .is_empty());
     assert_eq!(
-        sub.select_one_healthy_instance(svc.as_str(), &[])
-            .unwrap()
-            .port,
+        sub.select_one_healthy_instance(svc.as_str()).unwrap().port,
         5401
     );
     assert_eq!(
@@ -314,11 +323,7 @@ fn local_cache_answers_lookups_while_subscribed() {
     );
 
     drop(w);
-    assert!(sub
-        .list_instances(svc.as_str(), &[], false)
-        .unwrap()
-        .hosts
-        .is_empty());
+    assert!(sub.list_instances(svc.as_str()).unwrap().hosts.is_empty());
 }
 
 #[test]
@@ -333,7 +338,7 @@ fn offline_start_answers_from_the_disk_cache() {
             .cache_dir(&dir)
             .build()
             .unwrap();
-        let w = first.watch(svc.as_str(), &[]).unwrap();
+        let w = first.watch(svc.as_str()).unwrap();
         assert_eq!(
             next(&w, Duration::from_secs(3), "initial").instances.len(),
             1
@@ -359,16 +364,16 @@ fn offline_start_answers_from_the_disk_cache() {
     };
     let without = offline(false);
     assert!(without
-        .list_instances(svc.as_str(), &[], true)
+        .list_healthy_instances(svc.as_str())
         .unwrap_err()
         .is_unavailable());
 
     let with = offline(true);
-    let hosts = with.list_instances(svc.as_str(), &[], true).unwrap().hosts;
+    let hosts = with.list_healthy_instances(svc.as_str()).unwrap().hosts;
     assert_eq!(addrs(&hosts), vec![("10.55.0.1".into(), 5501)]);
     assert_eq!(hosts[0].metadata["zone"], "a");
     assert_eq!(with.discover(svc.as_str()).unwrap().len(), 1);
-    let w = with.watch(svc.as_str(), &[]).unwrap();
+    let w = with.watch(svc.as_str()).unwrap();
     let ev = next(&w, Duration::from_secs(5), "initial from disk");
     assert!(ev.initial);
     assert_eq!(addrs(&ev.instances), vec![("10.55.0.1".into(), 5501)]);
@@ -401,11 +406,11 @@ fn cache_files_stay_inside_the_cache_dir() {
         .cache_dir(&cache)
         .build()
         .unwrap();
-    let err = sub.subscribe("../../x", &[], |_| {}).unwrap_err();
+    let err = sub.subscribe("../../x", |_: &ServiceEvent| {}).unwrap_err();
     assert!(err.is_invalid_argument());
     // Dots pass name validation; they must not become path steps.
     let dots = ServiceName::new("..").group("..");
-    let w = sub.watch(dots, &[]).unwrap();
+    let w = sub.watch(dots).unwrap();
     assert!(next(&w, Duration::from_secs(3), "initial").initial);
     assert!(support::eventually(Duration::from_secs(2), || {
         !files_under(&root).is_empty()
@@ -424,35 +429,45 @@ fn unsubscribe_handles_and_stop_subscribe() {
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let h1 = sub
-        .subscribe(svc.as_str(), &[], move |_| {
+        .subscribe(svc.as_str(), move |_: &ServiceEvent| {
             c.fetch_add(1, Ordering::SeqCst);
         })
         .unwrap();
-    let h2 = sub.subscribe(svc.as_str(), &[], |_| {}).unwrap();
-    sub.subscribe(svc.as_str(), &["c1"], |_| {}).unwrap();
+    let h2 = sub.subscribe(svc.as_str(), |_: &ServiceEvent| {}).unwrap();
+    // Detached: it stays until unsubscribe_all ends it below.
+    sub.subscribe(
+        ServiceName::new(svc.as_str()).clusters(["c1"]),
+        |_: &ServiceEvent| {},
+    )
+    .unwrap()
+    .detach();
     assert_eq!(sub.subscribed_services(), 2, "same service shares one poll");
     assert!(support::eventually(Duration::from_secs(3), || calls
         .load(Ordering::SeqCst)
         == 1));
-    h1.unsubscribe();
+    // (`unsubscribe` consumes the guard: it cannot be called twice.)
     h1.unsubscribe();
     assert_eq!(sub.subscribed_services(), 2);
-    h2.unsubscribe();
+    // Dropping a guard unsubscribes too.
+    drop(h2);
     assert_eq!(sub.subscribed_services(), 1);
     assert!(sub.unsubscribe_all(svc.as_str()).unwrap());
     assert!(!sub.unsubscribe_all(svc.as_str()).unwrap());
     assert_eq!(sub.subscribed_services(), 0);
 
-    let w = sub.watch(svc.as_str(), &[]).unwrap();
+    let w = sub.watch(svc.as_str()).unwrap();
     assert!(next(&w, Duration::from_secs(3), "initial").initial);
     sub.stop_subscribe();
-    assert!(w.next_timeout(Duration::from_secs(2)).is_none());
+    assert_eq!(
+        w.recv_timeout(Duration::from_secs(2)),
+        Err(RecvTimeoutError::Stopped)
+    );
     assert!(w.is_stopped());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     sub.shutdown().unwrap();
     assert!(matches!(
-        sub.subscribe(svc.as_str(), &[], |_| {}),
+        sub.subscribe(svc.as_str(), |_: &ServiceEvent| {}),
         Err(nacos_blocking::Error::Shutdown)
     ));
 }
@@ -467,13 +482,14 @@ fn a_slow_listener_delays_only_its_own_service() {
     let r = release.clone();
     let slow_calls = Arc::new(AtomicUsize::new(0));
     let s = slow_calls.clone();
-    sub.subscribe(slow.as_str(), &[], move |_| {
-        s.fetch_add(1, Ordering::SeqCst);
-        // Blocks until the test lets go.
-        drop(r.lock().unwrap());
-    })
-    .unwrap();
-    let w = sub.watch(quick.as_str(), &[]).unwrap();
+    let _slow = sub
+        .subscribe(slow.as_str(), move |_: &ServiceEvent| {
+            s.fetch_add(1, Ordering::SeqCst);
+            // Blocks until the test lets go.
+            drop(r.lock().unwrap());
+        })
+        .unwrap();
+    let w = sub.watch(quick.as_str()).unwrap();
     assert!(next(&w, Duration::from_secs(3), "initial").initial);
     assert!(support::eventually(Duration::from_secs(3), || slow_calls
         .load(Ordering::SeqCst)
@@ -518,7 +534,7 @@ fn offline_start_catches_up_when_the_server_appears() {
             .cache_dir(&dir)
             .build()
             .unwrap();
-        let w = first.watch(svc.as_str(), &[]).unwrap();
+        let w = first.watch(svc.as_str()).unwrap();
         assert_eq!(
             next(&w, Duration::from_secs(3), "initial").instances.len(),
             1
@@ -533,7 +549,7 @@ fn offline_start_catches_up_when_the_server_appears() {
         .load_cache_at_start(true)
         .build()
         .unwrap();
-    let w = offline.watch(svc.as_str(), &[]).unwrap();
+    let w = offline.watch(svc.as_str()).unwrap();
     let ev = next(&w, Duration::from_secs(5), "initial from disk");
     assert_eq!(addrs(&ev.instances), vec![("10.57.0.1".into(), 5701)]);
 
@@ -546,7 +562,7 @@ fn offline_start_catches_up_when_the_server_appears() {
     assert_eq!(addrs(&ev.removed), vec![("10.57.0.1".into(), 5701)]);
     assert_eq!(
         offline
-            .list_instances(svc.as_str(), &[], true)
+            .list_healthy_instances(svc.as_str())
             .unwrap()
             .hosts
             .len(),

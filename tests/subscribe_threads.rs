@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use nacos_blocking::NacosClient;
+use nacos_blocking::{NacosClient, ServiceEvent};
 use support::{unique, RNacos};
 
 #[test]
@@ -21,12 +21,14 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
     let initial = Arc::new(AtomicUsize::new(0));
     let subscribe = |svc: String| {
         let n = initial.clone();
-        c.subscribe(svc.as_str(), &[], move |ev| {
+        // Detached: each subscription lasts as long as the client.
+        c.subscribe(svc.as_str(), move |ev: &ServiceEvent| {
             if ev.initial {
                 n.fetch_add(1, Ordering::SeqCst);
             }
         })
-        .unwrap();
+        .unwrap()
+        .detach();
     };
     let base = unique("many");
     subscribe(format!("{base}-0"));
@@ -34,6 +36,22 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
         .load(Ordering::SeqCst)
         == 1));
     let with_one = support::thread_count();
+    let names = nacos_thread_names();
+    // One scheduler, a pool of four pollers and four delivery threads.
+    assert_eq!(
+        names,
+        [
+            "nacos-deliver-0",
+            "nacos-deliver-1",
+            "nacos-deliver-2",
+            "nacos-deliver-3",
+            "nacos-sub-poll0",
+            "nacos-sub-poll1",
+            "nacos-sub-poll2",
+            "nacos-sub-poll3",
+            "nacos-sub-sched",
+        ]
+    );
     for i in 1..1000 {
         subscribe(format!("{base}-{i}"));
     }
@@ -45,6 +63,24 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
         initial.load(Ordering::SeqCst)
     );
     assert_eq!(support::thread_count(), with_one);
+    assert_eq!(nacos_thread_names(), names);
     c.shutdown().unwrap();
+    assert!(
+        nacos_thread_names().is_empty(),
+        "{:?}",
+        nacos_thread_names()
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The names of this process's threads that a client started, sorted.
+fn nacos_thread_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| n.starts_with("nacos-"))
+        .collect();
+    names.sort();
+    names
 }

@@ -31,7 +31,7 @@ fn invalid_arguments_never_reach_a_server() {
 
     for bad in ["", "a@@b", "bad@@", "with space", "x/y", "ünï"] {
         check("service_name", c.register_instance(bad, &ok));
-        check("service_name", c.list_instances(bad, &[], true));
+        check("service_name", c.list_healthy_instances(bad));
         check("service_name", c.deregister_instance(bad, &ok));
         check("service_name", c.discover(bad));
     }
@@ -57,14 +57,20 @@ fn invalid_arguments_never_reach_a_server() {
                 &Instance::builder("10.0.0.1", 80).cluster(bad).build(),
             ),
         );
-        check("cluster", c.list_instances("svc", &[bad], false));
-        check("cluster", c.select_one_healthy_instance("svc", &[bad]));
+        check(
+            "cluster",
+            c.list_instances(ServiceName::new("svc").clusters([bad])),
+        );
+        check(
+            "cluster",
+            c.select_one_healthy_instance(ServiceName::new("svc").clusters([bad])),
+        );
     }
     check(
         "port",
         c.register_instance("svc", &Instance::new("10.0.0.1", 0)),
     );
-    check("port", c.get_instance("svc", "10.0.0.1", 0, None));
+    check("port", c.get_instance("svc", "10.0.0.1", 0));
     for w in [-1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 10_000.01] {
         check(
             "weight",
