@@ -6,7 +6,7 @@ use crate::client::{NacosClient, Shared};
 use crate::error::{Error, Result};
 use crate::heartbeat::BeatKey;
 use crate::naming::beat::{BeatInfo, BeatResult};
-use crate::naming::instance::Instance;
+use crate::naming::instance::{Instance, InstanceDetail};
 use crate::naming::select;
 use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
@@ -30,34 +30,59 @@ pub(crate) fn validate_instance(inst: &Instance) -> Result<()> {
     validate::heartbeat_metadata(&inst.metadata)
 }
 
-/// A naming request addressed to `key`.
+/// A naming request addressed to `key` (grouped `serviceName`, `groupName`,
+/// `namespaceId`), its parameters in the URL query whatever the method, as
+/// the Java client sends them (1.4.8 `NamingProxy.callServer`, 2.4.3
+/// `NamingHttpClientProxy.callServer`: `exchangeForm(url, header,
+/// Query(params), body, method)` with an empty body but for the beat).
+/// Java Nacos 1.4.4–1.4.8 loses form parameters of naming writes that its
+/// `DistroFilter` forwards to the responsible node; r-nacos merges query
+/// and form (`merge_web_param!`), so the query works on both.
 pub(crate) fn naming_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
     Request::new(method, Module::Naming, path)
+        .in_query()
         .param("serviceName", key.grouped_name())
         .param("groupName", key.group.as_str())
         .nonempty_param("namespaceId", &key.namespace)
 }
 
-/// A service-level request. r-nacos (like Java Nacos) joins `groupName` to a
-/// bare `serviceName` when it creates, updates or deletes a service, but
-/// splits a grouped `serviceName` when it reads one; send each what it reads.
-fn service_request(method: Method, key: &ServiceKey) -> Request {
+/// A naming request that names the service only by its grouped name (no
+/// `groupName`), as the Java client's deregister and beat do.
+fn grouped_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
+    Request::new(method, Module::Naming, path)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", key.grouped_name())
+}
+
+/// A service-level request. The Java client sends the bare `serviceName`
+/// with `groupName` (2.4.3 `NamingHttpClientProxy.createService`/
+/// `updateService`/`deleteService`/`queryService`; the Java server's
+/// `DistroFilter` joins them). r-nacos joins them too when it creates,
+/// updates or deletes a service, but its `query_service` ignores
+/// `groupName` and splits `serviceName`, so a read sends the grouped name
+/// (which the Java server's `DistroFilter` leaves as it is).
+pub(crate) fn service_request(method: Method, key: &ServiceKey) -> Request {
     let name = match method {
         Method::Get => key.grouped_name(),
         _ => key.name.clone(),
     };
     Request::new(method, Module::Naming, SERVICE)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
         .param("serviceName", name)
         .param("groupName", key.group.as_str())
-        .nonempty_param("namespaceId", &key.namespace)
 }
 
-/// The registration of an already validated instance.
+/// The registration of an already validated instance: 2.4.3
+/// `NamingHttpClientProxy.registerService` (1.4.8 `NamingProxy.registerService`),
+/// plus `enabled` beside Java's `enable`: r-nacos reads only `enabled`, the
+/// Java server either (`enabled` first).
 pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
     naming_request(Method::Post, INSTANCE, key)
+        .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
         .param("port", inst.port.to_string())
-        .param("clusterName", inst.cluster_name.as_str())
         .param("weight", inst.weight.to_string())
         .param("enable", inst.enabled.to_string())
         .param("enabled", inst.enabled.to_string())
@@ -66,30 +91,95 @@ pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
         .param("metadata", metadata_json(inst))
 }
 
-/// The removal of an instance (found by ip, port, cluster and ephemerality).
+/// The removal of an instance (found by ip, port, cluster and
+/// ephemerality): 2.4.3 `NamingHttpClientProxy.deregisterService`.
 pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
-    naming_request(Method::Delete, INSTANCE, key)
+    grouped_request(Method::Delete, INSTANCE, key)
+        .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
         .param("port", inst.port.to_string())
-        .param("clusterName", inst.cluster_name.as_str())
         .param("ephemeral", inst.ephemeral.to_string())
 }
 
-/// One beat; a light beat leaves the instance's details out.
+/// A change of weight, enabled flag and metadata: 2.4.3
+/// `NamingHttpClientProxy.updateInstance` (bare `serviceName` with
+/// `groupName`, no `healthy`: health is the server's to judge).
+pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
+    Request::new(Method::Put, Module::Naming, INSTANCE)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", key.name.as_str())
+        .param("groupName", key.group.as_str())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("weight", inst.weight.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(inst))
+}
+
+/// One beat: 1.4.8 `NamingProxy.sendBeat` puts the address in the query
+/// and the beat JSON in the form body (`bodyMap`); a light beat leaves the
+/// body empty.
 pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo, light: bool) -> Result<Request> {
-    let mut req = naming_request(Method::Put, INSTANCE_BEAT, key)
+    let mut req = grouped_request(Method::Put, INSTANCE_BEAT, key)
+        .param("clusterName", beat.cluster.as_str())
         .param("ip", beat.ip.as_str())
-        .param("port", beat.port.to_string())
-        .param("clusterName", beat.cluster.as_str());
+        .param("port", beat.port.to_string());
     if !light {
         let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
-        req = req.param("beat", json);
+        req = req.form_param("beat", json);
     }
     Ok(req)
 }
 
+/// `GET /instance`: the Java server's `InstanceController.detail` (1.4.8,
+/// 2.4.3) reads `serviceName`, `clusterName`, `ip`, `port`, `namespaceId`.
+pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
+    grouped_request(Method::Get, INSTANCE, key)
+        .param("clusterName", cluster)
+        .param("ip", ip)
+        .param("port", port.to_string())
+}
+
 fn metadata_json(inst: &Instance) -> String {
     serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
+}
+
+/// One instance: `GET /instance` for what it says, `instance/list` for
+/// what it does not.
+///
+/// Java Nacos's detail answer (1.4.8 and 2.4.3
+/// `InstanceController.detail`) carries `ip`, `port`, `clusterName`,
+/// `weight`, `healthy` (raw, never lifted by the protect threshold),
+/// `instanceId` and `metadata` — not `enabled` or `ephemeral`. Rather than
+/// invent them, they are taken from the detail answer when it has them
+/// (r-nacos's does), else from the instance in `instance/list`
+/// (`healthyOnly=false`). Both servers leave disabled instances out of the
+/// list (1.4.8 `InstanceController.doSrvIpxt`: "remove disabled instance"),
+/// so an instance the detail knows but the list lacks is reported
+/// `enabled: false`; its `ephemeral` is then unknown and reported as the
+/// Nacos default, `true`.
+pub(crate) fn get_instance(
+    shared: &Shared,
+    key: &ServiceKey,
+    ip: &str,
+    port: u16,
+    cluster: &str,
+) -> Result<Instance> {
+    let resp = shared.send(&detail_request(key, ip, port, cluster))?;
+    let detail: InstanceDetail =
+        serde_json::from_str(&resp.body).map_err(|e| Error::decode("instance", e, &resp.body))?;
+    let listed = if detail.enabled.is_some() && detail.ephemeral.is_some() {
+        None
+    } else {
+        let info = query_instances(shared, key, &[cluster], false)?;
+        info.hosts
+            .into_iter()
+            .find(|h| h.ip == ip && h.port == port && h.cluster_name == cluster)
+    };
+    Ok(detail.into_instance(ip, port, cluster, listed.as_ref()))
 }
 
 /// `instance/list` from the server, filtered client-side too.
@@ -99,7 +189,8 @@ pub(crate) fn query_instances(
     clusters: &[&str],
     healthy_only: bool,
 ) -> Result<ServiceInfo> {
-    let req = naming_request(Method::Get, INSTANCE_LIST, key)
+    // 1.4.8 `NamingProxy.queryList` (no `udpPort`/`clientIP`: no UDP push).
+    let req = grouped_request(Method::Get, INSTANCE_LIST, key)
         .nonempty_param("clusters", &clusters.join(","))
         .param("healthyOnly", healthy_only.to_string());
     let resp = shared.send(&req)?;
@@ -202,19 +293,14 @@ impl NacosClient {
     ) -> Result<()> {
         let key = self.resolve(service)?;
         validate_instance(instance)?;
-        let req = naming_request(Method::Put, INSTANCE, &key)
-            .param("ip", instance.ip.as_str())
-            .param("port", instance.port.to_string())
-            .param("clusterName", instance.cluster_name.as_str())
-            .param("weight", instance.weight.to_string())
-            .param("enabled", instance.enabled.to_string())
-            .param("healthy", instance.healthy.to_string())
-            .param("ephemeral", instance.ephemeral.to_string())
-            .param("metadata", metadata_json(instance));
-        self.send(&req).map(drop)
+        self.send(&update_request(&key, instance)).map(drop)
     }
 
     /// One instance, with its raw health.
+    ///
+    /// The server's detail answer (`GET /instance`) says neither `enabled`
+    /// nor `ephemeral` on Java Nacos, so they come from the instance list
+    /// (see `get_instance` in this module for the rules).
     ///
     /// Python v1: `get_naming_instance`.
     pub fn get_instance(
@@ -229,22 +315,7 @@ impl NacosClient {
         validate::port(port)?;
         let cluster = cluster.unwrap_or(crate::naming::instance::DEFAULT_CLUSTER);
         validate::cluster(cluster)?;
-        let req = naming_request(Method::Get, INSTANCE, &key)
-            .param("ip", ip)
-            .param("port", port.to_string())
-            .param("cluster", cluster)
-            .param("clusterName", cluster)
-            .param("healthyOnly", "false");
-        let resp = self.send(&req)?;
-        let mut inst: Instance = serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("instance", e, &resp.body))?;
-        if inst.ip.is_empty() {
-            inst.ip = ip.to_string();
-        }
-        if inst.port == 0 {
-            inst.port = port;
-        }
-        Ok(inst)
+        get_instance(self.shared(), &key, ip, port, cluster)
     }
 
     /// A service's instances, straight from the server.
