@@ -85,6 +85,8 @@ mod naming;
 mod resolver;
 mod serde_util;
 mod server_list;
+#[cfg(feature = "aksk")]
+mod sign;
 mod subscribe;
 mod transport;
 mod util;
