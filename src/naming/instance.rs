@@ -202,9 +202,7 @@ impl InstanceDetail {
             weight: self.weight,
             healthy: self.healthy,
             enabled: self.enabled.unwrap_or(listed.is_some_and(|l| l.enabled)),
-            ephemeral: self
-                .ephemeral
-                .unwrap_or(listed.map_or(true, |l| l.ephemeral)),
+            ephemeral: self.ephemeral.unwrap_or(listed.is_none_or(|l| l.ephemeral)),
             cluster_name: self
                 .cluster_name
                 .filter(|c| !c.is_empty())
