@@ -35,8 +35,10 @@ pub(crate) fn validate_instance(inst: &Instance) -> Result<()> {
 /// the Java client sends them (1.4.8 `NamingProxy.callServer`, 2.4.3
 /// `NamingHttpClientProxy.callServer`: `exchangeForm(url, header,
 /// Query(params), body, method)` with an empty body but for the beat).
-/// Java Nacos 1.4.4–1.4.8 loses form parameters of naming writes that its
-/// `DistroFilter` forwards to the responsible node; r-nacos merges query
+/// Java Nacos can lose a naming POST's form parameters (seen on
+/// 1.4.4–1.4.8): its `DistroFilter` wraps the request in a
+/// `ReuseHttpServletRequest` whose constructor reads the body stream before
+/// asking for the parameters (same code 1.4.3–2.4.3). r-nacos merges query
 /// and form (`merge_web_param!`), so the query works on both.
 pub(crate) fn naming_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
     Request::new(method, Module::Naming, path)
