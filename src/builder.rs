@@ -597,6 +597,34 @@ mod tests {
         b.into_config()
     }
 
+    #[cfg(feature = "aksk")]
+    #[test]
+    fn aksk_needs_both_keys_and_debug_hides_the_secret() {
+        let b = || ClientBuilder::default().server_addr("127.0.0.1");
+        let field = |b: ClientBuilder| cfg(b).unwrap_err().invalid_field();
+        assert_eq!(field(b().access_key("ak")), Some("access_key"));
+        assert_eq!(field(b().secret_key("sk")), Some("access_key"));
+        assert_eq!(
+            field(b().access_key("").secret_key("sk")),
+            Some("access_key")
+        );
+        assert_eq!(field(b().security_token("t")), Some("access_key"));
+        assert!(cfg(b()).unwrap().aksk.is_none());
+        let full = b()
+            .access_key("ak-1")
+            .secret_key("sk-SECRET")
+            .security_token("tok-SECRET");
+        let text = format!("{full:?}");
+        assert!(text.contains("ak-1") && !text.contains("SECRET"), "{text}");
+        let c = cfg(full).unwrap();
+        let text = format!("{c:?}");
+        assert!(text.contains("ak-1") && !text.contains("SECRET"), "{text}");
+        assert_eq!(
+            c.aksk.unwrap().security_token.as_deref(),
+            Some("tok-SECRET")
+        );
+    }
+
     #[test]
     fn defaults_and_validation() {
         let c = cfg(ClientBuilder::default().server_addr("127.0.0.1")).unwrap();
