@@ -31,7 +31,7 @@ pub struct Instance {
     /// The server's id for it (`ip#port` on r-nacos, longer on Java Nacos).
     #[serde(default, deserialize_with = "null_default")]
     pub instance_id: Option<String>,
-    /// IP address.
+    /// IP address (IPv4 or IPv6 literal) or RFC 1123 host name.
     #[serde(default, deserialize_with = "null_default")]
     pub ip: String,
     /// Port.
