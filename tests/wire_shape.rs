@@ -597,3 +597,41 @@ mod aksk {
         }
     }
 }
+
+/// Java Nacos's `GET /instance` (1.4.8/2.4.3 `InstanceController.detail`)
+/// says neither `enabled` nor `ephemeral`: `get_instance` then takes them
+/// from `instance/list` instead of inventing them. A fake server answers
+/// as Java Nacos does (r-nacos says both, so it cannot show this).
+#[test]
+fn get_instance_fills_what_a_java_detail_does_not_say() {
+    use support::fake::{ok, FakeServer};
+    let server = FakeServer::start(|head| {
+        if head.starts_with("GET /nacos/v1/ns/instance/list?") {
+            Some(ok(
+                r#"{"name":"DEFAULT_GROUP@@svc","hosts":[{"ip":"10.9.2.1","port":80,
+                "healthy":true,"enabled":true,"ephemeral":false,"clusterName":"DEFAULT",
+                "weight":1.0,"metadata":{}}]}"#,
+            ))
+        } else if head.starts_with("GET /nacos/v1/ns/instance?") {
+            Some(ok(
+                r#"{"service":"DEFAULT_GROUP@@svc","ip":"10.9.2.1","port":80,
+                "clusterName":"DEFAULT","weight":2.0,"healthy":false,"instanceId":"x",
+                "metadata":{"k":"v"}}"#,
+            ))
+        } else {
+            Some(ok("unexpected"))
+        }
+    });
+    let c = NacosClient::new(&server.addr()).unwrap();
+    let i = c.get_instance("svc", "10.9.2.1", 80, None).unwrap();
+    // From the detail: raw health, weight, metadata.
+    assert!(!i.healthy);
+    assert_eq!((i.weight, i.metadata["k"].as_str()), (2.0, "v"));
+    // From the list: what the detail does not say.
+    assert!(i.enabled && !i.ephemeral);
+    // Not listed (disabled instances never are): disabled.
+    let gone = c
+        .get_instance("svc", "10.9.2.1", 80, Some("other"))
+        .unwrap();
+    assert!(!gone.enabled);
+}
