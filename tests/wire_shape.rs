@@ -414,7 +414,11 @@ fn login_then_one_long_poll_per_namespace() {
     shape(&r, "Login", &["username"], &["password"]);
     assert_eq!(r.query("username"), Some("admin"));
     assert!(!r.raw_head.contains(PASSWORD), "{}", r.raw_head);
+    // 2.4.3 NamingHttpClientProxy.serverHealthy: no parameters but the
+    // `namespaceId` reqApi adds (Java sends `public` for the default
+    // namespace; we leave the public namespace out, as on every call).
     let r = one(&proxy, "GET", "/v1/ns/operator/metrics");
+    shape(&r, "Naming", &[], &[]);
     assert!(r.query("accessToken").is_some_and(|t| !t.is_empty()));
 
     let (ns_a, ns_b) = ("wire-a", "wire-b");
