@@ -42,7 +42,11 @@ fn fifty_thousand_changed_instances_arrive_within_a_poll_or_two() {
         }
         // The first two polls see the old list, every later one the new.
         let n = p.fetch_add(1, Ordering::SeqCst);
-        Some(if n < 2 { before.to_string() } else { after.to_string() })
+        Some(if n < 2 {
+            before.to_string()
+        } else {
+            after.to_string()
+        })
     });
     let client = NacosClient::builder()
         .server_addr(server.addr())
