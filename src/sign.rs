@@ -31,7 +31,16 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::transport::{Module, Request};
+/// What a request is about, as far as signing goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resource {
+    /// A config call: signed in headers.
+    Config,
+    /// A naming call: signed in query parameters.
+    Naming,
+    /// Anything else (the login): not signed.
+    None,
+}
 
 /// An access key, its secret and an optional STS security token.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,14 +81,14 @@ impl Signer {
         Signer { keys }
     }
 
-    /// The headers and query parameters that sign `req`, at the current time.
-    pub(crate) fn sign(&self, req: &Request) -> Signed {
-        sign_at(
-            &self.keys,
-            req.module(),
-            |k| req.param_value(k),
-            now_millis(),
-        )
+    /// The headers and query parameters that sign a request about
+    /// `resource` whose parameters `param` looks up, at the current time.
+    pub(crate) fn sign<'a>(
+        &self,
+        resource: Resource,
+        param: impl Fn(&str) -> Option<&'a str>,
+    ) -> Signed {
+        sign_at(&self.keys, resource, param, now_millis())
     }
 }
 
@@ -132,7 +141,7 @@ pub(crate) fn naming_sign_data(service: Option<&str>, group: Option<&str>, ts: &
 /// Signs a request whose parameters `param` looks up, at `now_ms`.
 pub(crate) fn sign_at<'a>(
     keys: &AkSk,
-    module: Module,
+    resource: Resource,
     param: impl Fn(&str) -> Option<&'a str>,
     now_ms: u128,
 ) -> Signed {
@@ -141,9 +150,9 @@ pub(crate) fn sign_at<'a>(
         return out;
     }
     let ts = now_ms.to_string();
-    match module {
-        Module::Login => {}
-        Module::Config => {
+    match resource {
+        Resource::None => {}
+        Resource::Config => {
             let text = config_sign_text(
                 param("tenant").unwrap_or(""),
                 param("group").unwrap_or(""),
@@ -158,7 +167,7 @@ pub(crate) fn sign_at<'a>(
                 out.headers.push(("Spas-SecurityToken", t.clone()));
             }
         }
-        Module::Naming => {
+        Resource::Naming => {
             let data = naming_sign_data(param("serviceName"), param("groupName"), &ts);
             out.params
                 .push(("signature", hmac_sha1_base64(&keys.secret_key, &data)));
@@ -264,7 +273,7 @@ mod tests {
         };
         let c = sign_at(
             &keys(Some("sts-tok")),
-            Module::Config,
+            Resource::Config,
             params,
             1_700_000_000_000,
         );
@@ -275,7 +284,7 @@ mod tests {
         assert_eq!(h("Spas-Signature"), "HoU6P4JedyKV9H80ZI+BeGmWoqE=");
         assert_eq!(h("Spas-SecurityToken"), "sts-tok");
 
-        let n = sign_at(&keys(None), Module::Naming, params, 1_700_000_000_000);
+        let n = sign_at(&keys(None), Resource::Naming, params, 1_700_000_000_000);
         assert!(n.headers.is_empty());
         let p = |name: &str| n.params.iter().find(|(k, _)| *k == name).unwrap().1.clone();
         assert_eq!(p("ak"), "LTAI-ak");
@@ -283,7 +292,7 @@ mod tests {
         assert_eq!(p("signature"), "3/DklKu+fcDqcBe7q5hlR2NXSv4=");
         assert!(!n.params.iter().any(|(k, _)| *k == "Spas-SecurityToken"));
 
-        let l = sign_at(&keys(None), Module::Login, params, 1);
+        let l = sign_at(&keys(None), Resource::None, params, 1);
         assert!(l.headers.is_empty() && l.params.is_empty());
     }
 

@@ -160,11 +160,6 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    #[cfg_attr(not(feature = "aksk"), allow(dead_code))]
-    pub(crate) fn module(&self) -> Module {
-        self.module
-    }
-
     /// The parameters that go in the URL query.
     fn query_params(&self) -> &[(&'static str, String)] {
         if self.params_in_query || matches!(self.method, Method::Get | Method::Delete) {
@@ -472,7 +467,14 @@ impl Transport {
         let signed = self
             .signer
             .as_ref()
-            .map(|s| s.sign(req))
+            .map(|s| {
+                let resource = match req.module {
+                    Module::Config => crate::sign::Resource::Config,
+                    Module::Naming => crate::sign::Resource::Naming,
+                    Module::Login => crate::sign::Resource::None,
+                };
+                s.sign(resource, |k| req.param_value(k))
+            })
             .unwrap_or_default();
         {
             let mut q = url.query_pairs_mut();
