@@ -11,7 +11,9 @@ mod support;
 
 use std::time::Duration;
 
-use nacos_blocking::{ConfigName, Instance, NacosClient, ServiceName, ServicePage, ServiceSpec};
+use nacos_blocking::{
+    ConfigEvent, ConfigName, Instance, NacosClient, ServiceName, ServicePage, ServiceSpec, Watcher,
+};
 use support::proxy::{Recorded, RecordingProxy};
 use support::{unique, RNacos};
 
@@ -152,7 +154,7 @@ fn every_call_matches_the_java_client() {
     // serviceName, clusterName, ip, port. r-nacos's answer says
     // `enabled`/`ephemeral`, so no list call follows here.
     proxy.clear();
-    let got = c.get_instance(name(), "10.9.0.1", 7001, None).unwrap();
+    let got = c.get_instance(name(), "10.9.0.1", 7001).unwrap();
     assert_eq!((got.weight, got.enabled, got.ephemeral), (3.0, true, true));
     let r = one(&proxy, "GET", "/v1/ns/instance");
     shape(
@@ -174,7 +176,7 @@ fn every_call_matches_the_java_client() {
     // clusters, healthyOnly (+ udpPort/clientIP for UDP push, which this
     // crate does not take; `clusters` only when a filter is given).
     proxy.clear();
-    let listed = c.list_instances(name(), &["DEFAULT"], false).unwrap();
+    let listed = c.list_instances(name().clusters(["DEFAULT"])).unwrap();
     assert_eq!(listed.hosts.len(), 1);
     let r = one(&proxy, "GET", "/v1/ns/instance/list");
     shape(
@@ -378,9 +380,7 @@ fn long_poll_and_check_requests() {
     other
         .publish_config(ConfigName::new(ids[2].as_str()).group(GROUP), "x=1")
         .unwrap();
-    let ev = watchers[2]
-        .next_timeout(Duration::from_secs(15))
-        .expect("the change is delivered");
+    let ev = next_change(&watchers[2], Duration::from_secs(15)).expect("the change is delivered");
     assert_eq!(ev.content.as_deref(), Some("x=1"));
 }
 
@@ -460,12 +460,8 @@ fn login_then_one_long_poll_per_namespace() {
         .unwrap();
     other.publish_config(key(ns_a), "in a").unwrap();
     other.publish_config(key(ns_b), "in b").unwrap();
-    let a = wa
-        .next_timeout(Duration::from_secs(25))
-        .expect("change in a");
-    let b = wb
-        .next_timeout(Duration::from_secs(25))
-        .expect("change in b");
+    let a = next_change(&wa, Duration::from_secs(25)).expect("change in a");
+    let b = next_change(&wb, Duration::from_secs(25)).expect("change in b");
     assert_eq!(a.content.as_deref(), Some("in a"));
     assert_eq!(b.content.as_deref(), Some("in b"));
     for r in proxy.requests() {
@@ -491,18 +487,18 @@ fn host_name_instances_work_end_to_end() {
     let svc = unique("wire-host");
     let inst = Instance::new("node-1.wire.example.internal", 7100);
     c.register_instance(svc.as_str(), &inst).unwrap();
-    let hosts = c.list_instances(svc.as_str(), &[], false).unwrap().hosts;
+    let hosts = c.list_instances(svc.as_str()).unwrap().hosts;
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0].ip, "node-1.wire.example.internal");
     assert_eq!(hosts[0].addr(), "node-1.wire.example.internal:7100");
     c.send_heartbeat(svc.as_str(), &inst).unwrap();
     let got = c
-        .get_instance(svc.as_str(), "node-1.wire.example.internal", 7100, None)
+        .get_instance(svc.as_str(), "node-1.wire.example.internal", 7100)
         .unwrap();
     assert_eq!(got.ip, inst.ip);
     c.deregister_instance(svc.as_str(), &inst).unwrap();
     assert!(support::eventually(Duration::from_secs(5), || c
-        .list_instances(svc.as_str(), &[], false)
+        .list_instances(svc.as_str())
         .is_ok_and(|s| s.hosts.is_empty())));
 }
 
@@ -627,7 +623,7 @@ fn get_instance_fills_what_a_java_detail_does_not_say() {
         }
     });
     let c = NacosClient::new(&server.addr()).unwrap();
-    let i = c.get_instance("svc", "10.9.2.1", 80, None).unwrap();
+    let i = c.get_instance("svc", "10.9.2.1", 80).unwrap();
     // From the detail: raw health, weight, metadata.
     assert!(!i.healthy);
     assert_eq!((i.weight, i.metadata["k"].as_str()), (2.0, "v"));
@@ -635,7 +631,21 @@ fn get_instance_fills_what_a_java_detail_does_not_say() {
     assert!(i.enabled && !i.ephemeral);
     // Not listed (disabled instances never are): disabled.
     let gone = c
-        .get_instance("svc", "10.9.2.1", 80, Some("other"))
+        .get_instance(ServiceName::new("svc").clusters(["other"]), "10.9.2.1", 80)
         .unwrap();
     assert!(!gone.enabled);
+}
+
+/// The first event after the initial one (watches start with the content
+/// they found), within `within`.
+fn next_change(w: &Watcher<ConfigEvent>, within: Duration) -> Option<ConfigEvent> {
+    let until = std::time::Instant::now() + within;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        match w.recv_timeout(left) {
+            Ok(ev) if ev.initial => continue,
+            Ok(ev) => return Some(ev),
+            Err(_) => return None,
+        }
+    }
 }
