@@ -15,5 +15,6 @@ if ! "$venv/bin/python" -c 'import nacos' 2>/dev/null; then
 fi
 export NACOS_PYTHON="$PWD/$venv/bin/python"
 
-cargo test --all-targets
-cargo test --doc
+# Every feature on (`aksk` signing included), so every test runs.
+cargo test --all-targets --all-features
+cargo test --doc --all-features

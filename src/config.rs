@@ -62,4 +62,7 @@ pub(crate) struct Config {
     pub(crate) light_heartbeats: bool,
     pub(crate) long_poll_timeout: Duration,
     pub(crate) config_failover_dir: Option<PathBuf>,
+    /// AK/SK signing keys (`Debug` redacts the secret and the token).
+    #[cfg(feature = "aksk")]
+    pub(crate) aksk: Option<crate::sign::AkSk>,
 }

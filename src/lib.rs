@@ -94,6 +94,8 @@ mod redact;
 mod resolver;
 mod serde_util;
 mod server_list;
+#[cfg(feature = "aksk")]
+mod sign;
 mod subscribe;
 mod transport;
 mod util;

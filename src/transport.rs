@@ -18,7 +18,27 @@ use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
 
 const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
-const LOGIN_PATH: &str = "/v1/auth/login";
+
+/// The `Client-Version` header: the Nacos client version whose HTTP
+/// requests this crate reproduces (our own name and version travel in
+/// `User-Agent`).
+///
+/// The Java client sends its bare version here (2.4.3
+/// `NamingHttpUtil.builderHeader` and 1.4.8 `ServerHttpAgent.getSpasHeaders`:
+/// `Client-Version: VersionUtils.version`, e.g. `2.4.3`), and the config
+/// server reads it with `Protocol.getVersionNumber` (2.4.3
+/// `config/.../utils/Protocol.java`), which splits on `.` and folds the
+/// parts that parse as integers (`sum * 10 + part`), skipping the rest:
+/// `2.4.3` reads as 243, `nacos-blocking/0.1.0` as 10 and
+/// `Nacos-Rust-Blocking:v2.4.3` as 43. `ConfigServletInner.doPollingConfig`
+/// compares that with 204 (2.0.4): below it a short poll's answer goes into
+/// `Probe-Modify-Response*` headers. Our listener requests always carry
+/// `Long-Pulling-Timeout` and so never take that path, but the value still
+/// says which protocol level we speak, so it must parse as a version.
+pub(crate) const CLIENT_VERSION: &str = "2.4.3";
+
+/// 2.4.3 `HttpLoginProcessor.LOGIN_URL` (1.4.8 `SecurityProxy.LOGIN_URL`).
+const LOGIN_PATH: &str = "/v1/auth/users/login";
 
 /// The HTTP method of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,13 +68,18 @@ impl Module {
 }
 
 /// One API call. Parameters travel in the query for GET and DELETE and in
-/// a form body for POST and PUT. `Debug` names parameters and headers
+/// a form body for POST and PUT, unless [`in_query`](Request::in_query)
+/// puts them in the query for every method; [`form_param`](Request::form_param)
+/// always goes in the form body. `Debug` names parameters and headers
 /// without their values (a login request holds the password).
 pub(crate) struct Request {
     method: Method,
     path: &'static str,
     module: Module,
     params: Vec<(&'static str, String)>,
+    /// Always in the form body (POST and PUT only).
+    form: Vec<(&'static str, String)>,
+    params_in_query: bool,
     headers: Vec<(&'static str, String)>,
     hold: Duration,
     /// The call's deadline when less than the client's `timeout` is left.
@@ -69,6 +94,8 @@ impl Request {
             path,
             module,
             params: Vec::new(),
+            form: Vec::new(),
+            params_in_query: false,
             headers: Vec::new(),
             hold: Duration::ZERO,
             within: None,
@@ -105,6 +132,56 @@ impl Request {
         }
     }
 
+    /// Sends the parameters in the URL query whatever the method, with an
+    /// empty form body for POST and PUT: what the Java naming client does
+    /// for every call (1.4.8 `NamingProxy.callServer` and 2.4.3
+    /// `NamingHttpClientProxy.callServer` pass `params` as the query of
+    /// `exchangeForm`, with only `body` in the form).
+    pub(crate) fn in_query(mut self) -> Request {
+        self.params_in_query = true;
+        self
+    }
+
+    /// A field of the form body, whatever [`in_query`](Request::in_query)
+    /// says (POST and PUT only).
+    pub(crate) fn form_param(mut self, key: &'static str, value: impl Into<String>) -> Request {
+        debug_assert!(matches!(self.method, Method::Post | Method::Put));
+        self.form.push((key, value.into()));
+        self
+    }
+
+    /// The value of a parameter (query or form), for signing.
+    #[cfg_attr(not(feature = "aksk"), allow(dead_code))]
+    pub(crate) fn param_value(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .chain(&self.form)
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The parameters that go in the URL query.
+    fn query_params(&self) -> &[(&'static str, String)] {
+        if self.params_in_query || matches!(self.method, Method::Get | Method::Delete) {
+            &self.params
+        } else {
+            &[]
+        }
+    }
+
+    /// The fields of the form body (POST and PUT).
+    fn body_params(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let params: &[(&'static str, String)] = if self.params_in_query {
+            &[]
+        } else {
+            &self.params
+        };
+        params
+            .iter()
+            .chain(&self.form)
+            .map(|(k, v)| (*k, v.as_str()))
+    }
+
     pub(crate) fn header(mut self, key: &'static str, value: impl Into<String>) -> Request {
         self.headers.push((key, value.into()));
         self
@@ -133,6 +210,8 @@ impl fmt::Debug for Request {
             .field("path", &self.path)
             .field("module", &self.module)
             .field("params", &names(&self.params))
+            .field("form", &names(&self.form))
+            .field("params_in_query", &self.params_in_query)
             .field("headers", &names(&self.headers))
             .field("hold", &self.hold)
             .finish_non_exhaustive()
@@ -178,6 +257,8 @@ pub(crate) struct Transport {
     max_response_bytes: u64,
     app_name: Option<String>,
     auth: Auth,
+    #[cfg(feature = "aksk")]
+    signer: Option<crate::sign::Signer>,
     attempts: AtomicU64,
 }
 
@@ -220,6 +301,8 @@ impl Transport {
             max_response_bytes: config.max_response_bytes,
             app_name: config.app_name.clone(),
             auth: Auth::new(config.credentials.clone()),
+            #[cfg(feature = "aksk")]
+            signer: config.aksk.clone().map(crate::sign::Signer::new),
             attempts: AtomicU64::new(0),
         }
     }
@@ -278,9 +361,13 @@ impl Transport {
 
     fn token(&self, deadline: Instant, total: Duration) -> Result<Option<Token>> {
         self.auth.token(deadline, total, |username, password| {
+            // 2.4.3 `HttpLoginProcessor.getResponse` (1.4.8
+            // `SecurityProxy.login`): username in the query, password in
+            // the form body.
             let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
                 .param("username", username)
-                .param("password", password);
+                .in_query()
+                .form_param("password", password);
             let answer = self.send_once(&login, deadline, total, None)?;
             Ok(answer.body)
         })
@@ -376,33 +463,64 @@ impl Transport {
             Ok(u) => u,
             Err(e) => return Attempt::Fail(Error::invalid("server_addr", e.to_string())),
         };
+        #[cfg(feature = "aksk")]
+        let signed = self
+            .signer
+            .as_ref()
+            .map(|s| {
+                let resource = match req.module {
+                    Module::Config => crate::sign::Resource::Config,
+                    Module::Naming => crate::sign::Resource::Naming,
+                    Module::Login => crate::sign::Resource::None,
+                };
+                s.sign(resource, |k| req.param_value(k))
+            })
+            .unwrap_or_default();
         {
             let mut q = url.query_pairs_mut();
-            if matches!(req.method, Method::Get | Method::Delete) {
-                for (k, v) in &req.params {
-                    q.append_pair(k, v);
-                }
+            for (k, v) in req.query_params() {
+                q.append_pair(k, v);
             }
+            // 1.4.8 `NamingProxy.injectSecurityInfo` and 2.4.3
+            // `AbstractNamingClientProxy.getAppHeaders` add `app` to every
+            // naming call's query (Java's default name is "unknown"; we
+            // send it only when one is configured).
+            if let (Module::Naming, Some(app)) = (req.module, &self.app_name) {
+                q.append_pair("app", app);
+            }
+            // Always in the query, even where the Java config client puts
+            // it in a POST's form body: r-nacos reads it only from the
+            // query (or an `accessToken` header); Java servers from either.
             if let Some(t) = token {
                 q.append_pair("accessToken", &t.value);
+            }
+            #[cfg(feature = "aksk")]
+            for (k, v) in &signed.params {
+                q.append_pair(k, v);
             }
         }
         if url.query() == Some("") {
             url.set_query(None);
         }
+        #[cfg(feature = "aksk")]
+        let extra: &[(&'static str, String)] = &signed.headers;
+        #[cfg(not(feature = "aksk"))]
+        let extra: &[(&'static str, String)] = &[];
         let result = match req.method {
             Method::Get => self
-                .prepare(self.agent.get(url.as_str()), req, budget)
+                .prepare(self.agent.get(url.as_str()), req, budget, extra)
                 .call(),
             Method::Delete => self
-                .prepare(self.agent.delete(url.as_str()), req, budget)
+                .prepare(self.agent.delete(url.as_str()), req, budget, extra)
                 .call(),
+            // A form body even when every parameter is in the query (then
+            // empty), as the Java client's `exchangeForm` sends.
             Method::Post => self
-                .prepare(self.agent.post(url.as_str()), req, budget)
-                .send_form(req.params.iter().map(|(k, v)| (*k, v.as_str()))),
+                .prepare(self.agent.post(url.as_str()), req, budget, extra)
+                .send_form(req.body_params()),
             Method::Put => self
-                .prepare(self.agent.put(url.as_str()), req, budget)
-                .send_form(req.params.iter().map(|(k, v)| (*k, v.as_str()))),
+                .prepare(self.agent.put(url.as_str()), req, budget, extra)
+                .send_form(req.body_params()),
         };
         let outcome = match result {
             Ok(mut resp) => {
@@ -438,16 +556,17 @@ impl Transport {
         rb: ureq::RequestBuilder<B>,
         req: &Request,
         budget: Duration,
+        extra: &[(&'static str, String)],
     ) -> ureq::RequestBuilder<B> {
         let mut rb = rb
-            .header("Client-Version", USER_AGENT)
+            .header("Client-Version", CLIENT_VERSION)
             .header("Request-Module", req.module.header())
             .header("RequestId", util::request_id())
             .header("Accept-Charset", "UTF-8");
         if let Some(app) = &self.app_name {
             rb = rb.header("Client-AppName", app.as_str());
         }
-        for (k, v) in &req.headers {
+        for (k, v) in req.headers.iter().chain(extra) {
             rb = rb.header(*k, v.as_str());
         }
         rb.config()

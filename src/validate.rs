@@ -75,12 +75,44 @@ pub(crate) fn cluster(value: &str) -> Result<()> {
     Ok(())
 }
 
-/// An instance IP: a literal IPv4 or IPv6 address.
+/// An instance address: a literal IPv4 or IPv6 address, or an RFC 1123
+/// host name (letters, digits, `-` and `.`; at most 253 characters, labels
+/// of 1 to 63 characters that neither start nor end with `-`). Java Nacos
+/// takes host names as instance `ip`: 1.4.8 `naming/core/Instance.validate`
+/// checks the address syntax only when it is all digits and dots, and
+/// 2.4.3 `NamingUtils.checkInstanceIsLegal` checks only heartbeat settings.
+/// What never passes: spaces, `&`, `=`, control characters, empty, and an
+/// all-digits-and-dots string that is not an IPv4 address.
 pub(crate) fn ip(value: &str) -> Result<()> {
-    value
-        .parse::<IpAddr>()
-        .map(|_| ())
-        .map_err(|_| Error::invalid("ip", format!("`{value}` is not an IP address")))
+    if value.parse::<IpAddr>().is_ok() || is_host_name(value) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "ip",
+        format!(
+            "`{}` is neither an IP address nor a host name",
+            value.escape_debug()
+        ),
+    ))
+}
+
+/// RFC 1123 host name (a trailing dot, the DNS root, is not accepted).
+fn is_host_name(value: &str) -> bool {
+    if value.is_empty() || value.len() > 253 {
+        return false;
+    }
+    // All digits and dots is an IPv4 attempt that failed to parse (e.g.
+    // `10.0.0.256`), not a name.
+    if value.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return false;
+    }
+    value.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
 }
 
 /// A port other than 0.
@@ -175,7 +207,44 @@ mod tests {
         ip("10.0.0.1").unwrap();
         ip("::1").unwrap();
         assert!(ip("10.0.0.256").is_err());
-        assert!(ip("localhost").is_err());
+        for host in [
+            "localhost",
+            "svc-1.example.com",
+            "a",
+            "x1.y2",
+            &"a".repeat(63),
+        ] {
+            ip(host).unwrap();
+        }
+        let long = format!(
+            "{}.{}.{}.{}",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61)
+        );
+        assert_eq!(long.len(), 253);
+        ip(&long).unwrap();
+        for bad in [
+            "",
+            "has space",
+            "a&b",
+            "a=b",
+            "tab\there",
+            "nl\n",
+            "-lead.example",
+            "trail-.example",
+            "double..dot",
+            "trailing.",
+            ".leading",
+            "under_score",
+            "é.example",
+            "1.2.3",
+            &"a".repeat(64),
+            &format!("{long}a"),
+        ] {
+            assert_eq!(ip(bad).unwrap_err().invalid_field(), Some("ip"), "{bad:?}");
+        }
         assert!(port(0).is_err());
         port(1).unwrap();
         weight(0.0).unwrap();

@@ -126,7 +126,7 @@ fn exact_token_and_password_never_leak_and_login_is_single_flight() {
     let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (seen, refusing) = (logins.clone(), refuse.clone());
     let server = FakeServer::start(move |head| {
-        if head.starts_with("POST /nacos/v1/auth/login") {
+        if head.starts_with("POST /nacos/v1/auth/users/login") {
             assert!(
                 !head.contains(PASSWORD),
                 "password in the request line: {head}"

@@ -341,7 +341,8 @@ fn instance_lost_by_the_server_is_registered_again() {
     let beats = Arc::new(AtomicUsize::new(0));
     let (r, b) = (registrations.clone(), beats.clone());
     let server = fake::FakeServer::start(move |head| {
-        if head.starts_with("POST /nacos/v1/ns/instance ") {
+        // Parameters travel in the query: the path ends at `?`.
+        if head.starts_with("POST /nacos/v1/ns/instance?") {
             r.fetch_add(1, Ordering::SeqCst);
             Some(fake::ok("ok"))
         } else if head.starts_with("PUT /nacos/v1/ns/instance/beat") {

@@ -81,7 +81,16 @@ fn invalid_arguments_never_reach_a_server() {
             c.update_instance("svc", &Instance::builder("10.0.0.1", 80).weight(w).build()),
         );
     }
-    for ip in ["", "10.0.0", "300.1.1.1", "host.example", "1.2.3.4:80"] {
+    // Host names are fine (`host.example`); what breaks a query or a key is not.
+    for ip in [
+        "",
+        "10.0.0",
+        "300.1.1.1",
+        "host name",
+        "a&b=c",
+        "-lead.example",
+        "1.2.3.4:80",
+    ] {
         check("ip", c.register_instance("svc", &Instance::new(ip, 80)));
         check("ip", c.send_heartbeat("svc", &Instance::new(ip, 80)));
     }

@@ -31,21 +31,61 @@ const TOO_FAST: Duration = Duration::from_secs(1);
 /// Longest pause between attempts while the servers fail.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Asks which of `items` changed; `hold` makes it a long poll.
+/// Asks which of `items` changed. Every item must be of one namespace,
+/// sent as `tenant` (left out for the public namespace).
+///
+/// As the Java client (1.4.8 `ClientWorker.checkUpdateConfigStr`): every
+/// request carries `Long-Pulling-Timeout: <ms>`, and a check that must not
+/// be held (`Hold::No`) adds `Long-Pulling-Timeout-No-Hangup: true`. The
+/// Java server (2.4.3 `LongPollingService.addLongPollingClient`) then
+/// answers at once, in the body, changed or not; without
+/// `Long-Pulling-Timeout` it would take the short-poll path of
+/// `ConfigServletInner.doPollingConfig`, which answers in
+/// `Probe-Modify-Response*` headers for `Client-Version` below 2.0.4 and
+/// not at all (the list goes to a request attribute nobody reads) from
+/// 2.0.4 on. r-nacos ignores the no-hangup header and holds a check like a
+/// long poll (up to the timeout, clamped to 10–120 s), answering at once
+/// only when something changed, so a check is given the same hold.
+///
+/// The `tenant` parameter is what the Java client adds to every config
+/// request of a namespaced client (1.4.8 `ServerHttpAgent.injectSecurityInfo`);
+/// one Java client has one namespace, hence one namespace per request.
 fn listen(
     cw: &ConfigWatch,
     items: &[(ConfigKey, String)],
-    hold: Option<Duration>,
+    hold: Duration,
+    hang: Hold,
 ) -> Result<Vec<ConfigKey>> {
+    let namespace = items.first().map_or("", |(k, _)| k.namespace.as_str());
+    debug_assert!(items.iter().all(|(k, _)| k.namespace == namespace));
     let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
-    let mut req =
-        Request::new(Method::Post, Module::Config, LISTENER).param("Listening-Configs", configs);
-    if let Some(hold) = hold {
-        req = req
-            .header("Long-Pulling-Timeout", hold.as_millis().to_string())
-            .hold(hold);
+    let mut req = Request::new(Method::Post, Module::Config, LISTENER)
+        .param("Listening-Configs", configs)
+        .nonempty_param("tenant", namespace)
+        .header("Long-Pulling-Timeout", hold.as_millis().to_string())
+        .hold(hold);
+    if hang == Hold::No {
+        req = req.header("Long-Pulling-Timeout-No-Hangup", "true");
     }
     Ok(protocol::decode_changed(&cw.ctx.send(&req)?.body))
+}
+
+/// Whether the server may hold a listener request until something changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    Yes,
+    No,
+}
+
+/// `items` as requests: grouped by namespace (each request carries one
+/// `tenant`), then cut into batches of at most [`protocol::BATCH`] keys.
+fn batches(mut items: Vec<(ConfigKey, String)>) -> Vec<Vec<(ConfigKey, String)>> {
+    items.sort_by(|a, b| a.0.namespace.cmp(&b.0.namespace));
+    let mut out = Vec::new();
+    for same_ns in items.chunk_by(|a, b| a.0.namespace == b.0.namespace) {
+        out.extend(same_ns.chunks(protocol::BATCH).map(<[_]>::to_vec));
+    }
+    out
 }
 
 /// What handling one answer came to.
@@ -112,9 +152,9 @@ fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
         };
         let mut failed = false;
         let mut fast_and_fruitless = false;
-        for chunk in items.chunks(protocol::BATCH) {
+        for chunk in batches(items) {
             let started = Instant::now();
-            match listen(cw, chunk, Some(hold)) {
+            match listen(cw, &chunk, hold, Hold::Yes) {
                 Ok(changed) => {
                     let outcome = process(cw, changed);
                     failed |= outcome.failed;
@@ -170,8 +210,8 @@ fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
             }
             continue;
         }
-        for chunk in items.chunks(protocol::BATCH) {
-            match listen(cw, chunk, None) {
+        for chunk in batches(items) {
+            match listen(cw, &chunk, cw.ctx.config.long_poll_timeout, Hold::No) {
                 Ok(changed) => {
                     process(cw, changed);
                 }
@@ -189,6 +229,33 @@ fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(namespace: &str, data_id: &str) -> (ConfigKey, String) {
+        (
+            ConfigKey {
+                namespace: namespace.into(),
+                group: "G".into(),
+                data_id: data_id.into(),
+            },
+            String::new(),
+        )
+    }
+
+    #[test]
+    fn batches_hold_one_namespace_each() {
+        let mut items = vec![key("b", "1"), key("", "2"), key("a", "3"), key("b", "4")];
+        items.extend((0..protocol::BATCH + 1).map(|i| key("a", &i.to_string())));
+        let out = batches(items);
+        let shape: Vec<(&str, usize)> = out
+            .iter()
+            .map(|b| (b[0].0.namespace.as_str(), b.len()))
+            .collect();
+        assert_eq!(shape, [("", 1), ("a", protocol::BATCH), ("a", 2), ("b", 2)]);
+        for b in &out {
+            assert!(b.iter().all(|(k, _)| k.namespace == b[0].0.namespace));
+        }
+        assert!(batches(Vec::new()).is_empty());
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -1,10 +1,11 @@
 //! The naming calls: instances, services, server status. Each is a free
-//! function over the [`Context`], validated input in, decoded answer out.
+//! function over the [`Context`], validated input in, decoded answer out;
+//! every request has the shape the Java client gives it (cited per builder).
 
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
-use crate::naming::instance::{Instance, DEFAULT_CLUSTER};
+use crate::naming::instance::{Instance, InstanceDetail, DEFAULT_CLUSTER};
 use crate::naming::service::{
     split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec,
     Target,
@@ -28,34 +29,61 @@ pub(crate) fn validate_instance(inst: &Instance) -> Result<()> {
     validate::heartbeat_metadata(&inst.metadata)
 }
 
-/// A naming request addressed to `key`.
+/// A naming request addressed to `key` (grouped `serviceName`, `groupName`,
+/// `namespaceId`), its parameters in the URL query whatever the method, as
+/// the Java client sends them (1.4.8 `NamingProxy.callServer`, 2.4.3
+/// `NamingHttpClientProxy.callServer`: `exchangeForm(url, header,
+/// Query(params), body, method)` with an empty body but for the beat).
+/// Java Nacos can lose a naming POST's form parameters (seen on
+/// 1.4.4–1.4.8): its `DistroFilter` wraps the request in a
+/// `ReuseHttpServletRequest` whose constructor reads the body stream before
+/// asking for the parameters (same code 1.4.3–2.4.3). r-nacos merges query
+/// and form (`merge_web_param!`), so the query works on both.
 pub(crate) fn naming_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
     Request::new(method, Module::Naming, path)
+        .in_query()
         .param("serviceName", key.grouped_name())
         .param("groupName", key.group.as_str())
         .nonempty_param("namespaceId", &key.namespace)
 }
 
-/// A service-level request. r-nacos (like Java Nacos) joins `groupName` to a
-/// bare `serviceName` when it creates, updates or deletes a service, but
-/// splits a grouped `serviceName` when it reads one; send each what it reads.
-fn service_request(method: Method, key: &ServiceKey) -> Request {
+/// A naming request that names the service only by its grouped name (no
+/// `groupName`), as the Java client's deregister and beat do.
+fn grouped_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
+    Request::new(method, Module::Naming, path)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", key.grouped_name())
+}
+
+/// A service-level request. The Java client sends the bare `serviceName`
+/// with `groupName` (2.4.3 `NamingHttpClientProxy.createService`/
+/// `updateService`/`deleteService`/`queryService`; the Java server's
+/// `DistroFilter` joins them). r-nacos joins them too when it creates,
+/// updates or deletes a service, but its `query_service` ignores
+/// `groupName` and splits `serviceName`, so a read sends the grouped name
+/// (which the Java server's `DistroFilter` leaves as it is).
+pub(crate) fn service_request(method: Method, key: &ServiceKey) -> Request {
     let name = match method {
         Method::Get => key.grouped_name(),
         _ => key.name.clone(),
     };
     Request::new(method, Module::Naming, SERVICE)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
         .param("serviceName", name)
         .param("groupName", key.group.as_str())
-        .nonempty_param("namespaceId", &key.namespace)
 }
 
-/// The registration of an already validated instance.
+/// The registration of an already validated instance: 2.4.3
+/// `NamingHttpClientProxy.registerService` (1.4.8 `NamingProxy.registerService`),
+/// plus `enabled` beside Java's `enable`: r-nacos reads only `enabled`, the
+/// Java server either (`enabled` first).
 pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
     naming_request(Method::Post, INSTANCE, key)
+        .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
         .param("port", inst.port.to_string())
-        .param("clusterName", inst.cluster_name.as_str())
         .param("weight", inst.weight.to_string())
         .param("enable", inst.enabled.to_string())
         .param("enabled", inst.enabled.to_string())
@@ -64,43 +92,60 @@ pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
         .param("metadata", metadata_json(inst))
 }
 
-/// The removal of an instance (found by ip, port, cluster and ephemerality).
+/// The removal of an instance (found by ip, port, cluster and
+/// ephemerality): 2.4.3 `NamingHttpClientProxy.deregisterService`.
 pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
-    naming_request(Method::Delete, INSTANCE, key)
+    grouped_request(Method::Delete, INSTANCE, key)
+        .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
         .param("port", inst.port.to_string())
-        .param("clusterName", inst.cluster_name.as_str())
         .param("ephemeral", inst.ephemeral.to_string())
 }
 
-/// One beat; a light beat leaves the instance's details out.
+/// A change of weight, enabled flag and metadata: 2.4.3
+/// `NamingHttpClientProxy.updateInstance` (bare `serviceName` with
+/// `groupName`, no `healthy`: health is the server's to judge).
+pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
+    Request::new(Method::Put, Module::Naming, INSTANCE)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", key.name.as_str())
+        .param("groupName", key.group.as_str())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("weight", inst.weight.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(inst))
+}
+
+/// One beat: 1.4.8 `NamingProxy.sendBeat` puts the address in the query
+/// and the beat JSON in the form body (`bodyMap`); a light beat leaves the
+/// body empty.
 pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo, light: bool) -> Result<Request> {
-    let mut req = naming_request(Method::Put, INSTANCE_BEAT, key)
+    let mut req = grouped_request(Method::Put, INSTANCE_BEAT, key)
+        .param("clusterName", beat.cluster.as_str())
         .param("ip", beat.ip.as_str())
-        .param("port", beat.port.to_string())
-        .param("clusterName", beat.cluster.as_str());
+        .param("port", beat.port.to_string());
     if !light {
         let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
-        req = req.param("beat", json);
+        req = req.form_param("beat", json);
     }
     Ok(req)
 }
 
-fn metadata_json(inst: &Instance) -> String {
-    serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
+/// `GET /instance`: the Java server's `InstanceController.detail` (1.4.8,
+/// 2.4.3) reads `serviceName`, `clusterName`, `ip`, `port`, `namespaceId`.
+pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
+    grouped_request(Method::Get, INSTANCE, key)
+        .param("clusterName", cluster)
+        .param("ip", ip)
+        .param("port", port.to_string())
 }
 
-/// The update of an already validated instance.
-pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
-    naming_request(Method::Put, INSTANCE, key)
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("weight", inst.weight.to_string())
-        .param("enabled", inst.enabled.to_string())
-        .param("healthy", inst.healthy.to_string())
-        .param("ephemeral", inst.ephemeral.to_string())
-        .param("metadata", metadata_json(inst))
+fn metadata_json(inst: &Instance) -> String {
+    serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
 }
 
 /// Checks what identifies an instance (enough to deregister it).
@@ -133,8 +178,21 @@ pub(crate) fn update(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result
     ctx.send(&update_request(key, inst)).map(drop)
 }
 
-/// One instance, with its raw health. The cluster is the one the target
-/// names (at most one), else the default cluster.
+/// One instance: `GET /instance` for what it says, `instance/list` for
+/// what it does not. The cluster is the one the target names (at most
+/// one), else the default cluster.
+///
+/// Java Nacos's detail answer (1.4.8 and 2.4.3
+/// `InstanceController.detail`) carries `ip`, `port`, `clusterName`,
+/// `weight`, `healthy` (raw, never lifted by the protect threshold),
+/// `instanceId` and `metadata` — not `enabled` or `ephemeral`. Rather than
+/// invent them, they are taken from the detail answer when it has them
+/// (r-nacos's does), else from the instance in `instance/list`
+/// (`healthyOnly=false`). Both servers leave disabled instances out of the
+/// list (1.4.8 `InstanceController.doSrvIpxt`: "remove disabled instance"),
+/// so an instance the detail knows but the list lacks is reported
+/// `enabled: false`; its `ephemeral` is then unknown and reported as the
+/// Nacos default, `true`.
 pub(crate) fn get_instance(
     ctx: &Context,
     target: &Target,
@@ -153,27 +211,28 @@ pub(crate) fn get_instance(
             ))
         }
     };
-    let req = naming_request(Method::Get, INSTANCE, &target.service)
-        .param("ip", ip)
-        .param("port", port.to_string())
-        .param("cluster", cluster)
-        .param("clusterName", cluster)
-        .param("healthyOnly", "false");
-    let resp = ctx.send(&req)?;
-    let mut inst: Instance =
+    let resp = ctx.send(&detail_request(&target.service, ip, port, cluster))?;
+    let detail: InstanceDetail =
         serde_json::from_str(&resp.body).map_err(|e| Error::decode("instance", e, &resp.body))?;
-    if inst.ip.is_empty() {
-        inst.ip = ip.to_string();
-    }
-    if inst.port == 0 {
-        inst.port = port;
-    }
-    Ok(inst)
+    let listed = if detail.enabled.is_some() && detail.ephemeral.is_some() {
+        None
+    } else {
+        let one_cluster = Target {
+            service: target.service.clone(),
+            clusters: vec![cluster.to_string()],
+        };
+        query_instances(ctx, &one_cluster)?
+            .hosts
+            .into_iter()
+            .find(|h| h.ip == ip && h.port == port && h.cluster_name == cluster)
+    };
+    Ok(detail.into_instance(ip, port, cluster, listed.as_ref()))
 }
 
 /// The raw `instance/list` answer for `target` (every instance, healthy or not).
 pub(crate) fn fetch_instance_list(ctx: &Context, target: &Target) -> Result<String> {
-    let req = naming_request(Method::Get, INSTANCE_LIST, &target.service)
+    // 1.4.8 `NamingProxy.queryList` (no `udpPort`/`clientIP`: no UDP push).
+    let req = grouped_request(Method::Get, INSTANCE_LIST, &target.service)
         .nonempty_param("clusters", &target.clusters_param())
         .param("healthyOnly", "false");
     Ok(ctx.send(&req)?.body)

@@ -31,7 +31,7 @@ pub struct Instance {
     /// The server's id for it (`ip#port` on r-nacos, longer on Java Nacos).
     #[serde(default, deserialize_with = "null_default")]
     pub instance_id: Option<String>,
-    /// IP address.
+    /// IP address (IPv4 or IPv6 literal) or RFC 1123 host name.
     #[serde(default, deserialize_with = "null_default")]
     pub ip: String,
     /// Port.
@@ -146,6 +146,76 @@ impl Instance {
     }
 }
 
+/// The answer of `GET /instance` (Java `InstanceController.detail`), with
+/// `enabled` and `ephemeral` kept unknown when the server does not say
+/// them (Java Nacos never does; r-nacos does).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InstanceDetail {
+    #[serde(default, deserialize_with = "null_default")]
+    instance_id: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    ip: String,
+    #[serde(default, deserialize_with = "null_default")]
+    port: u16,
+    #[serde(default = "one", deserialize_with = "null_or::<_, _, One>")]
+    weight: f64,
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
+    healthy: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    pub(crate) enabled: Option<bool>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub(crate) ephemeral: Option<bool>,
+    #[serde(default, deserialize_with = "null_default")]
+    cluster_name: Option<String>,
+    /// Java: `service`; r-nacos: `service` and `serviceName`.
+    #[serde(default, deserialize_with = "null_default")]
+    service: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    service_name: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    metadata: HashMap<String, String>,
+}
+
+impl InstanceDetail {
+    /// The instance: what the detail says, `enabled`/`ephemeral` it does not
+    /// say from `listed` (the same instance in `instance/list`); not listed
+    /// means disabled (no server lists disabled instances), with
+    /// `ephemeral` at the Nacos default, `true`.
+    pub(crate) fn into_instance(
+        self,
+        ip: &str,
+        port: u16,
+        cluster: &str,
+        listed: Option<&Instance>,
+    ) -> Instance {
+        Instance {
+            instance_id: self
+                .instance_id
+                .or_else(|| listed.and_then(|l| l.instance_id.clone())),
+            ip: if self.ip.is_empty() {
+                ip.to_string()
+            } else {
+                self.ip
+            },
+            port: if self.port == 0 { port } else { self.port },
+            weight: self.weight,
+            healthy: self.healthy,
+            enabled: self.enabled.unwrap_or(listed.is_some_and(|l| l.enabled)),
+            ephemeral: self.ephemeral.unwrap_or(listed.is_none_or(|l| l.ephemeral)),
+            cluster_name: self
+                .cluster_name
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| cluster.to_string()),
+            service_name: self
+                .service_name
+                .or(self.service)
+                .or_else(|| listed.and_then(|l| l.service_name.clone())),
+            metadata: self.metadata,
+        }
+    }
+}
+
 /// Builds an [`Instance`]. Values are checked when the instance is sent.
 #[derive(Clone, Debug)]
 #[must_use]
@@ -222,6 +292,32 @@ mod tests {
         assert_eq!(empty, Instance::default());
         let back: Instance = serde_json::from_str(&serde_json::to_string(&i).unwrap()).unwrap();
         assert_eq!(back, i);
+    }
+
+    #[test]
+    fn detail_leaves_unsaid_fields_to_the_list() {
+        // Java `InstanceController.detail`: no `enabled`, no `ephemeral`.
+        let java = r#"{"service":"G@@s","ip":"1.2.3.4","port":80,"clusterName":"DEFAULT",
+            "weight":2.0,"healthy":false,"instanceId":"id","metadata":{"k":"v"}}"#;
+        let d: InstanceDetail = serde_json::from_str(java).unwrap();
+        assert_eq!((d.enabled, d.ephemeral), (None, None));
+        let listed = Instance::builder("1.2.3.4", 80).ephemeral(false).build();
+        let i = d.into_instance("1.2.3.4", 80, "DEFAULT", Some(&listed));
+        assert!(i.enabled && !i.ephemeral && !i.healthy);
+        assert_eq!((i.weight, i.service_name.as_deref()), (2.0, Some("G@@s")));
+        let d: InstanceDetail = serde_json::from_str(java).unwrap();
+        let unlisted = d.into_instance("1.2.3.4", 80, "DEFAULT", None);
+        assert!(!unlisted.enabled && unlisted.ephemeral);
+        // r-nacos says both: they win over the list.
+        let r = r#"{"ip":"1.2.3.4","port":80,"enabled":false,"ephemeral":false}"#;
+        let d: InstanceDetail = serde_json::from_str(r).unwrap();
+        let i = d.into_instance(
+            "1.2.3.4",
+            80,
+            "DEFAULT",
+            Some(&Instance::new("1.2.3.4", 80)),
+        );
+        assert!(!i.enabled && !i.ephemeral);
     }
 
     #[test]

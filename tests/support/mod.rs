@@ -4,6 +4,7 @@
 
 pub mod fake;
 pub mod logs;
+pub mod proxy;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

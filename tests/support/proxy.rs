@@ -1,0 +1,244 @@
+//! A recording loopback HTTP/1.1 proxy: sits between the client and a real
+//! server, records each request's method, path, query, form body and
+//! headers, and forwards it unchanged (but for `Connection: close`).
+//!
+//! One request per client connection: the proxy answers with
+//! `Connection: close`, so the client opens a new connection for the next
+//! call. A request is recorded when it has arrived, before it is
+//! forwarded, so a long poll the server holds is already visible.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One request as the client sent it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub form: Vec<(String, String)>,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub raw_head: String,
+}
+
+fn find<'a>(list: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    list.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+impl Recorded {
+    pub fn query(&self, key: &str) -> Option<&str> {
+        find(&self.query, key)
+    }
+    pub fn form(&self, key: &str) -> Option<&str> {
+        find(&self.form, key)
+    }
+    pub fn header(&self, key: &str) -> Option<&str> {
+        find(&self.headers, &key.to_ascii_lowercase())
+    }
+    /// Query keys, sorted, without `accessToken` (checked on its own).
+    pub fn query_keys(&self) -> Vec<&str> {
+        keys(&self.query)
+    }
+    pub fn form_keys(&self) -> Vec<&str> {
+        keys(&self.form)
+    }
+}
+
+fn keys(list: &[(String, String)]) -> Vec<&str> {
+    let mut k: Vec<&str> = list
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "accessToken")
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+pub struct RecordingProxy {
+    pub port: u16,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RecordingProxy {
+    /// Forwards to `127.0.0.1:<upstream>`.
+    pub fn start(upstream: u16) -> RecordingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (l, s) = (log.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("wire-proxy".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if s.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let l = l.clone();
+                    // Detached: a long poll may be held for a while.
+                    std::thread::spawn(move || {
+                        if let Err(e) = relay(stream, upstream, &l) {
+                            eprintln!("wire-proxy: {e}");
+                        }
+                    });
+                }
+            })
+            .unwrap();
+        RecordingProxy {
+            port,
+            log,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Every request recorded so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Forgets what was recorded.
+    pub fn clear(&self) {
+        self.log.lock().unwrap().clear();
+    }
+
+    /// The recorded requests to `method path` (path after the context path).
+    pub fn to(&self, method: &str, path: &str) -> Vec<Recorded> {
+        let full = format!("/nacos{path}");
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.path == full)
+            .collect()
+    }
+
+    /// Waits until `cond` holds for the recorded requests.
+    pub fn wait_for(&self, within: Duration, cond: impl Fn(&[Recorded]) -> bool) -> bool {
+        let end = Instant::now() + within;
+        loop {
+            if cond(&self.requests()) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn decode(s: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(s.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn relay(client: TcpStream, upstream: u16, log: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let request_line = line.trim_end().to_string();
+    if request_line.is_empty() {
+        return Ok(());
+    }
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    let mut raw_head = format!("{request_line}\r\n");
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        raw_head.push_str(l);
+        raw_head.push_str("\r\n");
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let len: usize = find(&headers, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        find(&headers, "transfer-encoding").is_none(),
+        "wire-proxy: chunked requests are not supported"
+    );
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), decode(q)),
+        None => (target.clone(), Vec::new()),
+    };
+    let form = match find(&headers, "content-type") {
+        Some(ct) if ct.starts_with("application/x-www-form-urlencoded") => {
+            decode(&String::from_utf8_lossy(&body))
+        }
+        _ => Vec::new(),
+    };
+    log.lock().unwrap().push(Recorded {
+        method: method.clone(),
+        path,
+        query,
+        form,
+        headers: headers.clone(),
+        raw_head,
+    });
+
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        if k != "connection" {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str("connection: close\r\n\r\n");
+    up.write_all(head.as_bytes())?;
+    up.write_all(&body)?;
+    up.flush()?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    // Make sure the client does not keep this connection for another call.
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(answer.len());
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let mut out: Vec<&str> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    out.push("connection: close");
+    // `answer[split..]` starts with the blank line that ends the head.
+    let out = out.join("\r\n");
+    let mut client = client;
+    client.write_all(out.as_bytes())?;
+    client.write_all(&answer[split.min(answer.len())..])?;
+    client.flush()?;
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
