@@ -40,6 +40,10 @@ fn client(servers: &str) -> NacosClient {
         .unwrap()
 }
 
+/// A subscribed service: its name, the ports registered in it, its
+/// watcher, and the ports its last event listed.
+type Watched = (String, BTreeSet<u16>, Watcher<ServiceEvent>, BTreeSet<u16>);
+
 /// The clients, services, subscriptions and config watchers of one drill,
 /// and every broken promise seen so far.
 struct Drill {
@@ -52,8 +56,7 @@ struct Drill {
     publisher: NacosClient,
     /// One client per node, knowing that node only.
     per_node: Vec<NacosClient>,
-    /// `(service, its registered ports, its watcher, ports last seen)`.
-    services: Vec<(String, BTreeSet<u16>, Watcher<ServiceEvent>, BTreeSet<u16>)>,
+    services: Vec<Watched>,
     config: String,
     /// The config watcher through each node.
     config_watchers: Vec<Watcher<ConfigEvent>>,
