@@ -222,7 +222,11 @@ impl ClientBuilder {
     }
 
     /// How many more rounds over the server list a failing call makes
-    /// (within its deadline), at most 100. Defaults to 2.
+    /// when no server answers (connections refused, timeouts) or a single
+    /// server answers 5xx, within its deadline; at most 100. While one of
+    /// several servers answers 5xx (a cluster electing a leader), rounds
+    /// go on until the deadline, pausing up to 1 s between them.
+    /// Defaults to 2.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self

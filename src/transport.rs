@@ -38,6 +38,9 @@ const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
 pub(crate) const CLIENT_VERSION: &str = "2.4.3";
 
 /// 2.4.3 `HttpLoginProcessor.LOGIN_URL` (1.4.8 `SecurityProxy.LOGIN_URL`).
+/// The longest pause between two rounds over the server list.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
 const LOGIN_PATH: &str = "/v1/auth/users/login";
 
 /// The HTTP method of a request.
@@ -385,9 +388,21 @@ impl Transport {
         let mut last: Option<Error> = None;
         let mut only_statuses = true;
         let mut attempts = 0u32;
-        'rounds: for round in 0..=self.retries {
+        // Whether one of several servers answered at all (a 5xx, say) in
+        // the round just made: a cluster electing a leader answers 500 for a
+        // few seconds, then serves again, so while any of its servers
+        // answers, rounds go on until the deadline. When none even takes a
+        // connection (all down: a snapshot may answer instead), or a single
+        // server answers 5xx (that is its answer), the call gives up after
+        // `retries` more rounds.
+        let mut answered = false;
+        let mut round = 0u32;
+        'rounds: loop {
             if round > 0 {
-                let pause = Duration::from_millis(50 << round.min(5));
+                if round > self.retries && !answered {
+                    break;
+                }
+                let pause = Duration::from_millis(50 << round.min(5)).min(MAX_PAUSE);
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
                     // However many retries are left (an empty server list
@@ -396,6 +411,8 @@ impl Transport {
                 }
                 std::thread::sleep(pause.min(remaining));
             }
+            round = round.saturating_add(1);
+            answered = false;
             let rotation = self.servers.rotation();
             if rotation.is_empty() {
                 last = Some(Error::Transport {
@@ -428,6 +445,7 @@ impl Transport {
                     Attempt::Forbidden(e) => return Err(e),
                     Attempt::Next(e) => {
                         log::debug!("nacos: {} {} failed: {e}", req.module.header(), req.path);
+                        answered |= rotation.len() > 1 && matches!(e, Error::Status { .. });
                         only_statuses &= matches!(e, Error::Status { .. });
                         self.servers.mark_failed(server);
                         last = Some(e);

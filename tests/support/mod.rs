@@ -2,59 +2,18 @@
 //! small fake servers for what r-nacos cannot do on demand.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cluster;
 pub mod fake;
 pub mod logs;
+pub mod process;
 pub mod proxy;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The command that installs the test server, for error messages.
-pub const INSTALL_HINT: &str =
-    "r-nacos (the test server) was not found. Install it with `bash scripts/install-rnacos.sh` \
-     (or `cargo install --locked rnacos --version '~0.8'`), or point RNACOS_BIN at the binary.";
-
-/// The r-nacos binary: `$RNACOS_BIN`, `rnacos` on `PATH`, or `~/.cargo/bin/rnacos`.
-/// Panics with install instructions when there is none: tests never skip.
-pub fn rnacos_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RNACOS_BIN") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "RNACOS_BIN={} is not a file. {INSTALL_HINT}",
-            p.display()
-        );
-        return p;
-    }
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("rnacos"))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(Path::new(&home).join(".cargo/bin/rnacos"));
-    }
-    candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
-}
-
-/// A free loopback port (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use process::{free_port, get_ok_body, http, http_get, http_post, LogWatch, Proc};
 
 /// A unique name for services, data ids and directories within this run.
 pub fn unique(prefix: &str) -> String {
@@ -72,11 +31,15 @@ pub const FAST_EXPIRY: &[(&str, &str)] = &[
     ("RNACOS_NAMING_INSTANCE_TIMEOUT_SECOND", "6"),
 ];
 
+/// How many times a server is started before a test gives up on it; each
+/// try has a fresh data dir (and fresh ports unless it restarts in place).
+const ATTEMPTS: u32 = 10;
+
 /// A running r-nacos on loopback ports of its own, with its own data dir.
 ///
-/// r-nacos is started under a small `sh` watchdog that kills it when this
-/// process's end of the watchdog's stdin closes, so a server kept in a
-/// `static` still dies with the test binary.
+/// The process runs under a watchdog (see [`Proc`]), so a server kept in a
+/// `static` still dies with the test binary. Start-up is checked hard: see
+/// `process.rs` for the r-nacos start-up race this guards against.
 pub struct RNacos {
     pub http_port: u16,
     pub grpc_port: u16,
@@ -84,12 +47,6 @@ pub struct RNacos {
     env: Vec<(String, String)>,
     proc: Option<Proc>,
     in_static: bool,
-}
-
-struct Proc {
-    watchdog: Child,
-    _stdin: ChildStdin,
-    pid: u32,
 }
 
 impl RNacos {
@@ -140,23 +97,23 @@ impl RNacos {
     }
 
     /// Starts the process and waits until it serves. A server that does not
-    /// come up (for instance because another process took one of its ports
-    /// between `free_port()` and the bind) is started again, on new ports
-    /// unless `keep_ports`.
+    /// come up (it panicked, lost its first write, or another process took
+    /// one of its ports between `free_port()` and the bind) is killed and
+    /// started again at once with a fresh data dir, on new ports unless
+    /// `keep_ports`, up to [`ATTEMPTS`] times.
     fn launch_with(&mut self, keep_ports: bool) {
-        // r-nacos 0.8.8 starts with a broken raft store now and then (more
-        // often on a loaded machine; see `keeps_writes`): try a few times.
-        const ATTEMPTS: u32 = 8;
-        let mut logs = String::new();
+        let mut report = String::new();
         for attempt in 1..=ATTEMPTS {
+            let mut log = LogWatch::new(&self.log_path());
             self.spawn_once();
-            if self.serving(Duration::from_secs(20)) {
-                return;
-            }
-            let log = std::fs::read_to_string(self.dir.join("rnacos.log")).unwrap_or_default();
-            logs.push_str(&format!(
-                "--- attempt {attempt} on {} ---\n{log}\n",
-                self.addr()
+            let why = match self.serving(&mut log, Duration::from_secs(20)) {
+                Ok(()) => return,
+                Err(why) => why,
+            };
+            report.push_str(&format!(
+                "--- attempt {attempt} on {}: {why} ---\n{}\n",
+                self.addr(),
+                log.text()
             ));
             self.kill();
             let _ = std::fs::remove_dir_all(self.dir.join("data"));
@@ -165,101 +122,96 @@ impl RNacos {
                 self.grpc_port = free_port();
             }
         }
-        panic!("r-nacos did not come up in {ATTEMPTS} attempts:\n{logs}");
+        panic!("r-nacos did not come up in {ATTEMPTS} attempts:\n{report}");
     }
 
     fn launch(&mut self) {
         self.launch_with(false);
     }
 
-    /// `true` once `/health` answers and, with auth on, the first user can
-    /// log in.
-    fn serving(&self, within: Duration) -> bool {
-        let until = Instant::now() + within;
-        if !self.wait_ready(within) {
-            return false;
-        }
-        if self.setting("RNACOS_ENABLE_OPEN_API_AUTH") != Some("true") {
-            // A broken raft store never recovers: give it a few seconds only.
-            let left = until.saturating_duration_since(Instant::now());
-            return self.keeps_writes(left.min(Duration::from_secs(5)));
-        }
-        // Logging in needs the first user, which is written through raft too.
-        self.wait_for_admin(until.saturating_duration_since(Instant::now()))
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("rnacos.log")
     }
 
-    /// r-nacos 0.8.8 sometimes starts with its raft store half set up (a
-    /// panic in `raftapply.rs` in its log): it answers `/health`, and even
-    /// answers `true` to a config publish, but keeps nothing. Such a server
-    /// is useless for tests; `true` once a probe config written through
-    /// raft can be read back (the probe is removed again).
-    fn keeps_writes(&self, within: Duration) -> bool {
-        const PROBE: &str = "dataId=nacos-blocking-fixture-probe&group=FIXTURE";
+    /// `Ok` once `/health` answers, a write through raft is kept and, with
+    /// auth on, the first user can log in; `Err` (at once) when the log
+    /// shows a panic, or when `within` passes.
+    fn serving(&self, log: &mut LogWatch, within: Duration) -> Result<(), String> {
         let until = Instant::now() + within;
-        while Instant::now() < until {
+        let mut check = |what: &str, until: Instant, cond: &mut dyn FnMut() -> bool| loop {
+            if let Some(line) = log.scan() {
+                return Err(format!("r-nacos panicked ({line})"));
+            }
+            if cond() {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                return Err(format!("{what} not within {within:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        check("/health", until, &mut || {
+            http_get(self.http_port, "/health").is_some_and(|b| b.contains("success"))
+        })?;
+        if self.setting("RNACOS_ENABLE_OPEN_API_AUTH") == Some("true") {
+            // Logging in needs the first user, which is written through raft.
+            return check("admin login", until, &mut || self.admin_logs_in());
+        }
+        // A broken raft store never recovers: give it a few seconds only.
+        let quick = until.min(Instant::now() + Duration::from_secs(5));
+        check("a kept write", quick, &mut || self.keeps_write())?;
+        // The panic can come a moment after the first write answered.
+        std::thread::sleep(Duration::from_millis(200));
+        check("a clean log", Instant::now(), &mut || true)
+    }
+
+    /// Writes a probe config through raft and reads it back (removing it
+    /// again): r-nacos with a half set-up raft store answers `true` to the
+    /// write but keeps nothing.
+    fn keeps_write(&self) -> bool {
+        const PROBE: &str = "dataId=nacos-blocking-fixture-probe&group=FIXTURE";
+        http_post(
+            self.http_port,
+            "/nacos/v1/cs/configs",
+            &format!("{PROBE}&content=ok"),
+        );
+        let kept = get_ok_body(self.http_port, &format!("/nacos/v1/cs/configs?{PROBE}"))
+            .is_some_and(|b| b == "ok");
+        if kept {
             http(
                 self.http_port,
-                "POST",
-                "/nacos/v1/cs/configs",
-                &format!("{PROBE}&content=ok"),
+                "DELETE",
+                &format!("/nacos/v1/cs/configs?{PROBE}"),
+                "",
             );
-            std::thread::sleep(Duration::from_millis(100));
-            let read = http_get(self.http_port, &format!("/nacos/v1/cs/configs?{PROBE}"));
-            if read.is_some_and(|r| r.starts_with("HTTP/1.0 200") && r.ends_with("ok")) {
-                http(
-                    self.http_port,
-                    "DELETE",
-                    &format!("/nacos/v1/cs/configs?{PROBE}"),
-                    "",
-                );
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(400));
         }
-        false
+        kept
     }
 
     fn spawn_once(&mut self) {
-        let bin = rnacos_bin();
         let data = self.dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
-        // (The watchdog of a static server removes the whole dir on exit.)
-        let log = std::fs::File::create(self.dir.join("rnacos.log")).unwrap();
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(r#""$0" >>"$1" 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; wait $child 2>/dev/null; [ -n "$2" ] && rm -rf "$2""#)
-            .arg(&bin)
-            .arg(self.dir.join("rnacos.log"))
-            // A server that lives in a `static` is never dropped: the
-            // watchdog removes its directory when the test binary exits.
-            .arg(if self.in_static { self.dir.as_os_str() } else { "".as_ref() })
-            .current_dir(&self.dir)
-            .env("RNACOS_HTTP_PORT", self.http_port.to_string())
-            .env("RNACOS_GRPC_PORT", self.grpc_port.to_string())
-            .env("RNACOS_HTTP_CONSOLE_PORT", "0")
-            .env("RNACOS_SDK_HOST", "127.0.0.1")
-            .env("RNACOS_RAFT_NODE_ADDR", format!("127.0.0.1:{}", self.grpc_port))
-            .env("RNACOS_DATA_DIR", &data)
-            .env("RUST_LOG", "warn")
-            .env("RNACOS_NAMING_PERPETUAL_INSTANCE_PROBE_INTERVAL_SECOND", "0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(log);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let mut watchdog = cmd.spawn().expect("start sh for r-nacos");
-        let stdin = watchdog.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(watchdog.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let pid: u32 = line.trim().parse().expect("r-nacos pid");
-        self.proc = Some(Proc {
-            watchdog,
-            _stdin: stdin,
-            pid,
-        });
+        let mut env = vec![
+            ("RNACOS_HTTP_PORT".to_string(), self.http_port.to_string()),
+            ("RNACOS_GRPC_PORT".to_string(), self.grpc_port.to_string()),
+            (
+                "RNACOS_RAFT_NODE_ADDR".to_string(),
+                format!("127.0.0.1:{}", self.grpc_port),
+            ),
+            (
+                "RNACOS_DATA_DIR".to_string(),
+                data.to_string_lossy().into_owned(),
+            ),
+        ];
+        env.extend(self.env.iter().cloned());
+        // A server that lives in a `static` is never dropped: the watchdog
+        // removes its directory when the test binary exits.
+        self.proc = Some(Proc::spawn(
+            &self.dir,
+            &self.log_path(),
+            &env,
+            self.in_static,
+        ));
     }
 
     fn setting(&self, key: &str) -> Option<&str> {
@@ -269,47 +221,34 @@ impl RNacos {
             .map(|(_, v)| v.as_str())
     }
 
-    /// With auth on, r-nacos creates its first user shortly after it answers
-    /// `/health`; wait until that user can log in.
-    fn wait_for_admin(&self, within: Duration) -> bool {
+    /// `true` when the first user (created through raft shortly after
+    /// `/health` answers) can log in.
+    fn admin_logs_in(&self) -> bool {
         let user = self
             .setting("RNACOS_INIT_ADMIN_USERNAME")
             .unwrap_or("admin");
         let pass = self
             .setting("RNACOS_INIT_ADMIN_PASSWORD")
             .unwrap_or("admin");
-        let body = format!("username={user}&password={pass}");
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if http_post(self.http_port, "/nacos/v1/auth/login", &body)
-                .is_some_and(|b| b.contains("accessToken"))
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        false
+        http_post(
+            self.http_port,
+            "/nacos/v1/auth/login",
+            &format!("username={user}&password={pass}"),
+        )
+        .is_some_and(|b| b.contains("accessToken"))
     }
 
     /// Waits until `GET /health` answers; `false` if it does not in time.
     pub fn wait_ready(&self, within: Duration) -> bool {
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if http_get(self.http_port, "/health").is_some_and(|b| b.contains("success")) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
+        eventually(within, || {
+            http_get(self.http_port, "/health").is_some_and(|b| b.contains("success"))
+        })
     }
 
     /// Kills the server (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
-        if let Some(mut p) = self.proc.take() {
-            signal(p.pid, "CONT");
-            signal(p.pid, "KILL");
-            drop(p._stdin);
-            let _ = p.watchdog.wait();
+        if let Some(p) = self.proc.take() {
+            p.kill();
         }
     }
 
@@ -323,12 +262,12 @@ impl RNacos {
 
     /// Freezes the process (SIGSTOP): it accepts connections but never answers.
     pub fn freeze(&self) {
-        signal(self.proc.as_ref().unwrap().pid, "STOP");
+        self.proc.as_ref().unwrap().signal("STOP");
     }
 
     /// Lets a frozen process run again.
     pub fn thaw(&self) {
-        signal(self.proc.as_ref().unwrap().pid, "CONT");
+        self.proc.as_ref().unwrap().signal("CONT");
     }
 
     pub fn dir(&self) -> &Path {
@@ -341,39 +280,6 @@ impl Drop for RNacos {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
-}
-
-/// A bare HTTP/1.0 request on loopback (form body, if any); the whole
-/// answer, head included, or `None` when nothing answers.
-pub fn http(port: u16, method: &str, path: &str, form: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
-    )
-    .ok()?;
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut s, &mut out).ok()?;
-    Some(out)
-}
-
-/// A bare HTTP/1.0 GET on loopback; `None` when nothing answers.
-pub fn http_get(port: u16, path: &str) -> Option<String> {
-    http(port, "GET", path, "")
-}
-
-/// A bare HTTP/1.0 form POST on loopback; `None` when nothing answers.
-pub fn http_post(port: u16, path: &str, form: &str) -> Option<String> {
-    http(port, "POST", path, form)
 }
 
 /// Polls `cond` every 50 ms until it holds or `within` passes.
