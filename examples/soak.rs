@@ -115,7 +115,7 @@ fn main() {
         threads.push(thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 for (name, w) in &watchers {
-                    while let Some(ev) = w.try_recv().ok() {
+                    while let Ok(ev) = w.try_recv() {
                         stats.events.fetch_add(1, Ordering::Relaxed);
                         let majority = live.load(Ordering::SeqCst) >= 2;
                         let want = &registered[name];
@@ -159,7 +159,7 @@ fn main() {
         threads.push(thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 for (i, w) in watchers.iter().enumerate() {
-                    while let Some(ev) = w.try_recv().ok() {
+                    while let Ok(ev) = w.try_recv() {
                         stats.config_events.fetch_add(1, Ordering::Relaxed);
                         seen.lock().unwrap()[i] = ev.content.unwrap_or_default();
                     }

@@ -177,7 +177,7 @@ impl Drill {
         let mut found = Vec::new();
         let maybe = &self.maybe;
         for (name, want, watcher, seen) in &mut self.services {
-            while let Some(ev) = watcher.try_recv().ok() {
+            while let Ok(ev) = watcher.try_recv() {
                 let ports: BTreeSet<u16> = ev.instances.iter().map(|i| i.port).collect();
                 if ev.instances.is_empty() {
                     found.push(format!("{name}: an event listing no instance: {ev:?}"));
@@ -212,7 +212,7 @@ impl Drill {
         let mut all = true;
         for &i in nodes {
             let mut latest = None;
-            while let Some(ev) = self.config_watchers[i].try_recv().ok() {
+            while let Ok(ev) = self.config_watchers[i].try_recv() {
                 latest = Some(ev.content.clone());
             }
             if let Some(c) = latest {
