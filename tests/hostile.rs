@@ -233,7 +233,7 @@ fn auth_server(login: &'static str) -> (FakeServer, Arc<AtomicUsize>) {
     let logins = Arc::new(AtomicUsize::new(0));
     let counted = logins.clone();
     let server = FakeServer::start(move |head| {
-        if head.contains("/v1/auth/login") {
+        if head.contains("/v1/auth/users/login") {
             counted.fetch_add(1, Ordering::SeqCst);
             Some(ok(login))
         } else {
@@ -313,7 +313,7 @@ fn refused_logins_are_not_repeated_for_every_call() {
     let logins = Arc::new(AtomicUsize::new(0));
     let counted = logins.clone();
     let server = FakeServer::start(move |head| {
-        if head.contains("/v1/auth/login") {
+        if head.contains("/v1/auth/users/login") {
             counted.fetch_add(1, Ordering::SeqCst);
             let body = "unknown user!";
             Some(format!(
@@ -374,7 +374,7 @@ fn a_server_list_that_stays_empty_ends_at_the_deadline() {
 fn echo_server(status: u16, login_status: u16) -> FakeServer {
     FakeServer::start_raw(move |head, body| {
         let echo = [body, b"\n", head.as_bytes()].concat();
-        if head.contains("/v1/auth/login") {
+        if head.contains("/v1/auth/users/login") {
             if login_status == 200 {
                 let answer = br#"{"accessToken":"TOKEN-SECRET-2","tokenTtl":18000}"#;
                 return Some(response(200, &[], answer));
