@@ -241,6 +241,12 @@ impl RNacosCluster {
             .find_map(|n| n.log.scan().map(|l| format!("node {} panicked: {l}", n.id)))
     }
 
+    /// A directory removed with the cluster (for clients' caches: drop the
+    /// clients first).
+    pub fn scratch_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// `127.0.0.1:a,127.0.0.1:b,127.0.0.1:c`, for a client's server list.
     pub fn server_addr(&self) -> String {
         self.nodes
@@ -322,6 +328,28 @@ impl RNacosCluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// What each node says now: its probe config, raft state, leader and
+    /// last applied index (for failure messages).
+    pub fn report(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let m = n.metrics();
+                format!(
+                    "node {} (live {}): probe {:?}, state {}, leader {}, applied {}\n",
+                    n.id,
+                    n.is_live(),
+                    n.read_config("cluster-probe"),
+                    m.as_ref().map_or("?".into(), |m| m["state"].to_string()),
+                    m.as_ref()
+                        .map_or("?".into(), |m| m["current_leader"].to_string()),
+                    m.as_ref()
+                        .map_or("?".into(), |m| m["last_applied"].to_string()),
+                )
+            })
+            .collect()
     }
 
     /// Kills node `i` (SIGKILL by its PID).
