@@ -78,7 +78,9 @@ struct Drill {
 
 impl Drill {
     fn start() -> Drill {
+        let t = Instant::now();
         let cluster = RNacosCluster::start();
+        eprintln!("drill: cluster up in {:?}", t.elapsed());
         let all = cluster.server_addr();
         let cache = cluster.scratch_dir("client-cache");
         let registrar = client(&all, &cache);
@@ -151,6 +153,7 @@ impl Drill {
             "before the fault: {:#?}",
             drill.broken
         );
+        eprintln!("drill: set up in {:?}", t.elapsed());
         drill
     }
 
@@ -342,7 +345,9 @@ impl Drill {
         let live: Vec<usize> = (0..3)
             .filter(|&i| self.cluster.nodes[i].is_live())
             .collect();
+        let t = Instant::now();
         self.cluster.wait_leader(SETTLE);
+        eprintln!("drill: leader after {:?}", t.elapsed());
         assert!(
             self.cluster.converged(SETTLE),
             "the cluster did not converge within {SETTLE:?}:\n{}\nbroken before:\n{}",
@@ -396,6 +401,7 @@ impl Drill {
             self.wait_until(&what, SETTLE, |d| d.drain_config_events(&live));
         }
         self.drain_events();
+        eprintln!("drill: settled in {:?}", t.elapsed());
         if let Some(p) = self.cluster.panicked() {
             self.broke(p);
         }
