@@ -63,7 +63,8 @@ fn main() {
             .server_addr(cluster.server_addr())
             .timeout(DEADLINE)
             .poll_interval(Some(poll))
-            .cache_dir(std::env::temp_dir().join(format!("nacos-blocking-soak-{tag}")))
+            // Removed with the cluster, which is dropped after the clients.
+            .cache_dir(cluster.scratch_dir("client-cache"))
             .build()
             .unwrap()
     };

@@ -13,6 +13,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nacos_blocking::{ConfigEvent, Instance, NacosClient, ServiceEvent, Watcher};
@@ -37,13 +38,13 @@ const SETTLE: Duration = Duration::from_secs(45);
 const SERVICES: usize = 3;
 const INSTANCES_PER_SERVICE: u16 = 2;
 
-fn client(servers: &str) -> NacosClient {
+fn client(servers: &str, cache: &Path) -> NacosClient {
     NacosClient::builder()
         .server_addr(servers)
         .timeout(DEADLINE)
         .heartbeat_interval(Duration::from_secs(1))
         .poll_interval(Some(Duration::from_millis(500)))
-        .cache_dir(std::env::temp_dir().join(unique("nacos-blocking-cluster-cache")))
+        .cache_dir(cache)
         .build()
         .unwrap()
 }
@@ -54,8 +55,10 @@ type Watched = (String, BTreeSet<u16>, Watcher<ServiceEvent>, BTreeSet<u16>);
 
 /// The clients, services, subscriptions and config watchers of one drill,
 /// and every broken promise seen so far.
+///
+/// The cluster is the last field: the clients stop before it goes, and the
+/// clients' cache dir goes with it.
 struct Drill {
-    cluster: RNacosCluster,
     /// Registers and heartbeats; knows all three servers.
     registrar: NacosClient,
     /// Subscribes; knows all three servers.
@@ -78,16 +81,24 @@ struct Drill {
     maybe: BTreeSet<u16>,
     /// Calls no live server could answer within their deadline.
     notes: Vec<String>,
+    cluster: RNacosCluster,
 }
 
 impl Drill {
     fn start() -> Drill {
+        let t = Instant::now();
         let cluster = RNacosCluster::start();
+        eprintln!("drill: cluster up in {:?}", t.elapsed());
         let all = cluster.server_addr();
-        let registrar = client(&all);
-        let subscriber = client(&all);
-        let publisher = client(&all);
-        let per_node: Vec<_> = cluster.nodes.iter().map(|n| client(&n.addr())).collect();
+        let cache = cluster.scratch_dir("client-cache");
+        let registrar = client(&all, &cache);
+        let subscriber = client(&all, &cache);
+        let publisher = client(&all, &cache);
+        let per_node: Vec<_> = cluster
+            .nodes
+            .iter()
+            .map(|n| client(&n.addr(), &cache))
+            .collect();
         let config = unique("drill-config");
         publisher.publish_config(config.as_str(), "v0").unwrap();
         let config_watchers = per_node
@@ -150,6 +161,7 @@ impl Drill {
             "before the fault: {:#?}",
             drill.broken
         );
+        eprintln!("drill: set up in {:?}", t.elapsed());
         drill
     }
 
@@ -337,10 +349,14 @@ impl Drill {
         let live: Vec<usize> = (0..3)
             .filter(|&i| self.cluster.nodes[i].is_live())
             .collect();
+        let t = Instant::now();
         self.cluster.wait_leader(SETTLE);
+        eprintln!("drill: leader after {:?}", t.elapsed());
         assert!(
             self.cluster.converged(SETTLE),
-            "the cluster did not converge"
+            "the cluster did not converge within {SETTLE:?}:\n{}\nbroken before:\n{}",
+            self.cluster.report(),
+            self.broken.join("\n")
         );
         let listed = support::eventually(SETTLE, || {
             live.iter().all(|&i| {
@@ -389,6 +405,7 @@ impl Drill {
             self.wait_until(&what, SETTLE, |d| d.drain_config_events(&live));
         }
         self.drain_events();
+        eprintln!("drill: settled in {:?}", t.elapsed());
         if let Some(p) = self.cluster.panicked() {
             self.broke(p);
         }

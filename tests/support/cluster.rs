@@ -241,6 +241,12 @@ impl RNacosCluster {
             .find_map(|n| n.log.scan().map(|l| format!("node {} panicked: {l}", n.id)))
     }
 
+    /// A directory removed with the cluster (for clients' caches: drop the
+    /// clients first).
+    pub fn scratch_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// `127.0.0.1:a,127.0.0.1:b,127.0.0.1:c`, for a client's server list.
     pub fn server_addr(&self) -> String {
         self.nodes
@@ -303,10 +309,15 @@ impl RNacosCluster {
         let mut written = false;
         loop {
             if !written {
-                written = self
-                    .nodes
+                // Through the leader when there is one (see `thaw`).
+                let mut order: Vec<usize> = (0..3).collect();
+                if let Some(l) = self.leader() {
+                    order.retain(|&i| i != l);
+                    order.insert(0, l);
+                }
+                written = order
                     .iter()
-                    .any(|n| n.write_config("cluster-probe", &value));
+                    .any(|&i| self.nodes[i].write_config("cluster-probe", &value));
             }
             if written
                 && self
@@ -324,6 +335,28 @@ impl RNacosCluster {
         }
     }
 
+    /// What each node says now: its probe config, raft state, leader and
+    /// last applied index (for failure messages).
+    pub fn report(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let m = n.metrics();
+                format!(
+                    "node {} (live {}): probe {:?}, state {}, leader {}, applied {}\n",
+                    n.id,
+                    n.is_live(),
+                    n.read_config("cluster-probe"),
+                    m.as_ref().map_or("?".into(), |m| m["state"].to_string()),
+                    m.as_ref()
+                        .map_or("?".into(), |m| m["current_leader"].to_string()),
+                    m.as_ref()
+                        .map_or("?".into(), |m| m["last_applied"].to_string()),
+                )
+            })
+            .collect()
+    }
+
     /// Kills node `i` (SIGKILL by its PID).
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].kill();
@@ -337,11 +370,30 @@ impl RNacosCluster {
         }
     }
 
-    /// Lets a frozen node run again (SIGCONT).
+    /// Lets a frozen node run again (SIGCONT), and waits (up to 30 s) until
+    /// it follows the leader the others follow.
+    ///
+    /// Right after SIGCONT a frozen ex-leader still takes itself for the
+    /// leader, and r-nacos 0.8.8 then answers a config write through it
+    /// with `true` although the write is never committed: that node keeps
+    /// the new value, the others never see it (`ConfigRoute::set_config`
+    /// drops the raft error with `.ok()`). The drills and the soak test
+    /// the client, not that window, so they wait it out here.
     pub fn thaw(&mut self, i: usize) {
         if let Some(p) = &self.nodes[i].proc {
             p.signal("CONT");
             self.nodes[i].frozen = false;
+        }
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            if let (Some(leader), Some(m)) = (self.leader(), self.nodes[i].metrics()) {
+                let follows = m["current_leader"].as_u64() == Some(leader as u64 + 1);
+                let role_ok = leader == i || m["state"].as_str() == Some("Follower");
+                if follows && role_ok {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
