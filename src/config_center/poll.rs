@@ -24,6 +24,10 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 const CHECK_FIRST: Duration = Duration::from_millis(250);
 const CHECK_MAX: Duration = Duration::from_secs(2);
 
+/// The longest a check of keys no poll covers waits for its answer (a
+/// server that holds it anyway is left to answer no one).
+const CHECK_WAIT: Duration = Duration::from_secs(1);
+
 /// A long poll answered faster than this with nothing new is suspicious
 /// (a server that does not hold): the second in a row backs off.
 const TOO_FAST: Duration = Duration::from_secs(1);
@@ -59,14 +63,21 @@ fn listen(
     let namespace = items.first().map_or("", |(k, _)| k.namespace.as_str());
     debug_assert!(items.iter().all(|(k, _)| k.namespace == namespace));
     let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
-    let mut req = Request::new(Method::Post, Module::Config, LISTENER)
+    let req = Request::new(Method::Post, Module::Config, LISTENER)
         .param("Listening-Configs", configs)
         .nonempty_param("tenant", namespace)
-        .header("Long-Pulling-Timeout", hold.as_millis().to_string())
-        .hold(hold);
-    if hang == Hold::No {
-        req = req.header("Long-Pulling-Timeout-No-Hangup", "true");
-    }
+        .header("Long-Pulling-Timeout", hold.as_millis().to_string());
+    let req = match hang {
+        Hold::Yes => req.hold(hold),
+        // Java answers a no-hangup check at once (2.4.3
+        // `LongPollingService.addLongPollingClient`); r-nacos ignores the
+        // header and holds it like a long poll, answering at once only when
+        // one of its keys changes. So a check waits `CHECK_WAIT` at most:
+        // the checker is then free to check keys added meanwhile.
+        Hold::No => req
+            .header("Long-Pulling-Timeout-No-Hangup", "true")
+            .within(CHECK_WAIT),
+    };
     Ok(protocol::decode_changed(&cw.ctx.send(&req)?.body))
 }
 
@@ -216,6 +227,8 @@ fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
                     process(cw, changed);
                 }
                 Err(Error::Shutdown) => return,
+                // A server that held the check (r-nacos): checked again soon.
+                Err(e) if e.is_timeout() => {}
                 Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),
             }
         }
