@@ -613,6 +613,8 @@ def write_report(a, info, setup, results, contenders, fp, load_start, load_end, 
       "process per round so CPU figures never mix; every figure is the median of "
       f"{a.rounds} rounds, and every ratio is computed pair by pair (ours ÷ peer within each round, then the "
       "median of those ratios).\n")
+    w("Cluster soak figures (`bash scripts/soak.sh`, a three-node r-nacos cluster with random kills, "
+      "freezes and restarts) are in [SOAK.md](SOAK.md).\n")
     w("> **Noise warning.** This run was made on a shared 2-core machine while other engineers were compiling "
       f"and testing (load average {' '.join(load_start)} at start, {' '.join(load_end)} at end). Absolute "
       "figures are noisy; the same-run ratios are the meaningful part. A later rerun on a quiet machine "
