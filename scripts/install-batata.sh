@@ -32,7 +32,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache="${NACOS_BLOCKING_CACHE:-$HOME/.cache/nacos-blocking}/batata"
 bin="$cache/batata-server"
-snapshot_dir="$repo/../shared/servers/batata"
+snapshot_dir=$(cd "$repo/.." && pwd)/shared/servers/batata
 snapshot_tar="$snapshot_dir/batata-f896fd1.tar.gz"
 export PATH="$HOME/.cargo/bin:$PATH"
 
