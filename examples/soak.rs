@@ -315,11 +315,28 @@ fn main() {
         "config events:              {}",
         stats.config_events.load(Ordering::Relaxed)
     );
-    println!(
-        "config watchers behind at end: {} {:?}",
-        lagging.len(),
-        lagging
-    );
+    println!("config watchers behind at end: {}", lagging.len());
+    for &i in &lagging {
+        let nodes: Vec<Option<String>> = cluster
+            .nodes
+            .iter()
+            .map(|n| {
+                process::get_ok_body(
+                    n.http_port,
+                    &format!(
+                        "/nacos/v1/cs/configs?dataId={}&group=DEFAULT_GROUP",
+                        configs[i]
+                    ),
+                )
+            })
+            .collect();
+        println!(
+            "    {}: last published {:?}, watcher saw {:?}, nodes serve {nodes:?}",
+            configs[i],
+            last_content.lock().unwrap()[i],
+            seen_content.lock().unwrap()[i]
+        );
+    }
     println!("cluster converged at end:   {converged}");
     println!(
         "r-nacos panics:             {}",
