@@ -364,18 +364,6 @@ fn shutdown_is_prompt_with_a_long_poll_in_flight() {
     assert!(matches!(c.watch_config("x"), Err(Error::Shutdown)));
 }
 
-/// The names of this process's threads that a client started, sorted.
-fn nacos_thread_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|n| n.trim().to_string())
-        .filter(|n| n.starts_with("nacos-"))
-        .collect();
-    names.sort();
-    names
-}
-
 /// This process's threads, less the test harness's: a thread the harness
 /// starts for a test blocked on `THREADS` must not count as the client's.
 fn threads_but_the_harness() -> usize {
@@ -407,16 +395,17 @@ fn two_hundred_keys_share_one_long_poll_thread() {
     let _g = THREADS.write().unwrap_or_else(|p| p.into_inner());
     // Clients other tests dropped joined their threads as they went.
     assert!(
-        support::eventually(Duration::from_secs(2), || nacos_thread_names().is_empty()),
+        support::eventually(Duration::from_secs(2), || support::nacos_thread_names()
+            .is_empty()),
         "{:?}",
-        nacos_thread_names()
+        support::nacos_thread_names()
     );
     let before = threads_but_the_harness();
     let c = client();
     let mut watchers = vec![c.watch_config(unique("k").as_str()).unwrap()];
     std::thread::sleep(Duration::from_millis(300));
     let with_one = threads_but_the_harness();
-    let names = nacos_thread_names();
+    let names = support::nacos_thread_names();
     // Two long-poll threads (one idle unless a key was just added), one
     // checker and the client's delivery pool, whatever the number of keys.
     assert_eq!(
@@ -436,7 +425,7 @@ fn two_hundred_keys_share_one_long_poll_thread() {
     }
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(threads_but_the_harness(), with_one);
-    assert_eq!(nacos_thread_names(), names);
+    assert_eq!(support::nacos_thread_names(), names);
     assert!(with_one - before <= names.len(), "{before} -> {with_one}");
     // They all work: a change to the last one arrives.
     let last = unique("k");

@@ -13,16 +13,6 @@ use std::time::{Duration, Instant};
 use nacos_blocking::{ConfigEvent, Instance, NacosClient, ServiceEvent};
 use support::{thread_count, unique, RNacos};
 
-/// The names of this process's threads that the client started.
-fn client_threads() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|n| n.trim().to_string())
-        .filter(|n| n.starts_with("nacos-"))
-        .collect()
-}
-
 fn busy_client(server: &RNacos) -> (NacosClient, Vec<Box<dyn std::any::Any>>) {
     let client = NacosClient::builder()
         .server_addr(server.addr())
@@ -61,7 +51,7 @@ fn shutdown_joins_every_thread_within_a_second_even_with_a_frozen_server() {
     // 1. Explicit shutdown while every worker waits on a frozen server.
     let (client, keep) = busy_client(&server);
     std::thread::sleep(Duration::from_millis(500));
-    let names = client_threads();
+    let names = support::nacos_thread_names();
     let distinct: HashSet<&String> = names.iter().collect();
     assert!(names.len() >= 10, "{names:?}");
     assert_eq!(
@@ -79,7 +69,11 @@ fn shutdown_joins_every_thread_within_a_second_even_with_a_frozen_server() {
     let took = t.elapsed();
     assert!(took < Duration::from_secs(1), "shutdown took {took:?}");
     assert!(result.is_ok(), "{result:?}");
-    assert!(client_threads().is_empty(), "{:?}", client_threads());
+    assert!(
+        support::nacos_thread_names().is_empty(),
+        "{:?}",
+        support::nacos_thread_names()
+    );
     // Idempotent, from several threads at once.
     std::thread::scope(|s| {
         for _ in 0..4 {

@@ -36,7 +36,7 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
         .load(Ordering::SeqCst)
         == 1));
     let with_one = support::thread_count();
-    let names = nacos_thread_names();
+    let names = support::nacos_thread_names();
     // One scheduler, a pool of four pollers and four delivery threads.
     assert_eq!(
         names,
@@ -63,24 +63,12 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
         initial.load(Ordering::SeqCst)
     );
     assert_eq!(support::thread_count(), with_one);
-    assert_eq!(nacos_thread_names(), names);
+    assert_eq!(support::nacos_thread_names(), names);
     c.shutdown().unwrap();
     assert!(
-        nacos_thread_names().is_empty(),
+        support::nacos_thread_names().is_empty(),
         "{:?}",
-        nacos_thread_names()
+        support::nacos_thread_names()
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The names of this process's threads that a client started, sorted.
-fn nacos_thread_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|n| n.trim().to_string())
-        .filter(|n| n.starts_with("nacos-"))
-        .collect();
-    names.sort();
-    names
 }

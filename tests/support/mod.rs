@@ -300,3 +300,16 @@ pub fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
+
+/// The names of this process's threads that a client started (`nacos-*`,
+/// from `/proc/self/task/*/comm`), sorted.
+pub fn nacos_thread_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| n.starts_with("nacos-"))
+        .collect();
+    names.sort();
+    names
+}
