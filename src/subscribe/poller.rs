@@ -109,7 +109,7 @@ fn run(subs: &Subscriptions, job: &Job) {
     let ctx = &subs.ctx;
     let result = fetch_instance_list(ctx, &job.target).and_then(|body| {
         let hash = body_hash(&body);
-        if subs.registry.unchanged(job, hash, None) {
+        if subs.registry.unchanged(job, hash) {
             return Ok(None);
         }
         decode_instance_list(&job.target, &body).map(|info| Some((info, hash)))

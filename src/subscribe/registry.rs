@@ -49,6 +49,9 @@ struct Entry {
     guard: EmptyGuard,
     /// A hash of the last answer taken: an identical answer is not decoded.
     last_body: Option<u64>,
+    /// The poll interval the last decoded answer advised (`cacheMillis`):
+    /// an identical answer advises the same.
+    advised: Option<Duration>,
     failures: u32,
     last_success: Option<SystemTime>,
     last_error: Option<String>,
@@ -150,6 +153,7 @@ impl Registry {
             good: seed,
             guard: EmptyGuard::default(),
             last_body: None,
+            advised: None,
             failures: 0,
             last_success: None,
             last_error: None,
@@ -283,7 +287,7 @@ impl Registry {
     /// `true` when an answer hashing to `body` changes nothing: the same
     /// bytes as the last answer taken, every listener primed, no empty
     /// list held. Then it counts as a successful poll, without decoding.
-    pub(crate) fn unchanged(&self, job: &Job, body: u64, advised: Option<Duration>) -> bool {
+    pub(crate) fn unchanged(&self, job: &Job, body: u64) -> bool {
         let mut t = self.lock();
         let Some(e) = t.entries.get_mut(&job.target).filter(|e| e.id == job.entry) else {
             return true; // gone: nothing to do with the answer
@@ -293,18 +297,18 @@ impl Registry {
             && !e.guard.holding()
             && e.listeners.iter().all(|l| l.primed);
         if same {
-            self.succeeded(e, advised, Instant::now());
+            self.succeeded(e, Instant::now());
         }
         same
     }
 
-    fn succeeded(&self, e: &mut Entry, advised: Option<Duration>, now: Instant) {
+    fn succeeded(&self, e: &mut Entry, now: Instant) {
         if e.failures > 0 {
             log::info!("nacos: polling a subscribed service works again");
         }
         e.failures = 0;
         e.last_success = Some(SystemTime::now());
-        let interval = self.interval.unwrap_or(match advised {
+        let interval = self.interval.unwrap_or(match e.advised {
             Some(d) if !d.is_zero() => d.clamp(ADVISED_MIN, MAX_BACKOFF),
             _ => DEFAULT_INTERVAL,
         });
@@ -347,8 +351,8 @@ impl Registry {
                 e.last_error = Some(err.to_string());
             }
             Ok((mut info, body)) => {
-                let advised = Some(Duration::from_millis(info.cache_millis));
-                self.succeeded(e, advised, now);
+                e.advised = Some(Duration::from_millis(info.cache_millis));
+                self.succeeded(e, now);
                 info.clusters = job.target.clusters_param();
                 let previous = e.good.as_ref().map(|g| g.hosts.as_slice());
                 if e.guard.accept(previous, &info.hosts, window, now) {
@@ -511,17 +515,40 @@ mod tests {
         let r = registry();
         r.add(&target(), listener()).unwrap();
         let (jobs, _) = r.take_due(Instant::now());
-        assert!(!r.unchanged(&jobs[0], 7, None), "nothing taken yet");
+        assert!(!r.unchanged(&jobs[0], 7), "nothing taken yet");
         r.complete(&jobs[0], Ok((list(&[1]), 7)), HOLD);
         r.finish(&jobs[0]);
         let (jobs, _) = r.take_due(Instant::now() + Duration::from_secs(3600));
-        assert!(r.unchanged(&jobs[0], 7, None));
-        assert!(!r.unchanged(&jobs[0], 8, None));
+        assert!(r.unchanged(&jobs[0], 7));
+        assert!(!r.unchanged(&jobs[0], 8));
         r.finish(&jobs[0]);
         // A new listener needs its initial event: decode again.
         r.add(&target(), listener()).unwrap();
         let (jobs, _) = r.take_due(Instant::now());
-        assert!(!r.unchanged(&jobs[0], 7, None));
+        assert!(!r.unchanged(&jobs[0], 7));
+    }
+
+    #[test]
+    fn an_unchanged_answer_keeps_the_servers_advised_interval() {
+        let c = ClientBuilder::default()
+            .server_addr("127.0.0.1")
+            .into_config()
+            .unwrap();
+        let r = Registry::new(&c); // no poll_interval: follow cacheMillis
+        r.add(&target(), listener()).unwrap();
+        let mut info = list(&[1]);
+        info.cache_millis = 2000;
+        let (jobs, _) = r.take_due(Instant::now());
+        r.complete(&jobs[0], Ok((info, 7)), HOLD);
+        r.finish(&jobs[0]);
+        let (jobs, _) = r.take_due(Instant::now() + Duration::from_secs(3600));
+        let before = Instant::now();
+        assert!(r.unchanged(&jobs[0], 7));
+        r.finish(&jobs[0]);
+        let (_, next) = r.take_due(before);
+        let wait = next.unwrap() - before;
+        // 2 s give or take 10%, not the 10 s default.
+        assert!(wait <= Duration::from_millis(2300), "{wait:?}");
     }
 
     #[test]
