@@ -61,6 +61,11 @@ pub(crate) struct Config {
     pub(crate) deregister_on_shutdown: bool,
     pub(crate) light_heartbeats: bool,
     pub(crate) long_poll_timeout: Duration,
+    /// The API to speak (detected per server by default).
+    pub(crate) api: crate::dialect::Api,
+    /// How often a watched config is read from a server without long
+    /// polling (v3).
+    pub(crate) config_poll_interval: Duration,
     pub(crate) config_failover_dir: Option<PathBuf>,
     /// AK/SK signing keys (`Debug` redacts the secret and the token).
     #[cfg(feature = "aksk")]

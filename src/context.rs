@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::transport::{Request, Response, Transport};
+use crate::transport::{Build, Response, Timing, Transport};
 
 /// The settings, the transport and the delivery pool of one client.
 #[derive(Debug)]
@@ -42,16 +43,27 @@ impl Context {
         })
     }
 
-    /// Sends one request, unless the client is shut down. A request cut
-    /// short by the shutdown fails with [`Error::Shutdown`] too.
-    pub(crate) fn send(&self, req: &Request) -> Result<Response> {
+    /// Sends one call, written for each server in the API it speaks
+    /// (`build`), unless the client is shut down. A call cut short by the
+    /// shutdown fails with [`Error::Shutdown`] too.
+    pub(crate) fn send(&self, build: Build<'_>) -> Result<Response> {
+        self.send_timed(Timing::default(), build)
+    }
+
+    /// [`send`](Self::send) with a shorter deadline or a hold.
+    pub(crate) fn send_timed(&self, timing: Timing, build: Build<'_>) -> Result<Response> {
         if self.is_closed() {
             return Err(Error::Shutdown);
         }
-        match self.transport.send(req) {
+        match self.transport.send(timing, build) {
             Err(_) if self.is_closed() => Err(Error::Shutdown),
             other => other,
         }
+    }
+
+    /// Whether the servers seen so far include one speaking `dialect`.
+    pub(crate) fn speaks(&self, dialect: Dialect) -> bool {
+        self.transport.dialects().any_known(dialect)
     }
 
     pub(crate) fn is_closed(&self) -> bool {

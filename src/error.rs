@@ -91,6 +91,20 @@ pub enum Error {
     },
     /// A background thread could not be started.
     Thread(std::io::Error),
+    /// A v3 server refused the call with a Nacos error code in its answer
+    /// (`{"code": 21008, "message": ...}`; the codes are Nacos's `ErrorCode`).
+    Api {
+        /// The Nacos error code, e.g. `21008` (service not found).
+        code: i64,
+        /// The server's message for it (redacted, cut short).
+        message: String,
+    },
+    /// The server cannot do this: its API generation lacks the call, or it
+    /// speaks neither API this client knows. Never a silent no-op.
+    Unsupported {
+        /// What could not be done, and why.
+        what: String,
+    },
 }
 
 /// How much of a server's answer an error keeps.
@@ -152,6 +166,24 @@ impl Error {
         }
     }
 
+    /// The Nacos error code a v3 server answered with, if that is what failed.
+    pub fn api_code(&self) -> Option<i64> {
+        match self {
+            Error::Api { code, .. } => Some(*code),
+            Error::AllServersFailed { last, .. } => last.api_code(),
+            _ => None,
+        }
+    }
+
+    /// `true` when the server cannot do what was asked (see [`Error::Unsupported`]).
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            Error::Unsupported { .. } => true,
+            Error::AllServersFailed { last, .. } => last.is_unsupported(),
+            _ => false,
+        }
+    }
+
     /// The name of the argument at fault, for [`Error::InvalidArgument`].
     pub fn invalid_field(&self) -> Option<&'static str> {
         match self {
@@ -195,6 +227,10 @@ impl fmt::Display for Error {
                 write!(f, "shutdown incomplete: {}", problems.join("; "))
             }
             Error::Thread(e) => write!(f, "could not start a background thread: {e}"),
+            Error::Api { code, message } => {
+                write!(f, "server refused the call: code {code}: {message}")
+            }
+            Error::Unsupported { what } => write!(f, "not supported: {what}"),
         }
     }
 }

@@ -11,6 +11,7 @@ use ureq::Agent;
 
 use crate::auth::{Auth, Token};
 use crate::config::Config;
+use crate::dialect::{self, Dialect, Dialects, Probed};
 use crate::error::{snippet, Error, Result};
 use crate::redact::redact;
 use crate::resolver::IpFirstResolver;
@@ -37,11 +38,40 @@ const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
 /// says which protocol level we speak, so it must parse as a version.
 pub(crate) const CLIENT_VERSION: &str = "2.4.3";
 
-/// 2.4.3 `HttpLoginProcessor.LOGIN_URL` (1.4.8 `SecurityProxy.LOGIN_URL`).
 /// The longest pause between two rounds over the server list.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
+/// 2.4.3 `HttpLoginProcessor.LOGIN_URL` (1.4.8 `SecurityProxy.LOGIN_URL`).
 const LOGIN_PATH: &str = "/v1/auth/users/login";
+
+/// Java 3.x `UserControllerV3#login` (`/v3/auth/user`): the same
+/// parameters and answer (`accessToken`, `tokenTtl`) as v1.
+const LOGIN_PATH_V3: &str = "/v3/auth/user/login";
+
+/// How long a call may take, whatever API it is written in.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Timing {
+    /// The call's deadline when less than the client's `timeout` is left.
+    pub(crate) within: Option<Duration>,
+    /// The server may hold the request this long before answering (long
+    /// poll); it is added to the deadline.
+    pub(crate) hold: Duration,
+}
+
+impl Timing {
+    /// The call must finish within `left` (what is left of a deadline the
+    /// caller already spent part of), if that is less than the timeout.
+    pub(crate) fn within(left: Duration) -> Timing {
+        Timing {
+            within: Some(left),
+            hold: Duration::ZERO,
+        }
+    }
+}
+
+/// Builds a call's request for a server that speaks the given API, or
+/// says that API cannot make the call ([`Error::Unsupported`]).
+pub(crate) type Build<'a> = &'a dyn Fn(Dialect) -> Result<Request>;
 
 /// The HTTP method of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,9 +114,6 @@ pub(crate) struct Request {
     form: Vec<(&'static str, String)>,
     params_in_query: bool,
     headers: Vec<(&'static str, String)>,
-    hold: Duration,
-    /// The call's deadline when less than the client's `timeout` is left.
-    within: Option<Duration>,
     answers: &'static [u16],
 }
 
@@ -100,17 +127,8 @@ impl Request {
             form: Vec::new(),
             params_in_query: false,
             headers: Vec::new(),
-            hold: Duration::ZERO,
-            within: None,
             answers: &[],
         }
-    }
-
-    /// The call must finish within `left` (what is left of a deadline the
-    /// caller already spent part of), if that is less than the timeout.
-    pub(crate) fn within(mut self, left: Duration) -> Request {
-        self.within = Some(left);
-        self
     }
 
     pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
@@ -190,13 +208,6 @@ impl Request {
         self
     }
 
-    /// The server may hold this request this long before answering (long
-    /// poll); it is added to the deadline.
-    pub(crate) fn hold(mut self, hold: Duration) -> Request {
-        self.hold = hold;
-        self
-    }
-
     /// Non-2xx statuses that are answers rather than failures (e.g. 404).
     pub(crate) fn answers(mut self, statuses: &'static [u16]) -> Request {
         self.answers = statuses;
@@ -216,7 +227,6 @@ impl fmt::Debug for Request {
             .field("form", &names(&self.form))
             .field("params_in_query", &self.params_in_query)
             .field("headers", &names(&self.headers))
-            .field("hold", &self.hold)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +236,8 @@ impl fmt::Debug for Request {
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: String,
+    /// The API the answering server was spoken to in.
+    pub(crate) dialect: Dialect,
 }
 
 impl fmt::Debug for Response {
@@ -260,6 +272,7 @@ pub(crate) struct Transport {
     max_response_bytes: u64,
     app_name: Option<String>,
     auth: Auth,
+    dialects: Dialects,
     #[cfg(feature = "aksk")]
     signer: Option<crate::sign::Signer>,
     attempts: AtomicU64,
@@ -304,6 +317,7 @@ impl Transport {
             max_response_bytes: config.max_response_bytes,
             app_name: config.app_name.clone(),
             auth: Auth::new(config.credentials.clone()),
+            dialects: Dialects::new(config.api),
             #[cfg(feature = "aksk")]
             signer: config.aksk.clone().map(crate::sign::Signer::new),
             attempts: AtomicU64::new(0),
@@ -312,6 +326,11 @@ impl Transport {
 
     pub(crate) fn servers(&self) -> &ServerList {
         &self.servers
+    }
+
+    /// What each server speaks, as far as known.
+    pub(crate) fn dialects(&self) -> &Dialects {
+        &self.dialects
     }
 
     /// Interrupts every request in flight (its socket is shut down, so a
@@ -326,21 +345,22 @@ impl Transport {
         self.attempts.load(Ordering::Relaxed)
     }
 
-    /// Sends `req`, with failover, retries and auth, within the deadline.
-    pub(crate) fn send(&self, req: &Request) -> Result<Response> {
-        let timeout = req.within.map_or(self.timeout, |w| w.min(self.timeout));
+    /// Sends the call `build` makes for each server (in the API that server
+    /// speaks), with failover, retries and auth, within the deadline.
+    pub(crate) fn send(&self, timing: Timing, build: Build<'_>) -> Result<Response> {
+        let timeout = timing.within.map_or(self.timeout, |w| w.min(self.timeout));
         if timeout.is_zero() {
             return Err(Error::Timeout {
                 deadline: self.timeout,
                 server: None,
             });
         }
-        let total = timeout.saturating_add(req.hold);
+        let total = timeout.saturating_add(timing.hold);
         let deadline = util::after(total);
         let mut token = self.token(deadline, total)?;
         let mut relogged = false;
         loop {
-            match self.send_once(req, deadline, total, token.as_ref()) {
+            match self.send_once(build, timing.hold, deadline, total, token.as_ref()) {
                 Err(Error::Auth { message }) if self.auth.enabled() && !relogged => {
                     if let Some(t) = &token {
                         if !self.auth.invalidate(t.generation) {
@@ -366,12 +386,18 @@ impl Transport {
         self.auth.token(deadline, total, |username, password| {
             // 2.4.3 `HttpLoginProcessor.getResponse` (1.4.8
             // `SecurityProxy.login`): username in the query, password in
-            // the form body.
-            let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
-                .param("username", username)
-                .in_query()
-                .form_param("password", password);
-            let answer = self.send_once(&login, deadline, total, None)?;
+            // the form body. Java 3.x reads both with `getParameter`.
+            let login = |d: Dialect| {
+                let path = match d {
+                    Dialect::V1 => LOGIN_PATH,
+                    Dialect::V3 => LOGIN_PATH_V3,
+                };
+                Ok(Request::new(Method::Post, Module::Login, path)
+                    .param("username", username)
+                    .in_query()
+                    .form_param("password", password))
+            };
+            let answer = self.send_once(&login, Duration::ZERO, deadline, total, None)?;
             Ok(answer.body)
         })
     }
@@ -379,7 +405,8 @@ impl Transport {
     /// One pass of failover and retries, with the token given.
     fn send_once(
         &self,
-        req: &Request,
+        build: Build<'_>,
+        hold: Duration,
         deadline: Instant,
         total: Duration,
         token: Option<&Token>,
@@ -413,6 +440,8 @@ impl Transport {
             }
             round = round.saturating_add(1);
             answered = false;
+            // Servers whose API cannot make this call, this round.
+            let mut unsupported = 0usize;
             let rotation = self.servers.rotation();
             if rotation.is_empty() {
                 last = Some(Error::Transport {
@@ -431,7 +460,7 @@ impl Transport {
                 // A server that stalls must leave time for the others.
                 let left = (rotation.len() - i) as u32;
                 let budget = if left > 1 {
-                    (req.hold + remaining.saturating_sub(req.hold) / left).min(remaining)
+                    (hold + remaining.saturating_sub(hold) / left).min(remaining)
                 } else {
                     remaining
                 };
@@ -439,25 +468,48 @@ impl Transport {
                     tried.push(server.label().to_string());
                 }
                 attempts += 1;
-                match self.attempt(server, req, budget, token) {
+                let outcome = match self.dialect_of(server, budget) {
+                    Ok(dialect) => match build(dialect) {
+                        Ok(req) => self.attempt(server, &req, dialect, budget, token),
+                        // This server's API cannot make the call: another
+                        // server's may.
+                        Err(e @ Error::Unsupported { .. }) => {
+                            unsupported += 1;
+                            last = Some(e);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    },
+                    Err(attempt) => attempt,
+                };
+                match outcome {
                     Attempt::Done(resp) => return Ok(resp),
                     Attempt::Fail(e) => return Err(e),
                     Attempt::Forbidden(e) => return Err(e),
                     Attempt::Next(e) => {
-                        log::debug!("nacos: {} {} failed: {e}", req.module.header(), req.path);
-                        answered |= rotation.len() > 1 && matches!(e, Error::Status { .. });
-                        only_statuses &= matches!(e, Error::Status { .. });
+                        log::debug!("nacos: a call to {} failed: {e}", server.label());
+                        let status = matches!(e, Error::Status { .. });
+                        answered |= rotation.len() > 1 && status;
+                        only_statuses &= status;
+                        if !status {
+                            // It may come back as another version.
+                            self.dialects.forget(server.label());
+                        }
                         self.servers.mark_failed(server);
                         last = Some(e);
                     }
                 }
+            }
+            if unsupported == rotation.len() {
+                // No server of the list can make this call.
+                break;
             }
         }
         let last = last.unwrap_or(Error::Timeout {
             deadline: total,
             server: None,
         });
-        if only_statuses || attempts <= 1 {
+        if last.is_unsupported() || only_statuses || attempts <= 1 {
             // Every server answered: its own message is the useful one.
             return Err(last);
         }
@@ -467,10 +519,104 @@ impl Transport {
         })
     }
 
+    /// What `server` speaks: known, or found out with a probe (within
+    /// `budget`). A server that cannot be reached is the next server's
+    /// turn, as for any request.
+    fn dialect_of(
+        &self,
+        server: &ServerAddr,
+        budget: Duration,
+    ) -> std::result::Result<Dialect, Attempt> {
+        if let Some(d) = self.dialects.get(server.label()) {
+            return Ok(d);
+        }
+        let deadline = util::after(budget);
+        let v1 = self.probe(server, dialect::V1_PROBE, budget)?;
+        if (500..600).contains(&v1.0) {
+            // A server in trouble says little about its API: spoken to in
+            // v1 this time (its answer to the call is the useful error),
+            // probed again next time.
+            return Ok(Dialect::V1);
+        }
+        let found = match dialect::read_v1_probe(v1.0) {
+            Probed::Speaks(d) => Some(d),
+            Probed::Not => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let v3 = self.probe(server, dialect::V3_PROBE, left)?;
+                if (500..600).contains(&v3.0) {
+                    return Err(Attempt::Next(Error::Status {
+                        status: v3.0,
+                        body: snippet(&v3.1),
+                        server: server.label().to_string(),
+                    }));
+                }
+                match dialect::read_v3_probe(v3.0, &v3.1) {
+                    Probed::Speaks(d) => Some(d),
+                    Probed::Not => {
+                        return Err(Attempt::Fail(Error::Unsupported {
+                            what: format!(
+                                "{} speaks neither the Nacos v1 nor the v3 HTTP API \
+                                 (GET {cp}{} answered {}, GET {cp}{} answered {}); \
+                                 check the server address and context path",
+                                server.label(),
+                                dialect::V1_PROBE,
+                                v1.0,
+                                dialect::V3_PROBE,
+                                v3.0,
+                                cp = self.context_path,
+                            ),
+                        }))
+                    }
+                }
+            }
+        };
+        let d = found.unwrap_or(Dialect::V1);
+        self.dialects.learn(server.label(), d);
+        Ok(d)
+    }
+
+    /// One probe: the status and body of `GET <path>`, no auth.
+    fn probe(
+        &self,
+        server: &ServerAddr,
+        path: &str,
+        budget: Duration,
+    ) -> std::result::Result<(u16, String), Attempt> {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{}{}", server.base(), self.context_path, path);
+        let result = self
+            .agent
+            .get(&url)
+            .header("Client-Version", CLIENT_VERSION)
+            .header("RequestId", util::request_id())
+            .config()
+            .timeout_global(Some(budget))
+            .timeout_connect(Some(self.connect_timeout.min(budget)))
+            .build()
+            .call();
+        match result {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                match read_capped(resp.body_mut(), self.max_response_bytes) {
+                    Ok(body) => {
+                        log::debug!("nacos: probe {path} of {} -> {status}", server.label());
+                        Ok((status, body))
+                    }
+                    Err(BodyError::TooLarge) => Err(Attempt::Fail(self.too_large(server.label()))),
+                    Err(BodyError::Read(e)) => {
+                        Err(Attempt::Next(self.transport_error(server, e, budget)))
+                    }
+                }
+            }
+            Err(e) => Err(Attempt::Next(self.transport_error(server, e, budget))),
+        }
+    }
+
     fn attempt(
         &self,
         server: &ServerAddr,
         req: &Request,
+        dialect: Dialect,
         budget: Duration,
         token: Option<&Token>,
     ) -> Attempt {
@@ -544,7 +690,7 @@ impl Transport {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 match read_capped(resp.body_mut(), self.max_response_bytes) {
-                    Ok(body) => self.classify(server, req, status, body),
+                    Ok(body) => self.classify(server, req, dialect, status, body),
                     // Not transient: asking again costs the same.
                     Err(BodyError::TooLarge) => Attempt::Fail(self.too_large(server.label())),
                     Err(BodyError::Read(e)) => {
@@ -593,9 +739,20 @@ impl Transport {
             .build()
     }
 
-    fn classify(&self, server: &ServerAddr, req: &Request, status: u16, body: String) -> Attempt {
+    fn classify(
+        &self,
+        server: &ServerAddr,
+        req: &Request,
+        dialect: Dialect,
+        status: u16,
+        body: String,
+    ) -> Attempt {
         if (200..300).contains(&status) || req.answers.contains(&status) {
-            return Attempt::Done(Response { status, body });
+            return Attempt::Done(Response {
+                status,
+                body,
+                dialect,
+            });
         }
         let err = Error::Status {
             status,
@@ -735,7 +892,9 @@ mod tests {
         let t = Transport::new(&config, Vec::new());
         let started = Instant::now();
         let e = t
-            .send(&Request::new(Method::Get, Module::Config, "/v1/cs/configs"))
+            .send(Timing::default(), &|_| {
+                Ok(Request::new(Method::Get, Module::Config, "/v1/cs/configs"))
+            })
             .unwrap_err();
         let took = started.elapsed();
         assert!(e.to_string().contains("no server address known"), "{e}");
@@ -757,6 +916,7 @@ mod tests {
         let answer = Response {
             status: 200,
             body: r#"{"accessToken":"tok-secret","tokenTtl":18000}"#.into(),
+            dialect: Dialect::V1,
         };
         let shown = format!("{answer:?}");
         assert!(

@@ -1,10 +1,13 @@
-//! The config calls: get, publish, remove.
+//! The config calls: get, publish, remove, in the API each server speaks
+//! (v1 here, v3 in `v3.rs`).
 
 use crate::config_center::key::ConfigKey;
-use crate::config_center::{md5, snapshot};
+use crate::config_center::{md5, snapshot, v3};
 use crate::context::Context;
+use crate::dialect::Dialect;
+use crate::envelope;
 use crate::error::{Error, Result};
-use crate::transport::{Method, Module, Request};
+use crate::transport::{Method, Module, Request, Response};
 
 const CONFIGS: &str = "/v1/cs/configs";
 
@@ -118,11 +121,47 @@ fn config_request(method: Method, key: &ConfigKey) -> Request {
         .nonempty_param("tenant", &key.namespace)
 }
 
+/// A config as a server answered: its content (`None`: it does not
+/// exist) and the MD5 the server reported, where it reports one (v3).
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub(crate) content: Option<String>,
+    /// Empty when the server sent none (v1 sends it in a header we do not
+    /// rely on).
+    pub(crate) md5: String,
+}
+
+/// Asks the servers only, without touching the snapshot.
+pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
+    let resp = ctx.send(&|d| {
+        Ok(match d {
+            // 1.4.8 `ClientWorker.getServerConfig`: 404 is "no such config".
+            Dialect::V1 => config_request(Method::Get, key).answers(&[404]),
+            Dialect::V3 => v3::get_request(key),
+        })
+    })?;
+    match resp.dialect {
+        Dialect::V1 => Ok(Fetched {
+            content: (resp.status != 404).then_some(resp.body),
+            md5: String::new(),
+        }),
+        Dialect::V3 => Ok(match v3::decode_get(&resp.body)? {
+            Some(found) => Fetched {
+                content: Some(found.content),
+                md5: found.md5,
+            },
+            None => Fetched {
+                content: None,
+                md5: String::new(),
+            },
+        }),
+    }
+}
+
 /// Asks the servers only; records the answer in the snapshot.
-/// `Ok(None)`: the config does not exist (404).
+/// `Ok(None)`: the config does not exist.
 pub(crate) fn fetch(ctx: &Context, key: &ConfigKey) -> Result<Option<String>> {
-    let resp = ctx.send(&config_request(Method::Get, key).answers(&[404]))?;
-    let content = (resp.status != 404).then_some(resp.body);
+    let content = read(ctx, key)?.content;
     if let Some(dir) = &ctx.config.cache_dir {
         snapshot::record(dir, key, content.as_deref());
     }
@@ -184,15 +223,38 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
             ));
         }
     }
-    let req = config_request(Method::Post, key)
-        .param("content", publish.content)
-        .opt_param("type", publish.config_type)
-        .opt_param("appName", publish.app_name);
-    expect_true("publish answer", &ctx.send(&req)?.body)
+    let (content, kind, app) = (
+        publish.content.as_str(),
+        publish.config_type.as_deref(),
+        publish.app_name.as_deref(),
+    );
+    let resp = ctx.send(&|d| {
+        Ok(match d {
+            Dialect::V1 => config_request(Method::Post, key)
+                .param("content", content)
+                .opt_param("type", kind)
+                .opt_param("appName", app),
+            Dialect::V3 => v3::publish_request(key, content, kind, app),
+        })
+    })?;
+    written("publish answer", &resp)
 }
 
 /// Removes a config. Removing one that does not exist succeeds.
 pub(crate) fn remove(ctx: &Context, key: &ConfigKey) -> Result<()> {
-    let resp = ctx.send(&config_request(Method::Delete, key))?;
-    expect_true("remove answer", &resp.body)
+    let resp = ctx.send(&|d| {
+        Ok(match d {
+            Dialect::V1 => config_request(Method::Delete, key),
+            Dialect::V3 => v3::remove_request(key),
+        })
+    })?;
+    written("remove answer", &resp)
+}
+
+/// A write's answer: v1's `true`, or a v3 success.
+fn written(what: &'static str, resp: &Response) -> Result<()> {
+    match resp.dialect {
+        Dialect::V1 => expect_true(what, &resp.body),
+        Dialect::V3 => envelope::done(what, &resp.body),
+    }
 }

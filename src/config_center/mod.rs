@@ -9,6 +9,7 @@ mod md5;
 mod poll;
 mod protocol;
 mod snapshot;
+mod v3;
 
 use std::sync::Arc;
 

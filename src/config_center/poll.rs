@@ -1,5 +1,11 @@
 //! The threads behind config watching: two long-poll threads and a
 //! checker for keys added while both are busy (see `listen.rs` for why).
+//!
+//! A server without a long poll (the v3 API) is polled by the same
+//! threads instead: each round reads every watched key once (v3 has no
+//! batch read) and compares the MD5 the server reports with the one held,
+//! so an unchanged config costs its request and nothing else; then the
+//! thread waits `config_poll_interval`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,9 +15,10 @@ use crossbeam_channel::select;
 use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
 use crate::config_center::listen::{ConfigWatch, POLLERS};
-use crate::config_center::protocol;
+use crate::config_center::{protocol, snapshot};
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::transport::{Method, Module, Request};
+use crate::transport::{Method, Module, Request, Timing};
 use crate::worker::StopSignal;
 
 const LISTENER: &str = "/v1/cs/configs/listener";
@@ -63,22 +70,74 @@ fn listen(
     let namespace = items.first().map_or("", |(k, _)| k.namespace.as_str());
     debug_assert!(items.iter().all(|(k, _)| k.namespace == namespace));
     let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
-    let req = Request::new(Method::Post, Module::Config, LISTENER)
-        .param("Listening-Configs", configs)
-        .nonempty_param("tenant", namespace)
-        .header("Long-Pulling-Timeout", hold.as_millis().to_string());
-    let req = match hang {
-        Hold::Yes => req.hold(hold),
+    let timing = match hang {
+        Hold::Yes => Timing { within: None, hold },
         // Java answers a no-hangup check at once (2.4.3
         // `LongPollingService.addLongPollingClient`); r-nacos ignores the
         // header and holds it like a long poll, answering at once only when
         // one of its keys changes. So a check waits `CHECK_WAIT` at most:
         // the checker is then free to check keys added meanwhile.
-        Hold::No => req
-            .header("Long-Pulling-Timeout-No-Hangup", "true")
-            .within(CHECK_WAIT),
+        Hold::No => Timing::within(CHECK_WAIT),
     };
-    Ok(protocol::decode_changed(&cw.ctx.send(&req)?.body))
+    let build = |d: Dialect| match d {
+        Dialect::V1 => {
+            let req = Request::new(Method::Post, Module::Config, LISTENER)
+                .param("Listening-Configs", configs.as_str())
+                .nonempty_param("tenant", namespace)
+                .header("Long-Pulling-Timeout", hold.as_millis().to_string());
+            Ok(match hang {
+                Hold::Yes => req,
+                Hold::No => req.header("Long-Pulling-Timeout-No-Hangup", "true"),
+            })
+        }
+        Dialect::V3 => Err(Error::Unsupported {
+            what: "config listening: the v3 API has none (watches poll instead)".into(),
+        }),
+    };
+    Ok(protocol::decode_changed(
+        &cw.ctx.send_timed(timing, &build)?.body,
+    ))
+}
+
+/// One polling round over `items` (for servers without a long poll):
+/// reads each watched key and applies those whose MD5 moved.
+fn read_round(cw: &ConfigWatch, items: &[(ConfigKey, String)]) -> Outcome {
+    let mut out = Outcome::default();
+    for (key, held) in items {
+        if !cw.is_watched(key) {
+            continue;
+        }
+        match api::read(&cw.ctx, key) {
+            // The server's MD5 is the one held: nothing to decode or hash.
+            Ok(f) if !f.md5.is_empty() && f.md5 == *held => {}
+            Ok(f) => {
+                let _serial = cw.process_lock();
+                if cw.apply(key, f.content.clone()) {
+                    out.delivered = true;
+                    if let Some(dir) = &cw.ctx.config.cache_dir {
+                        snapshot::record(dir, key, f.content.as_deref());
+                    }
+                }
+            }
+            Err(Error::Shutdown) => {
+                out.failed = true;
+                out.shutdown = true;
+                return out;
+            }
+            Err(e) => {
+                log::warn!("nacos: config {key} could not be read: {e}");
+                out.failed = true;
+            }
+        }
+    }
+    out
+}
+
+/// Whether the servers known so far call for polling: some speak v3 and
+/// none v1 (a v1 server, or none known yet, gets a long poll first; a
+/// long poll no server can take falls back to polling).
+fn polls(cw: &ConfigWatch) -> bool {
+    !cw.ctx.speaks(Dialect::V1) && cw.ctx.speaks(Dialect::V3)
 }
 
 /// Whether the server may hold a listener request until something changes.
@@ -104,6 +163,8 @@ fn batches(mut items: Vec<(ConfigKey, String)>) -> Vec<Vec<(ConfigKey, String)>>
 struct Outcome {
     delivered: bool,
     failed: bool,
+    /// The client shut down meanwhile.
+    shutdown: bool,
 }
 
 /// Fetches and applies every watched key in `changed`.
@@ -163,15 +224,31 @@ fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
         };
         let mut failed = false;
         let mut fast_and_fruitless = false;
+        let mut polled = polls(cw);
         for chunk in batches(items) {
             let started = Instant::now();
-            match listen(cw, &chunk, hold, Hold::Yes) {
+            let answer = if polled {
+                Err(Error::Unsupported {
+                    what: String::new(),
+                })
+            } else {
+                listen(cw, &chunk, hold, Hold::Yes)
+            };
+            match answer {
                 Ok(changed) => {
                     let outcome = process(cw, changed);
                     failed |= outcome.failed;
                     fast_and_fruitless |= !outcome.delivered && started.elapsed() < TOO_FAST;
                 }
                 Err(Error::Shutdown) => return,
+                Err(e) if e.is_unsupported() => {
+                    polled = true;
+                    let outcome = read_round(cw, &chunk);
+                    if outcome.shutdown {
+                        return;
+                    }
+                    failed |= outcome.failed;
+                }
                 Err(e) => {
                     log::warn!("nacos: config long poll failed: {e}");
                     failed = true;
@@ -189,6 +266,11 @@ fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
         fruitless = if fast_and_fruitless { fruitless + 1 } else { 0 };
         let pause = if fruitless >= 2 {
             pause.max(backoff(fruitless - 2))
+        } else {
+            pause
+        };
+        let pause = if polled {
+            pause.max(cw.ctx.config.config_poll_interval)
         } else {
             pause
         };
@@ -222,11 +304,23 @@ fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
             continue;
         }
         for chunk in batches(items) {
-            match listen(cw, &chunk, cw.ctx.config.long_poll_timeout, Hold::No) {
+            let answer = if polls(cw) {
+                Err(Error::Unsupported {
+                    what: String::new(),
+                })
+            } else {
+                listen(cw, &chunk, cw.ctx.config.long_poll_timeout, Hold::No)
+            };
+            match answer {
                 Ok(changed) => {
                     process(cw, changed);
                 }
                 Err(Error::Shutdown) => return,
+                Err(e) if e.is_unsupported() => {
+                    if read_round(cw, &chunk).shutdown {
+                        return;
+                    }
+                }
                 // A server that held the check (r-nacos): checked again soon.
                 Err(e) if e.is_timeout() => {}
                 Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),

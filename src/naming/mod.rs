@@ -5,3 +5,5 @@ pub(crate) mod beat;
 pub(crate) mod instance;
 pub(crate) mod select;
 pub(crate) mod service;
+mod v1;
+mod v3;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::error::Result;
-use crate::naming::api::{decode_instance_list, fetch_instance_list};
+use crate::naming::api::{decode_list, fetch_instance_list};
 use crate::subscribe::registry::Job;
 use crate::subscribe::{disk_cache, Subscriptions};
 use crate::worker::{guarded, StopSignal};
@@ -107,12 +107,12 @@ fn body_hash(body: &str) -> u64 {
 /// One poll: ask the server, record, store, then queue the events.
 fn run(subs: &Subscriptions, job: &Job) {
     let ctx = &subs.ctx;
-    let result = fetch_instance_list(ctx, &job.target).and_then(|body| {
-        let hash = body_hash(&body);
+    let result = fetch_instance_list(ctx, &job.target).and_then(|raw| {
+        let hash = body_hash(&raw.body);
         if subs.registry.unchanged(job, hash) {
             return Ok(None);
         }
-        decode_instance_list(&job.target, &body).map(|info| Some((info, hash)))
+        decode_list(&job.target, &raw).map(|info| Some((info, hash)))
     });
     let result = match result {
         Ok(None) => return,

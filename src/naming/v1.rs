@@ -1,0 +1,200 @@
+//! The naming calls in the v1 OpenAPI (`/nacos/v1/ns/...`): each request
+//! has the shape the Java client gives it (cited per builder), and each
+//! answer is decoded here.
+
+use crate::error::{Error, Result};
+use crate::naming::beat::BeatInfo;
+use crate::naming::instance::Instance;
+use crate::naming::service::{split_grouped, ServiceDetail, ServiceKey, ServiceList, Target};
+use crate::transport::{Method, Module, Request};
+
+const INSTANCE: &str = "/v1/ns/instance";
+const INSTANCE_LIST: &str = "/v1/ns/instance/list";
+const INSTANCE_BEAT: &str = "/v1/ns/instance/beat";
+const SERVICE: &str = "/v1/ns/service";
+const SERVICE_LIST: &str = "/v1/ns/service/list";
+const METRICS: &str = "/v1/ns/operator/metrics";
+
+/// A naming request addressed to `key` (grouped `serviceName`, `groupName`,
+/// `namespaceId`), its parameters in the URL query whatever the method, as
+/// the Java client sends them (1.4.8 `NamingProxy.callServer`, 2.4.3
+/// `NamingHttpClientProxy.callServer`: `exchangeForm(url, header,
+/// Query(params), body, method)` with an empty body but for the beat).
+/// Java Nacos can lose a naming POST's form parameters (seen on
+/// 1.4.4–1.4.8): its `DistroFilter` wraps the request in a
+/// `ReuseHttpServletRequest` whose constructor reads the body stream before
+/// asking for the parameters (same code 1.4.3–2.4.3). r-nacos merges query
+/// and form (`merge_web_param!`), so the query works on both.
+pub(crate) fn naming_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
+    Request::new(method, Module::Naming, path)
+        .in_query()
+        .param("serviceName", key.grouped_name())
+        .param("groupName", key.group.as_str())
+        .nonempty_param("namespaceId", &key.namespace)
+}
+
+/// A naming request that names the service only by its grouped name (no
+/// `groupName`), as the Java client's deregister and beat do.
+fn grouped_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
+    Request::new(method, Module::Naming, path)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", key.grouped_name())
+}
+
+/// A service-level request. The Java client sends the bare `serviceName`
+/// with `groupName` (2.4.3 `NamingHttpClientProxy.createService`/
+/// `updateService`/`deleteService`/`queryService`; the Java server's
+/// `DistroFilter` joins them). r-nacos joins them too when it creates,
+/// updates or deletes a service, but its `query_service` ignores
+/// `groupName` and splits `serviceName`, so a read sends the grouped name
+/// (which the Java server's `DistroFilter` leaves as it is).
+pub(crate) fn service_request(method: Method, key: &ServiceKey) -> Request {
+    let name = match method {
+        Method::Get => key.grouped_name(),
+        _ => key.name.clone(),
+    };
+    Request::new(method, Module::Naming, SERVICE)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", name)
+        .param("groupName", key.group.as_str())
+}
+
+/// The registration of an already validated instance: 2.4.3
+/// `NamingHttpClientProxy.registerService` (1.4.8 `NamingProxy.registerService`),
+/// plus `enabled` beside Java's `enable`: r-nacos reads only `enabled`, the
+/// Java server either (`enabled` first).
+pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
+    naming_request(Method::Post, INSTANCE, key)
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("weight", inst.weight.to_string())
+        .param("enable", inst.enabled.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("healthy", inst.healthy.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(inst))
+}
+
+/// The removal of an instance (found by ip, port, cluster and
+/// ephemerality): 2.4.3 `NamingHttpClientProxy.deregisterService`.
+pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
+    grouped_request(Method::Delete, INSTANCE, key)
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+}
+
+/// A change of weight, enabled flag and metadata: 2.4.3
+/// `NamingHttpClientProxy.updateInstance` (bare `serviceName` with
+/// `groupName`, no `healthy`: health is the server's to judge).
+pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
+    Request::new(Method::Put, Module::Naming, INSTANCE)
+        .in_query()
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("serviceName", key.name.as_str())
+        .param("groupName", key.group.as_str())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("weight", inst.weight.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(inst))
+}
+
+/// One beat: 1.4.8 `NamingProxy.sendBeat` puts the address in the query
+/// and the beat JSON in the form body (`bodyMap`); a light beat leaves the
+/// body empty.
+pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo, light: bool) -> Result<Request> {
+    let mut req = grouped_request(Method::Put, INSTANCE_BEAT, key)
+        .param("clusterName", beat.cluster.as_str())
+        .param("ip", beat.ip.as_str())
+        .param("port", beat.port.to_string());
+    if !light {
+        let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
+        req = req.form_param("beat", json);
+    }
+    Ok(req)
+}
+
+/// `GET /instance`: the Java server's `InstanceController.detail` (1.4.8,
+/// 2.4.3) reads `serviceName`, `clusterName`, `ip`, `port`, `namespaceId`.
+pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
+    grouped_request(Method::Get, INSTANCE, key)
+        .param("clusterName", cluster)
+        .param("ip", ip)
+        .param("port", port.to_string())
+}
+
+fn metadata_json(inst: &Instance) -> String {
+    serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
+}
+
+/// 1.4.8 `NamingProxy.queryList` (no `udpPort`/`clientIP`: no UDP push).
+pub(crate) fn list_request(target: &Target) -> Request {
+    grouped_request(Method::Get, INSTANCE_LIST, &target.service)
+        .nonempty_param("clusters", &target.clusters_param())
+        .param("healthyOnly", "false")
+}
+
+/// One page of service names of `group` in `namespace`.
+pub(crate) fn service_list_request(
+    page_no: u32,
+    page_size: u32,
+    group: &str,
+    namespace: &str,
+) -> Request {
+    Request::new(Method::Get, Module::Naming, SERVICE_LIST)
+        .param("pageNo", page_no.to_string())
+        .param("pageSize", page_size.to_string())
+        .param("groupName", group)
+        .nonempty_param("namespaceId", namespace)
+}
+
+pub(crate) fn metrics_request() -> Request {
+    Request::new(Method::Get, Module::Naming, METRICS)
+}
+
+/// A service's settings; the name and group filled in from `key` where
+/// the answer leaves them out.
+pub(crate) fn decode_service(key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
+    let mut detail: ServiceDetail =
+        serde_json::from_str(body).map_err(|e| Error::decode("service", e, body))?;
+    let (group, name) = split_grouped(&detail.name);
+    let (group, name) = (group.map(str::to_string), name.to_string());
+    detail.name = if name.is_empty() {
+        key.name.clone()
+    } else {
+        name
+    };
+    if detail.group_name.is_empty() {
+        detail.group_name = group.unwrap_or_else(|| key.group.clone());
+    }
+    Ok(detail)
+}
+
+/// A page of service names (bare names, whatever the server sends).
+pub(crate) fn decode_service_list(body: &str) -> Result<ServiceList> {
+    let mut list: ServiceList =
+        serde_json::from_str(body).map_err(|e| Error::decode("service list", e, body))?;
+    for n in &mut list.names {
+        if let (Some(_), bare) = split_grouped(n) {
+            *n = bare.to_string();
+        }
+    }
+    Ok(list)
+}
+
+/// The server's status from `operator/metrics`.
+pub(crate) fn decode_status(body: &str) -> Result<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| Error::decode("server metrics", e, body))?;
+    v.get("status")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::decode("server metrics", "no `status` field", body))
+}

@@ -1,0 +1,336 @@
+//! The naming calls in the v3 API (Nacos 3.x, batata): the client open
+//! API `/nacos/v3/client/ns/instance` for instances (Java 3.x
+//! `naming/.../controllers/v3/InstanceOpenApiController`), the admin API
+//! `/nacos/v3/admin/ns/...` for what the client API lacks
+//! (`InstanceControllerV3`, `ServiceControllerV3`). Parameters are the
+//! fields of Java's `InstanceForm`/`ServiceForm`, read by Spring from the
+//! query or a form body; answers are envelopes (see `envelope.rs`).
+//!
+//! Where batata differs from Java (its list wraps the hosts in a service
+//! object; its heartbeat re-creates an unknown instance instead of
+//! answering `21003`), both are accepted.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::envelope::{self, INSTANCE_NOT_FOUND};
+use crate::error::{Error, Result};
+use crate::naming::beat::{BeatInfo, BeatResult, RESOURCE_NOT_FOUND};
+use crate::naming::instance::Instance;
+use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
+use crate::serde_util::{null_default, string_map};
+use crate::transport::{Method, Module, Request};
+
+const INSTANCE: &str = "/v3/client/ns/instance";
+const INSTANCE_LIST: &str = "/v3/client/ns/instance/list";
+const ADMIN_INSTANCE: &str = "/v3/admin/ns/instance";
+const ADMIN_SERVICE: &str = "/v3/admin/ns/service";
+const ADMIN_SERVICE_LIST: &str = "/v3/admin/ns/service/list";
+const STATE: &str = "/v3/admin/core/state";
+
+/// A request naming the service as Java's forms do: `namespaceId`
+/// (left out for the public namespace: the server's default, `public`),
+/// `groupName` and the bare `serviceName`.
+fn service_request(method: Method, path: &'static str, key: &ServiceKey) -> Request {
+    Request::new(method, Module::Naming, path)
+        .nonempty_param("namespaceId", &key.namespace)
+        .param("groupName", key.group.as_str())
+        .param("serviceName", key.name.as_str())
+}
+
+fn metadata_json(metadata: &HashMap<String, String>) -> String {
+    serde_json::to_string(metadata).unwrap_or_else(|_| "{}".into())
+}
+
+/// Registration (`heartBeat=false`) in a form body: every field of Java's
+/// `InstanceForm`.
+pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
+    service_request(Method::Post, INSTANCE, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("weight", inst.weight.to_string())
+        .param("healthy", inst.healthy.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(&inst.metadata))
+        .param("heartBeat", "false")
+}
+
+/// A heartbeat: the registration call with `heartBeat=true`. Java reads
+/// only the address from it; the rest is sent so that a server which
+/// re-creates an unknown instance from a beat (batata) re-creates it whole.
+pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo) -> Request {
+    service_request(Method::Post, INSTANCE, key)
+        .param("ip", beat.ip.as_str())
+        .param("port", beat.port.to_string())
+        .param("clusterName", beat.cluster.as_str())
+        .param("weight", beat.weight.to_string())
+        .param("ephemeral", "true")
+        .param("metadata", metadata_json(&beat.metadata))
+        .param("heartBeat", "true")
+}
+
+/// A beat's answer: success, or `21003` when the server does not know the
+/// instance (reported as v1's `20404`, so it is registered again). v3
+/// advises no interval.
+pub(crate) fn decode_beat(body: &str) -> Result<BeatResult> {
+    match envelope::open::<serde::de::IgnoredAny>("beat answer", body)? {
+        Ok(_) => Ok(BeatResult::default()),
+        Err(r) if r.code == INSTANCE_NOT_FOUND => Ok(BeatResult {
+            code: Some(RESOURCE_NOT_FOUND),
+            ..BeatResult::default()
+        }),
+        Err(r) => Err(r.into()),
+    }
+}
+
+/// Removal (query parameters: Java's `DELETE` reads the same form).
+pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
+    service_request(Method::Delete, INSTANCE, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("ephemeral", inst.ephemeral.to_string())
+}
+
+/// An update through the admin API (`InstanceControllerV3.update`), which
+/// replaces weight, enabled and metadata: all three are sent.
+pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
+    service_request(Method::Put, ADMIN_INSTANCE, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port.to_string())
+        .param("clusterName", inst.cluster_name.as_str())
+        .param("weight", inst.weight.to_string())
+        .param("enabled", inst.enabled.to_string())
+        .param("ephemeral", inst.ephemeral.to_string())
+        .param("metadata", metadata_json(&inst.metadata))
+}
+
+/// One instance from the admin API (404 + `20004` when absent).
+pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
+    service_request(Method::Get, ADMIN_INSTANCE, key)
+        .param("ip", ip)
+        .param("port", port.to_string())
+        .param("clusterName", cluster)
+        .answers(&[404])
+}
+
+/// The instance list. Java's `InstanceListForm` takes the clusters as a
+/// comma-separated `clusterName` (empty: every cluster) and ignores
+/// `healthyOnly`; the client filters by health itself.
+pub(crate) fn list_request(target: &Target) -> Request {
+    service_request(Method::Get, INSTANCE_LIST, &target.service)
+        .nonempty_param("clusterName", &target.clusters_param())
+        .param("healthyOnly", "false")
+}
+
+/// The list's `data`: Java sends the bare instances, batata a service
+/// object with `hosts`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListData {
+    Bare(Vec<Instance>),
+    Wrapped(ServiceInfo),
+}
+
+/// Decodes a list answer into the v1 model.
+pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
+    let data = envelope::data::<ListData>("instance list", body)?;
+    Ok(match data {
+        ListData::Wrapped(info) => info,
+        ListData::Bare(hosts) => ServiceInfo {
+            name: target.service.name.clone(),
+            group_name: target.service.group.clone(),
+            clusters: target.clusters_param(),
+            hosts,
+            ..ServiceInfo::default()
+        },
+    })
+}
+
+/// The service itself, as `ServiceControllerV3.detail` answers.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceData {
+    #[serde(default, deserialize_with = "null_default")]
+    namespace_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    group_name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    service_name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    protect_threshold: f64,
+    #[serde(default, deserialize_with = "string_map")]
+    metadata: HashMap<String, String>,
+}
+
+pub(crate) fn service_get_request(key: &ServiceKey) -> Request {
+    service_request(Method::Get, ADMIN_SERVICE, key)
+}
+
+pub(crate) fn decode_service(key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
+    let data = envelope::data::<ServiceData>("service", body)?;
+    let name = [data.service_name, data.name]
+        .into_iter()
+        .find(|n| !n.is_empty())
+        .unwrap_or_else(|| key.name.clone());
+    Ok(ServiceDetail {
+        namespace_id: data.namespace_id,
+        group_name: if data.group_name.is_empty() {
+            key.group.clone()
+        } else {
+            data.group_name
+        },
+        name,
+        protect_threshold: data.protect_threshold,
+        metadata: data.metadata,
+    })
+}
+
+/// Creates (`Post`) or updates (`Put`) a service (`ServiceForm`; the
+/// selector as the JSON `{"type":…,"expression":…}` Java reads).
+pub(crate) fn service_write_request(
+    method: Method,
+    key: &ServiceKey,
+    protect_threshold: f64,
+    metadata: &HashMap<String, String>,
+    selector: Option<&str>,
+) -> Request {
+    service_request(method, ADMIN_SERVICE, key)
+        .param("protectThreshold", protect_threshold.to_string())
+        .param("metadata", metadata_json(metadata))
+        .opt_param("selector", selector)
+}
+
+pub(crate) fn service_delete_request(key: &ServiceKey) -> Request {
+    service_request(Method::Delete, ADMIN_SERVICE, key)
+}
+
+/// One page of services (`ServiceControllerV3.list`: the group filter is
+/// `groupNameParam`; `groupName` is sent too for servers that read it).
+pub(crate) fn service_list_request(
+    page_no: u32,
+    page_size: u32,
+    group: &str,
+    namespace: &str,
+) -> Request {
+    Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
+        .nonempty_param("namespaceId", namespace)
+        .param("groupNameParam", group)
+        .param("groupName", group)
+        .param("pageNo", page_no.to_string())
+        .param("pageSize", page_size.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    #[serde(default, deserialize_with = "null_default")]
+    total_count: u64,
+    #[serde(default, deserialize_with = "null_default")]
+    page_items: Vec<PageItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageItem {
+    #[serde(default, deserialize_with = "null_default")]
+    name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    group_name: String,
+}
+
+/// A page of service names of `group` (an item of another group, which a
+/// pattern filter may let through, is left out).
+pub(crate) fn decode_service_list(group: &str, body: &str) -> Result<ServiceList> {
+    let page = envelope::data::<Page>("service list", body)?;
+    let names = page
+        .page_items
+        .into_iter()
+        .filter(|i| i.group_name.is_empty() || i.group_name == group)
+        .map(|i| match i.name.split_once("@@") {
+            Some((_, bare)) => bare.to_string(),
+            None => i.name,
+        })
+        .collect();
+    Ok(ServiceList {
+        count: page.total_count,
+        names,
+    })
+}
+
+pub(crate) fn state_request() -> Request {
+    Request::new(Method::Get, Module::Naming, STATE)
+}
+
+/// The server state answers only while the server serves: `UP`.
+pub(crate) fn decode_status(body: &str) -> Result<String> {
+    envelope::done("server state", body)?;
+    Ok("UP".into())
+}
+
+/// A get-instance answer that is no instance: not found.
+pub(crate) fn not_found(what: &str) -> Error {
+    Error::Api {
+        code: envelope::RESOURCE_NOT_FOUND,
+        message: format!("{what} not found"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target {
+            service: ServiceKey {
+                namespace: String::new(),
+                group: "G".into(),
+                name: "s".into(),
+            },
+            clusters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lists_decode_from_java_and_batata_shapes() {
+        let java = r#"{"code":0,"message":"success","data":[
+            {"ip":"1.1.1.1","port":80,"weight":2.0,"healthy":true,"enabled":true,
+             "ephemeral":true,"clusterName":"DEFAULT","serviceName":"G@@s","metadata":{"k":"v"}}]}"#;
+        let info = decode_list(&target(), java).unwrap();
+        assert_eq!(info.hosts.len(), 1);
+        assert_eq!((info.name.as_str(), info.group_name.as_str()), ("s", "G"));
+        assert_eq!(info.hosts[0].metadata["k"], "v");
+        let batata = r#"{"code":0,"message":"success","data":{"name":"s","groupName":"G",
+            "hosts":[{"ip":"1.1.1.1","port":80}],"cacheMillis":10000,"lastRefTime":5,"checksum":"c"}}"#;
+        let info = decode_list(&target(), batata).unwrap();
+        assert_eq!((info.hosts.len(), info.checksum.as_str()), (1, "c"));
+        let refused = r#"{"code":21008,"message":"service not found","data":null}"#;
+        assert_eq!(
+            decode_list(&target(), refused).unwrap_err().api_code(),
+            Some(21008)
+        );
+        assert!(decode_list(&target(), r#"{"code":0,"data":{}}"#).is_err());
+    }
+
+    #[test]
+    fn beats_read_21003_as_register_again() {
+        let lost = decode_beat(r#"{"code":21003,"message":"instance not found","data":null}"#);
+        assert!(lost.unwrap().instance_not_found());
+        let ok = decode_beat(r#"{"code":0,"message":"success","data":"ok"}"#).unwrap();
+        assert!(!ok.instance_not_found() && ok.interval().is_none());
+        assert!(decode_beat(r#"{"code":30000,"message":"boom"}"#).is_err());
+    }
+
+    #[test]
+    fn service_pages_keep_their_group_only() {
+        let body = r#"{"code":0,"data":{"totalCount":2,"pageItems":[
+            {"name":"a","groupName":"G"},{"name":"b","groupName":"OTHER"}]}}"#;
+        let list = decode_service_list("G", body).unwrap();
+        assert_eq!((list.count, list.names), (2, vec!["a".to_string()]));
+    }
+}
