@@ -211,7 +211,8 @@ pub(crate) fn service_delete_request(key: &ServiceKey) -> Request {
 }
 
 /// One page of services (`ServiceControllerV3.list`: the group filter is
-/// `groupNameParam`; `groupName` is sent too for servers that read it).
+/// `groupNameParam`; batata reads it too, and refuses a `groupName` beside
+/// it as a duplicate).
 pub(crate) fn service_list_request(
     page_no: u32,
     page_size: u32,
@@ -221,7 +222,6 @@ pub(crate) fn service_list_request(
     Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
         .nonempty_param("namespaceId", namespace)
         .param("groupNameParam", group)
-        .param("groupName", group)
         .param("pageNo", page_no.to_string())
         .param("pageSize", page_size.to_string())
 }
