@@ -1,5 +1,7 @@
 //! A small, synchronous, blocking client for the [Nacos] service registry
-//! and config center, speaking the Nacos v1 HTTP OpenAPI. No async runtime.
+//! and config center, over HTTP: the Nacos v1 OpenAPI (Nacos 1.x–3.1,
+//! r-nacos) or the v3 API (Nacos 3.2+, batata), chosen per server by itself
+//! (see [`Api`]). No async runtime.
 //!
 //! ```no_run
 //! use nacos_blocking::{Instance, NacosClient};
