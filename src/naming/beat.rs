@@ -23,6 +23,9 @@ pub(crate) struct BeatInfo {
     pub(crate) cluster: String,
     pub(crate) weight: f64,
     pub(crate) metadata: HashMap<String, String>,
+    /// Not in v1's beat JSON; a v3 beat carries it (see `v3::beat_request`).
+    #[serde(skip)]
+    pub(crate) enabled: bool,
     /// The beat period in ms.
     pub(crate) period: u64,
     pub(crate) scheduled: bool,
@@ -38,6 +41,7 @@ impl BeatInfo {
             cluster: inst.cluster_name.clone(),
             weight: inst.weight,
             metadata: inst.metadata.clone(),
+            enabled: inst.enabled,
             period: interval_of(inst, Duration::from_secs(5)).as_millis() as u64,
             scheduled: false,
             stopped: false,

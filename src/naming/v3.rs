@@ -59,14 +59,16 @@ pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
 }
 
 /// A heartbeat: the registration call with `heartBeat=true`. Java reads
-/// only the address from it; the rest is sent so that a server which
-/// re-creates an unknown instance from a beat (batata) re-creates it whole.
+/// only the address from it; the whole instance is sent because batata
+/// takes every beat as a registration, resetting whatever is left out
+/// (weight, metadata, enabled) to its default.
 pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo) -> Request {
     service_request(Method::Post, INSTANCE, key)
         .param("ip", beat.ip.as_str())
         .param("port", beat.port.to_string())
         .param("clusterName", beat.cluster.as_str())
         .param("weight", beat.weight.to_string())
+        .param("enabled", beat.enabled.to_string())
         .param("ephemeral", "true")
         .param("metadata", metadata_json(&beat.metadata))
         .param("heartBeat", "true")
@@ -118,11 +120,14 @@ pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &st
 }
 
 /// The instance list. Java's `InstanceListForm` takes the clusters as a
-/// comma-separated `clusterName` (empty: every cluster) and ignores
-/// `healthyOnly`; the client filters by health itself.
+/// comma-separated `clusterName` and ignores `healthyOnly`; batata reads
+/// `clusters` and honours it. Both spellings are sent, `healthyOnly=false`,
+/// and the client filters by health itself.
 pub(crate) fn list_request(target: &Target) -> Request {
+    let clusters = target.clusters_param();
     service_request(Method::Get, INSTANCE_LIST, &target.service)
-        .nonempty_param("clusterName", &target.clusters_param())
+        .nonempty_param("clusterName", &clusters)
+        .nonempty_param("clusters", &clusters)
         .param("healthyOnly", "false")
 }
 
@@ -135,10 +140,11 @@ enum ListData {
     Wrapped(ServiceInfo),
 }
 
-/// Decodes a list answer into the v1 model.
+/// Decodes a list answer into the v1 model. Disabled instances are left
+/// out, as Java's v3 list and every v1 server do (batata lists them).
 pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
     let data = envelope::data::<ListData>("instance list", body)?;
-    Ok(match data {
+    let mut info = match data {
         ListData::Wrapped(info) => info,
         ListData::Bare(hosts) => ServiceInfo {
             name: target.service.name.clone(),
@@ -147,7 +153,9 @@ pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
             hosts,
             ..ServiceInfo::default()
         },
-    })
+    };
+    info.hosts.retain(|h| h.enabled);
+    Ok(info)
 }
 
 /// The service itself, as `ServiceControllerV3.detail` answers.
