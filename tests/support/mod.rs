@@ -2,6 +2,7 @@
 //! small fake servers for what r-nacos cannot do on demand.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod batata;
 pub mod cluster;
 pub mod fake;
 pub mod logs;
