@@ -6,7 +6,8 @@
 mod support;
 
 use serde_json::Value;
-use support::batata::{body, status, Batata};
+use support::batata::Batata;
+use support::process::{body, status};
 use support::{http, http_get, http_post, unique};
 
 /// `application/x-www-form-urlencoded` escaping of one value.

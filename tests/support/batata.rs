@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::process::{http, http_get, http_post, LogWatch, Proc};
+use super::process::{body, http, http_get, http_post, status, LogWatch, Proc};
 use super::unique;
 
 /// What to do when Batata is missing, for error messages.
@@ -450,16 +450,6 @@ pub fn login_token(port: u16, user: &str, password: &str) -> Option<String> {
     )?;
     let body: serde_json::Value = serde_json::from_str(body(&r)).ok()?;
     body.get("accessToken")?.as_str().map(str::to_owned)
-}
-
-/// The status code of a raw HTTP answer.
-pub fn status(raw: &str) -> Option<u16> {
-    raw.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The body of a raw HTTP answer (after the blank line).
-pub fn body(raw: &str) -> &str {
-    raw.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

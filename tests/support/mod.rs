@@ -5,6 +5,7 @@
 pub mod batata;
 pub mod cluster;
 pub mod fake;
+pub mod fake_v3;
 pub mod logs;
 pub mod process;
 pub mod proxy;

@@ -266,6 +266,17 @@ impl LogWatch {
 /// A bare HTTP/1.0 request on loopback (form body, if any); the whole
 /// answer, head included, or `None` when nothing answers within 2 s.
 pub fn http(port: u16, method: &str, path: &str, form: &str) -> Option<String> {
+    http_with(port, method, path, &[], form)
+}
+
+/// [`http`] with extra request headers (e.g. `("Authorization", "Bearer …")`).
+pub fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: &str,
+) -> Option<String> {
     let mut s = TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(2),
@@ -273,9 +284,13 @@ pub fn http(port: u16, method: &str, path: &str, form: &str) -> Option<String> {
     .ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     s.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     )
     .ok()?;
@@ -301,4 +316,14 @@ pub fn get_ok_body(port: u16, path: &str) -> Option<String> {
         return None;
     }
     r.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// The status code of a raw HTTP answer.
+pub fn status(raw: &str) -> Option<u16> {
+    raw.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The body of a raw HTTP answer (after the blank line).
+pub fn body(raw: &str) -> &str {
+    raw.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }
