@@ -1,7 +1,9 @@
 //! Fake HTTP servers for what the real server cannot do on demand:
 //! count connections, stall forever, answer with canned bytes (binary
-//! ones too, e.g. a gzip bomb), or echo what they were sent.
+//! ones too, e.g. a gzip bomb), or echo what they were sent. Also the
+//! HTTP plumbing of the fake v3 server (`fake_v3.rs`).
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,6 +25,8 @@ pub struct FakeServer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     held: Arc<Mutex<Vec<TcpStream>>>,
+    /// Connections being served, closed when the server is dropped.
+    open: Arc<Mutex<HashMap<usize, TcpStream>>>,
 }
 
 impl FakeServer {
@@ -35,41 +39,63 @@ impl FakeServer {
     pub fn start_raw(
         handler: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
     ) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
+        FakeServer::start_raw_on(0, handler).unwrap()
+    }
+
+    /// Like [`start_raw`](Self::start_raw), on loopback port `port` (`0`:
+    /// any free one); fails when the port is taken. Dropping the server
+    /// closes its connections, so the same port can host a "restarted"
+    /// server at once.
+    pub fn start_raw_on(
+        port: u16,
+        handler: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
         let accepted = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let held = Arc::new(Mutex::new(Vec::new()));
+        let open = Arc::new(Mutex::new(HashMap::new()));
         let handler: Arc<Handler> = Arc::new(handler);
-        let (a, s, h, r) = (
+        let (a, s, h, r, o) = (
             accepted.clone(),
             stop.clone(),
             held.clone(),
             requests.clone(),
+            open.clone(),
         );
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        a.fetch_add(1, Ordering::SeqCst);
+                        let id = a.fetch_add(1, Ordering::SeqCst);
+                        // Accepted sockets may inherit non-blocking mode.
+                        let _ = stream.set_nonblocking(false);
+                        if let Ok(clone) = stream.try_clone() {
+                            o.lock().unwrap().insert(id, clone);
+                        }
                         let handler = handler.clone();
-                        let (h, r) = (h.clone(), r.clone());
-                        std::thread::spawn(move || serve(stream, &*handler, &h, &r));
+                        let (h, r, o) = (h.clone(), r.clone(), o.clone());
+                        std::thread::spawn(move || {
+                            serve(stream, &*handler, &h, &r);
+                            o.lock().unwrap().remove(&id);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        FakeServer {
+        Ok(FakeServer {
             port,
             accepted,
             requests,
             stop,
             thread: Some(thread),
             held,
-        }
+            open,
+        })
     }
 
     /// Accepts and never answers.
@@ -163,7 +189,7 @@ fn serve(
         requests.fetch_add(1, Ordering::SeqCst);
         match handler(&head, &body) {
             Some(resp) => {
-                if stream.write_all(&resp).is_err() {
+                if stream.write_all(&resp).is_err() || closes_after(&head) {
                     return;
                 }
             }
@@ -175,6 +201,23 @@ fn serve(
     }
 }
 
+/// `true` when the client asked for the connection to end after this
+/// request: HTTP/1.0 without `Connection: keep-alive`, or `Connection: close`.
+fn closes_after(head: &str) -> bool {
+    let connection = head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("connection")
+            .then(|| v.trim().to_ascii_lowercase())
+    });
+    let http10 = head.lines().next().is_some_and(|l| l.ends_with("HTTP/1.0"));
+    match connection.as_deref() {
+        Some("close") => true,
+        Some("keep-alive") => false,
+        _ => http10,
+    }
+}
+
 impl Drop for FakeServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -182,5 +225,8 @@ impl Drop for FakeServer {
             let _ = t.join();
         }
         self.held.lock().unwrap().clear();
+        for (_, s) in self.open.lock().unwrap().drain() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! small fake servers for what r-nacos cannot do on demand.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod batata;
 pub mod cluster;
 pub mod fake;
+pub mod fake_v3;
 pub mod logs;
 pub mod process;
 pub mod proxy;

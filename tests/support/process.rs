@@ -1,5 +1,6 @@
-//! Starting, watching and stopping r-nacos processes; shared by the server
-//! and cluster fixtures and, through `#[path]`, by `examples/soak.rs`.
+//! Starting, watching and stopping server processes (r-nacos, Batata);
+//! shared by the server fixtures and, through `#[path]`, by
+//! `examples/soak.rs`.
 //!
 //! # The r-nacos 0.8 start-up race, and why the fixtures avoid it
 //!
@@ -102,14 +103,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running r-nacos under a small `sh` watchdog that kills it when this
-/// process's end of the watchdog's stdin closes, so a server kept in a
-/// `static`, or left behind by a test binary that was killed, still dies
-/// with the test binary.
+/// A running server (r-nacos, or Batata through [`Proc::spawn_program`])
+/// under a small `sh` watchdog that kills it when this process's end of the
+/// watchdog's stdin closes, so a server kept in a `static`, or left behind
+/// by a test binary that was killed, still dies with the test binary.
 pub struct Proc {
     watchdog: Child,
     stdin: Option<ChildStdin>,
-    /// The r-nacos process id (not the watchdog's).
+    /// The server's process id (not the watchdog's).
     pub pid: u32,
 }
 
@@ -119,6 +120,25 @@ impl Proc {
     /// [`BASE_ENV`], so it wins. With `rm_on_exit`, the watchdog removes
     /// `dir` once r-nacos is gone.
     pub fn spawn(dir: &Path, log: &Path, env: &[(String, String)], rm_on_exit: bool) -> Proc {
+        let mut all: Vec<(String, String)> = BASE_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        all.extend(env.iter().cloned());
+        Proc::spawn_program(&rnacos_bin(), &[], dir, log, &all, rm_on_exit)
+    }
+
+    /// Starts `program args...` in `dir` under the watchdog, with `env`
+    /// added to this process's environment, appending its output to `log`.
+    /// With `rm_on_exit`, the watchdog removes `dir` once the program is gone.
+    pub fn spawn_program(
+        program: &Path,
+        args: &[&str],
+        dir: &Path,
+        log: &Path,
+        env: &[(String, String)],
+        rm_on_exit: bool,
+    ) -> Proc {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -126,27 +146,27 @@ impl Proc {
             .unwrap();
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(r#""$0" >>"$1" 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; wait $child 2>/dev/null; [ -n "$2" ] && rm -rf "$2""#)
-            .arg(rnacos_bin())
+            .arg(r#"log=$1; rmdir=$2; shift 2; "$0" "$@" >>"$log" 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; wait $child 2>/dev/null; [ -n "$rmdir" ] && rm -rf "$rmdir""#)
+            .arg(program)
             .arg(log)
             .arg(if rm_on_exit { dir.as_os_str() } else { "".as_ref() })
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log_file);
-        for (k, v) in BASE_ENV {
-            cmd.env(k, v);
-        }
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut watchdog = cmd.spawn().expect("start sh for r-nacos");
+        let mut watchdog = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start sh for {}: {e}", program.display()));
         let stdin = watchdog.stdin.take();
         let mut line = String::new();
         BufReader::new(watchdog.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let pid: u32 = line.trim().parse().expect("r-nacos pid");
+        let pid: u32 = line.trim().parse().expect("server pid");
         Proc {
             watchdog,
             stdin,
@@ -154,7 +174,19 @@ impl Proc {
         }
     }
 
-    /// Kills r-nacos (SIGCONT first, in case it is frozen, then SIGKILL)
+    /// `false` once the process has exited (it is then a zombie until the
+    /// watchdog reaps it, so `/proc/<pid>` alone does not tell).
+    pub fn alive(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .ok()
+            .and_then(|s| {
+                let state = s.rsplit_once(')')?.1.trim_start().chars().next()?;
+                Some(state != 'Z' && state != 'X')
+            })
+            .unwrap_or(false)
+    }
+
+    /// Kills the server (SIGCONT first, in case it is frozen, then SIGKILL)
     /// and waits for it and its watchdog.
     pub fn kill(mut self) {
         signal(self.pid, "CONT");
@@ -163,7 +195,7 @@ impl Proc {
         let _ = self.watchdog.wait();
     }
 
-    /// Sends a signal (`STOP`, `CONT`, ...) to r-nacos.
+    /// Sends a signal (`STOP`, `CONT`, ...) to the server.
     pub fn signal(&self, sig: &str) {
         signal(self.pid, sig);
     }
@@ -234,6 +266,17 @@ impl LogWatch {
 /// A bare HTTP/1.0 request on loopback (form body, if any); the whole
 /// answer, head included, or `None` when nothing answers within 2 s.
 pub fn http(port: u16, method: &str, path: &str, form: &str) -> Option<String> {
+    http_with(port, method, path, &[], form)
+}
+
+/// [`http`] with extra request headers (e.g. `("Authorization", "Bearer …")`).
+pub fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: &str,
+) -> Option<String> {
     let mut s = TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(2),
@@ -241,9 +284,13 @@ pub fn http(port: u16, method: &str, path: &str, form: &str) -> Option<String> {
     .ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     s.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     )
     .ok()?;
@@ -269,4 +316,14 @@ pub fn get_ok_body(port: u16, path: &str) -> Option<String> {
         return None;
     }
     r.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// The status code of a raw HTTP answer.
+pub fn status(raw: &str) -> Option<u16> {
+    raw.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The body of a raw HTTP answer (after the blank line).
+pub fn body(raw: &str) -> &str {
+    raw.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }

@@ -31,6 +31,36 @@ fn find<'a>(list: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 impl Recorded {
+    /// Parses a request as it came off the wire: `head` is the request line
+    /// and the header lines (CRLF-separated; a trailing blank line is fine),
+    /// `body` what followed. The form is decoded only for an
+    /// `application/x-www-form-urlencoded` body.
+    pub fn parse(head: &str, body: &[u8]) -> Recorded {
+        let request_line = head.split("\r\n").next().unwrap_or("");
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or("").to_string();
+        let target = parts.next().unwrap_or("");
+        let headers = header_pairs(head);
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p.to_string(), decode(q)),
+            None => (target.to_string(), Vec::new()),
+        };
+        let form = match find(&headers, "content-type") {
+            Some(ct) if ct.starts_with("application/x-www-form-urlencoded") => {
+                decode(&String::from_utf8_lossy(body))
+            }
+            _ => Vec::new(),
+        };
+        Recorded {
+            method,
+            path,
+            query,
+            form,
+            headers,
+            raw_head: head.trim_end_matches("\r\n").to_string() + "\r\n",
+        }
+    }
+
     pub fn query(&self, key: &str) -> Option<&str> {
         find(&self.query, key)
     }
@@ -148,6 +178,16 @@ impl Drop for RecordingProxy {
     }
 }
 
+/// The header lines of a request head, names lowercased.
+fn header_pairs(head: &str) -> Vec<(String, String)> {
+    head.split("\r\n")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect()
+}
+
 fn decode(s: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(s.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -163,10 +203,7 @@ fn relay(client: TcpStream, upstream: u16, log: &Mutex<Vec<Recorded>>) -> std::i
     if request_line.is_empty() {
         return Ok(());
     }
-    let mut parts = request_line.split(' ');
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
+    let target = request_line.split(' ').nth(1).unwrap_or("").to_string();
     let mut raw_head = format!("{request_line}\r\n");
     loop {
         line.clear();
@@ -177,10 +214,8 @@ fn relay(client: TcpStream, upstream: u16, log: &Mutex<Vec<Recorded>>) -> std::i
         }
         raw_head.push_str(l);
         raw_head.push_str("\r\n");
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
     }
+    let headers = header_pairs(&raw_head);
     let len: usize = find(&headers, "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -190,24 +225,9 @@ fn relay(client: TcpStream, upstream: u16, log: &Mutex<Vec<Recorded>>) -> std::i
     );
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_string(), decode(q)),
-        None => (target.clone(), Vec::new()),
-    };
-    let form = match find(&headers, "content-type") {
-        Some(ct) if ct.starts_with("application/x-www-form-urlencoded") => {
-            decode(&String::from_utf8_lossy(&body))
-        }
-        _ => Vec::new(),
-    };
-    log.lock().unwrap().push(Recorded {
-        method: method.clone(),
-        path,
-        query,
-        form,
-        headers: headers.clone(),
-        raw_head,
-    });
+    let recorded = Recorded::parse(&raw_head, &body);
+    let method = recorded.method.clone();
+    log.lock().unwrap().push(recorded);
 
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     let mut head = format!("{method} {target} HTTP/1.1\r\n");
