@@ -220,7 +220,8 @@ pub(crate) fn service_delete_request(key: &ServiceKey) -> Request {
 
 /// One page of services (`ServiceControllerV3.list`: the group filter is
 /// `groupNameParam`; batata reads it too, and refuses a `groupName` beside
-/// it as a duplicate).
+/// it as a duplicate). Services without instances are listed, as v1 lists
+/// them (`ignoreEmptyService` defaults to true in Java).
 pub(crate) fn service_list_request(
     page_no: u32,
     page_size: u32,
@@ -230,6 +231,7 @@ pub(crate) fn service_list_request(
     Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
         .nonempty_param("namespaceId", namespace)
         .param("groupNameParam", group)
+        .param("ignoreEmptyService", "false")
         .param("pageNo", page_no.to_string())
         .param("pageSize", page_size.to_string())
 }

@@ -67,6 +67,10 @@ impl Recorded {
     pub fn form(&self, key: &str) -> Option<&str> {
         find(&self.form, key)
     }
+    /// A request parameter as Spring reads it: the query first, then the form.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query(key).or_else(|| self.form(key))
+    }
     pub fn header(&self, key: &str) -> Option<&str> {
         find(&self.headers, &key.to_ascii_lowercase())
     }
