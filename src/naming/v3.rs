@@ -132,12 +132,38 @@ pub(crate) fn list_request(target: &Target) -> Request {
 }
 
 /// The list's `data`: Java sends the bare instances, batata a service
-/// object with `hosts`.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// object with `hosts`. Told apart by the first token, without buffering
+/// the answer (as `#[serde(untagged)]` would).
 enum ListData {
     Bare(Vec<Instance>),
     Wrapped(ServiceInfo),
+}
+
+impl<'de> Deserialize<'de> for ListData {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = ListData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of instances or a service with `hosts`")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<ListData, A::Error> {
+                Vec::<Instance>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(ListData::Bare)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<ListData, A::Error> {
+                ServiceInfo::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ListData::Wrapped)
+            }
+        }
+        d.deserialize_any(Shape)
+    }
 }
 
 /// Decodes a list answer into the v1 model. Disabled instances are left
