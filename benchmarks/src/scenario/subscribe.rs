@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{Instance, NacosClient};
+use nacos_blocking::{Instance, NacosClient, ServiceEvent};
 
 use super::heartbeat::epoch_us;
 use crate::measure::Span;
@@ -69,7 +69,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for i in 0..services {
         let (initial, latencies) = (initial.clone(), latencies.clone());
         client
-            .subscribe(format!("{prefix}-{i}"), &[], move |ev| {
+            .subscribe(format!("{prefix}-{i}"), move |ev: &ServiceEvent| {
                 let now = epoch_us();
                 if ev.initial {
                     initial.fetch_add(1, Ordering::Relaxed);
@@ -83,7 +83,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     }
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .detach();
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     while initial.load(Ordering::Relaxed) < services as usize && Instant::now() < deadline {

@@ -37,7 +37,7 @@ pub fn setup_list(args: &[String]) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     let seen = client
-        .list_instances(service.as_str(), &[], false)
+        .list_instances(service.as_str())
         .map_err(|e| e.to_string())?
         .hosts
         .len();
@@ -72,7 +72,7 @@ impl Contender for Ours {
 
     fn list(&mut self) -> Result<usize, String> {
         self.client
-            .list_instances(self.service.as_str(), &[], false)
+            .list_instances(self.service.as_str())
             .map(|info| info.hosts.len())
             .map_err(|e| e.to_string())
     }
