@@ -753,16 +753,27 @@ enum BodyError {
 /// few kilobytes of gzip could otherwise become gigabytes in memory: the
 /// decoded stream is read through `take(cap + 1)` and one byte too many
 /// is the error. Invalid UTF-8 is replaced.
+///
+/// The bytes are read as they come and checked as UTF-8 once at the end
+/// (ureq's `lossy_utf8` reader checked and copied them on the way, then
+/// `String::from_utf8` checked them again), into a buffer sized from
+/// `Content-Length` when the server sends one (up to [`PRESIZE_MAX`]), so
+/// a 57 KB list is not copied through eight doublings: together a quarter
+/// of a list call's instructions outside decoding.
 fn read_capped(body: &mut ureq::Body, cap: u64) -> std::result::Result<String, BodyError> {
     use std::io::Read;
     // One byte over the cap tells "too large" from "exactly the cap" (ureq's
     // limit fails a read at the limit even when the body ends there).
     let over = cap.saturating_add(1);
-    let mut buf = Vec::new();
+    let presize = body
+        .content_length()
+        .unwrap_or(0)
+        .min(over)
+        .min(PRESIZE_MAX) as usize;
+    let mut buf = Vec::with_capacity(presize);
     let read = body
         .with_config()
         .limit(over)
-        .lossy_utf8(true)
         .reader()
         .take(over)
         .read_to_end(&mut buf);
@@ -774,6 +785,10 @@ fn read_capped(body: &mut ureq::Body, cap: u64) -> std::result::Result<String, B
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
     }
 }
+
+/// The largest buffer allocated ahead from a `Content-Length` (a server
+/// could announce any length, and memory is only taken as bytes arrive).
+const PRESIZE_MAX: u64 = 1 << 20;
 
 /// A transport error; its text is redacted, and the underlying error is
 /// kept as the source only when its own text had nothing to redact.

@@ -241,8 +241,10 @@ pub(crate) fn fetch_instance_list(ctx: &Context, target: &Target) -> Result<Stri
 /// Decodes an `instance/list` answer. It must have the shape of one: an
 /// object with a `hosts` list whose every host has an ip and a port.
 pub(crate) fn decode_instance_list(target: &Target, body: &str) -> Result<ServiceInfo> {
-    let info: ServiceInfo =
-        serde_json::from_str(body).map_err(|e| Error::decode("instance list", e, body))?;
+    // The list's own parser (what `ServiceInfo`'s `Deserialize` accepts,
+    // at about half the instructions: see `naming/service/decode.rs`).
+    let info = crate::naming::service::parse_instance_list(body)
+        .map_err(|e| Error::decode("instance list", e, body))?;
     if let Some(bad) = info.hosts.iter().find(|h| h.ip.is_empty() || h.port == 0) {
         return Err(Error::decode(
             "instance list",
