@@ -1,14 +1,10 @@
 //! Tolerant decoding: `null` means "default", and string maps accept any value.
-//!
-//! Also the pieces of the hand-written instance-list decoder that are not
-//! about one model: string maps parsed with borrowed strings, and a map
-//! that repeats the previous host's is cloned instead of built again.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// A default value named by a type, for fields whose default is not `Default`.
@@ -38,57 +34,20 @@ where
 /// Decodes a JSON object into string values: strings as they are, other
 /// values as their JSON text, `null` entries dropped; `null` as empty.
 ///
-/// Strings (nearly every metadata value) go straight into the map, without
-/// an intermediate `serde_json::Value`.
+/// Keys and string values are borrowed from the input while parsed and
+/// copied once into the map; only objects and arrays (never seen in
+/// practice) go through a `serde_json::Value`.
 pub(crate) fn string_map<'de, D>(d: D) -> Result<HashMap<String, String>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    let mut scratch = MapScratch::default();
-    d.deserialize_option(OptionalMap(StringMapSeed {
-        scratch: &mut scratch,
-        previous: None,
-    }))
-}
-
-/// What the string-map decoder reuses from one map to the next: the
-/// entries as parsed (borrowed from the body where they have no escapes),
-/// this map's and the previous one's. Whoever decodes no map for an item
-/// (no field at all) calls [`MapScratch::empty`] for it.
-#[derive(Default)]
-pub(crate) struct MapScratch<'de> {
-    entries: Vec<(Cow<'de, str>, Cow<'de, str>)>,
-    previous: Vec<(Cow<'de, str>, Cow<'de, str>)>,
-}
-
-impl MapScratch<'_> {
-    /// The previous item had an empty map.
-    pub(crate) fn empty(&mut self) {
-        self.previous.clear();
-    }
-}
-
-/// Decodes one string map (see [`string_map`]). When its entries are, in
-/// order, those of the map decoded just before with the same scratch,
-/// `previous` (that map) is cloned: no hashing, no probing. Hosts of one
-/// service mostly carry the same metadata.
-pub(crate) struct StringMapSeed<'a, 'de> {
-    pub(crate) scratch: &'a mut MapScratch<'de>,
-    pub(crate) previous: Option<&'a HashMap<String, String>>,
-}
-
-impl<'de> DeserializeSeed<'de> for StringMapSeed<'_, 'de> {
-    type Value = HashMap<String, String>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_option(OptionalMap(self))
-    }
+    d.deserialize_option(OptionalMap)
 }
 
 /// `null` (an empty map) or a map.
-struct OptionalMap<'a, 'de>(StringMapSeed<'a, 'de>);
+struct OptionalMap;
 
-impl<'de> Visitor<'de> for OptionalMap<'_, 'de> {
+impl<'de> Visitor<'de> for OptionalMap {
     type Value = HashMap<String, String>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -96,13 +55,10 @@ impl<'de> Visitor<'de> for OptionalMap<'_, 'de> {
     }
 
     fn visit_none<E>(self) -> Result<Self::Value, E> {
-        // An empty map: what the next one is compared with.
-        self.0.scratch.previous.clear();
         Ok(HashMap::new())
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        self.0.scratch.previous.clear();
         Ok(HashMap::new())
     }
 
@@ -111,61 +67,14 @@ impl<'de> Visitor<'de> for OptionalMap<'_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let StringMapSeed { scratch, previous } = self.0;
-        let entries = &mut scratch.entries;
-        entries.clear();
+        let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(k) = map.next_key::<Text<'de>>()? {
             if let Some(v) = map.next_value::<AnyAsText<'de>>()?.0 {
-                entries.push((k.0, v));
+                out.insert(k.0.into_owned(), v.into_owned());
             }
         }
-        let out = map_of(entries, &scratch.previous, previous);
-        std::mem::swap(&mut scratch.entries, &mut scratch.previous);
         Ok(out)
     }
-}
-
-/// The map of `entries` (the last of equal keys wins): a clone of
-/// `previous_map` when `previous_entries` (what it was made of) are the
-/// same entries, else built.
-pub(crate) fn map_of(
-    entries: &[(Cow<'_, str>, Cow<'_, str>)],
-    previous_entries: &[(Cow<'_, str>, Cow<'_, str>)],
-    previous_map: Option<&HashMap<String, String>>,
-) -> HashMap<String, String> {
-    match previous_map {
-        Some(prev) if same_entries(entries, previous_entries) => prev.clone(),
-        _ => {
-            let mut out = HashMap::with_capacity(entries.len());
-            for (k, v) in entries {
-                out.insert(k.as_ref().to_owned(), v.as_ref().to_owned());
-            }
-            out
-        }
-    }
-}
-
-/// Whether `cur` makes the same map as `prev`: the same entries in the
-/// same order, or (for a few entries, as servers that keep metadata in a
-/// hash map write them in any order) the same entries with no key twice.
-fn same_entries(
-    cur: &[(Cow<'_, str>, Cow<'_, str>)],
-    prev: &[(Cow<'_, str>, Cow<'_, str>)],
-) -> bool {
-    if cur.len() != prev.len() {
-        return false;
-    }
-    if cur == prev {
-        return true;
-    }
-    // Each entry of `cur` in `prev`, and no key of `cur` twice: then `prev`
-    // holds as many distinct keys as it has entries, each with the value
-    // `cur` gives it.
-    cur.len() <= 8
-        && cur.iter().enumerate().all(|(i, (k, v))| {
-            prev.iter().any(|(pk, pv)| pk == k && pv == v)
-                && !cur[..i].iter().any(|(ek, _)| ek == k)
-        })
 }
 
 /// A string, borrowed from the input when it has no escapes.
@@ -292,33 +201,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn a_repeated_map_is_the_previous_one_and_a_different_one_is_its_own() {
-        let mut scratch = MapScratch::default();
-        let mut next = |json: &'static str, prev: Option<&HashMap<String, String>>| {
-            StringMapSeed {
-                scratch: &mut scratch,
-                previous: prev,
-            }
-            .deserialize(&mut serde_json::Deserializer::from_str(json))
-            .unwrap()
-        };
-        let a = next(r#"{"k":"v","z":"1"}"#, None);
-        let b = next(r#"{"k":"v","z":"1"}"#, Some(&a));
-        assert_eq!(a, b);
-        let c = next(r#"{"k":"v","z":"2"}"#, Some(&b));
-        assert_eq!(c["z"], "2");
-        // The same entries in another order: the same map.
-        let g = next(r#"{"z":"2","k":"v"}"#, Some(&c));
-        assert_eq!(g, c);
-        // Duplicate keys: the last one wins, cloned or not.
-        let d = next(r#"{"k":"v","k":"w"}"#, Some(&c));
-        let e = next(r#"{"k":"v","k":"w"}"#, Some(&d));
-        assert_eq!((d.len(), &d["k"]), (1, &"w".to_string()));
-        assert_eq!(d, e);
-        let f = next("null", Some(&e));
-        assert!(f.is_empty());
     }
 }

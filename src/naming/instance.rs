@@ -2,12 +2,9 @@
 
 use std::collections::HashMap;
 
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
-use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::serde_util::{null_default, null_or, string_map, MapScratch, StringMapSeed};
+use crate::serde_util::{null_default, null_or, string_map};
 
 /// The cluster an instance is in when none is named.
 pub const DEFAULT_CLUSTER: &str = "DEFAULT";
@@ -27,182 +24,43 @@ pub const DEFAULT_CLUSTER: &str = "DEFAULT";
 ///     .build();
 /// assert_eq!(inst.cluster_name, "zone-a");
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Instance {
     /// The server's id for it (`ip#port` on r-nacos, longer on Java Nacos).
+    #[serde(default, deserialize_with = "null_default")]
     pub instance_id: Option<String>,
     /// IP address (IPv4 or IPv6 literal) or RFC 1123 host name.
+    #[serde(default, deserialize_with = "null_default")]
     pub ip: String,
     /// Port.
+    #[serde(default, deserialize_with = "null_default")]
     pub port: u16,
     /// Relative share of traffic, `0..=10000`.
+    #[serde(default = "one", deserialize_with = "null_or::<_, _, One>")]
     pub weight: f64,
     /// Whether it passes health checks (as the server reports it).
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
     pub healthy: bool,
     /// Whether it takes traffic at all.
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
     pub enabled: bool,
     /// Ephemeral instances live by heartbeats; persistent ones until removed.
+    #[serde(default = "yes", deserialize_with = "null_or::<_, _, Yes>")]
     pub ephemeral: bool,
     /// The cluster it belongs to.
+    #[serde(
+        default = "default_cluster",
+        deserialize_with = "null_or::<_, _, Cluster>"
+    )]
     pub cluster_name: String,
     /// The grouped service name the server reports (`group@@name`), if any.
+    #[serde(default, deserialize_with = "null_default")]
     pub service_name: Option<String>,
     /// Free-form string metadata.
+    #[serde(default, deserialize_with = "string_map")]
     pub metadata: HashMap<String, String>,
-}
-
-/// Hand-written rather than derived, for the instance list: a list of 200
-/// hosts is most of what a client decodes. Same rules as the derive it
-/// replaced (missing or `null` fields take their defaults, unknown fields
-/// are skipped, a field given twice is an error), but an object only, and
-/// metadata goes through [`StringMapSeed`]: strings borrowed while parsed,
-/// and a map equal to the previous host's is cloned from it rather than
-/// hashed and built again.
-impl<'de> Deserialize<'de> for Instance {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Instance, D::Error> {
-        let mut scratch = MapScratch::default();
-        InstanceSeed {
-            scratch: &mut scratch,
-            previous: None,
-        }
-        .deserialize(d)
-    }
-}
-
-/// Decodes one host of a list, with the metadata decoder's scratch and the
-/// previous host's metadata (see [`StringMapSeed`]).
-pub(crate) struct InstanceSeed<'a, 'de> {
-    pub(crate) scratch: &'a mut MapScratch<'de>,
-    pub(crate) previous: Option<&'a HashMap<String, String>>,
-}
-
-/// The fields of an instance the client reads; `Other` is skipped.
-#[derive(Clone, Copy)]
-enum Field {
-    InstanceId,
-    Ip,
-    Port,
-    Weight,
-    Healthy,
-    Enabled,
-    Ephemeral,
-    ClusterName,
-    ServiceName,
-    Metadata,
-    Other,
-}
-
-const FIELDS: &[&str] = &[
-    "instanceId",
-    "ip",
-    "port",
-    "weight",
-    "healthy",
-    "enabled",
-    "ephemeral",
-    "clusterName",
-    "serviceName",
-    "metadata",
-];
-
-impl<'de> Deserialize<'de> for Field {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Field;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Field, E> {
-                Ok(match s {
-                    "instanceId" => Field::InstanceId,
-                    "ip" => Field::Ip,
-                    "port" => Field::Port,
-                    "weight" => Field::Weight,
-                    "healthy" => Field::Healthy,
-                    "enabled" => Field::Enabled,
-                    "ephemeral" => Field::Ephemeral,
-                    "clusterName" => Field::ClusterName,
-                    "serviceName" => Field::ServiceName,
-                    "metadata" => Field::Metadata,
-                    _ => Field::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(V)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for InstanceSeed<'_, 'de> {
-    type Value = Instance;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Instance, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for InstanceSeed<'_, 'de> {
-    type Value = Instance;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct Instance")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Instance, A::Error> {
-        let mut inst = Instance {
-            instance_id: None,
-            ip: String::new(),
-            port: 0,
-            weight: one(),
-            healthy: true,
-            enabled: true,
-            ephemeral: true,
-            // Filled in at the end unless the answer names one: the
-            // default's allocation would be wasted on nearly every host.
-            cluster_name: String::new(),
-            service_name: None,
-            metadata: HashMap::new(),
-        };
-        let mut cluster = None;
-        // One bit per field of `FIELDS`, set once it was read.
-        let mut seen = 0u16;
-        while let Some(field) = map.next_key::<Field>()? {
-            if !matches!(field, Field::Other) {
-                let bit = field as usize;
-                if seen & (1 << bit) != 0 {
-                    return Err(de::Error::duplicate_field(FIELDS[bit]));
-                }
-                seen |= 1 << bit;
-            }
-            match field {
-                Field::InstanceId => inst.instance_id = map.next_value()?,
-                Field::Ip => inst.ip = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                Field::Port => inst.port = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                Field::Weight => inst.weight = map.next_value::<Option<_>>()?.unwrap_or(1.0),
-                Field::Healthy => inst.healthy = map.next_value::<Option<_>>()?.unwrap_or(true),
-                Field::Enabled => inst.enabled = map.next_value::<Option<_>>()?.unwrap_or(true),
-                Field::Ephemeral => inst.ephemeral = map.next_value::<Option<_>>()?.unwrap_or(true),
-                Field::ClusterName => cluster = map.next_value::<Option<String>>()?,
-                Field::ServiceName => inst.service_name = map.next_value()?,
-                Field::Metadata => {
-                    inst.metadata = map.next_value_seed(StringMapSeed {
-                        scratch: &mut *self.scratch,
-                        previous: self.previous,
-                    })?
-                }
-                Field::Other => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        if seen & (1 << Field::Metadata as u16) == 0 {
-            self.scratch.empty();
-        }
-        inst.cluster_name = cluster.unwrap_or_else(default_cluster);
-        Ok(inst)
-    }
 }
 
 fn one() -> f64 {
@@ -218,6 +76,7 @@ fn default_cluster() -> String {
 /// Type-level defaults for [`null_or`].
 pub(crate) struct One;
 pub(crate) struct Yes;
+pub(crate) struct Cluster;
 impl crate::serde_util::DefaultValue<f64> for One {
     fn value() -> f64 {
         one()
@@ -226,6 +85,11 @@ impl crate::serde_util::DefaultValue<f64> for One {
 impl crate::serde_util::DefaultValue<bool> for Yes {
     fn value() -> bool {
         yes()
+    }
+}
+impl crate::serde_util::DefaultValue<String> for Cluster {
+    fn value() -> String {
+        default_cluster()
     }
 }
 

@@ -3,13 +3,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::naming::instance::{Instance, InstanceSeed};
-use crate::serde_util::MapScratch;
+use crate::naming::instance::Instance;
 use crate::serde_util::{null_default, string_map};
 use crate::validate;
 
@@ -230,170 +228,32 @@ pub(crate) fn split_grouped(name: &str) -> (Option<&str>, &str) {
 }
 
 /// A service's instances, as `instance/list` answers.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ServiceInfo {
     /// The bare service name.
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     /// The group.
+    #[serde(default, deserialize_with = "null_default")]
     pub group_name: String,
     /// The clusters asked for, comma-separated (empty: all).
+    #[serde(default, deserialize_with = "null_default")]
     pub clusters: String,
     /// How long the server suggests caching this answer, in ms.
+    #[serde(default, deserialize_with = "null_default")]
     pub cache_millis: u64,
     /// When the server last changed the list (epoch ms).
+    #[serde(default, deserialize_with = "null_default")]
     pub last_ref_time: i64,
     /// The server's checksum of the list, where it sends one.
+    #[serde(default, deserialize_with = "null_default")]
     pub checksum: String,
     /// The instances. Required: an answer without `hosts` is not a list
     /// answer (a `null` list is empty).
+    #[serde(deserialize_with = "null_default")]
     pub hosts: Vec<Instance>,
-}
-
-/// Hand-written rather than derived (see [`Instance`]'s): the same rules
-/// as the derive it replaced (missing or `null` fields take their
-/// defaults, but `hosts` must be there; unknown fields are skipped; a
-/// field given twice is an error), an object only. The hosts share one
-/// metadata scratch, so a host repeating the previous host's metadata gets
-/// a clone of that map, and the list is allocated at a size that fits
-/// most answers at once instead of doubling its way there.
-impl<'de> Deserialize<'de> for ServiceInfo {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<ServiceInfo, D::Error> {
-        d.deserialize_map(ServiceInfoVisitor)
-    }
-}
-
-struct ServiceInfoVisitor;
-
-const INFO_FIELDS: &[&str] = &[
-    "name",
-    "groupName",
-    "clusters",
-    "cacheMillis",
-    "lastRefTime",
-    "checksum",
-    "hosts",
-];
-
-impl<'de> Visitor<'de> for ServiceInfoVisitor {
-    type Value = ServiceInfo;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct ServiceInfo")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> std::result::Result<ServiceInfo, A::Error> {
-        let mut info = ServiceInfo::default();
-        let mut seen = 0u8;
-        while let Some(key) = map.next_key::<InfoField>()? {
-            let Some(bit) = key.0 else {
-                map.next_value::<de::IgnoredAny>()?;
-                continue;
-            };
-            if seen & (1 << bit) != 0 {
-                return Err(de::Error::duplicate_field(INFO_FIELDS[bit]));
-            }
-            seen |= 1 << bit;
-            match bit {
-                0 => info.name = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                1 => info.group_name = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                2 => info.clusters = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                3 => info.cache_millis = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                4 => info.last_ref_time = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                5 => info.checksum = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                _ => info.hosts = map.next_value_seed(HostsSeed)?,
-            }
-        }
-        if seen & (1 << 6) == 0 {
-            return Err(de::Error::missing_field("hosts"));
-        }
-        Ok(info)
-    }
-}
-
-/// A field of [`ServiceInfo`]: its index in `INFO_FIELDS`, `None` for one
-/// the client does not read.
-struct InfoField(Option<usize>);
-
-impl<'de> Deserialize<'de> for InfoField {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<InfoField, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = InfoField;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<InfoField, E> {
-                Ok(InfoField(INFO_FIELDS.iter().position(|f| *f == s)))
-            }
-        }
-        d.deserialize_identifier(V)
-    }
-}
-
-/// The `hosts` list (`null`: empty).
-struct HostsSeed;
-
-/// How many hosts the list has room for before it first grows: a list
-/// growing from empty reallocated (and copied) itself 7 times on its way
-/// to 200 hosts.
-const HOSTS_AT_FIRST: usize = 256;
-
-impl<'de> DeserializeSeed<'de> for HostsSeed {
-    type Value = Vec<Instance>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for HostsSeed {
-    type Value = Vec<Instance>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of instances")
-    }
-
-    fn visit_none<E>(self) -> std::result::Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<Self::Value, A::Error> {
-        let mut hosts: Vec<Instance> = Vec::with_capacity(
-            seq.size_hint()
-                .unwrap_or(HOSTS_AT_FIRST)
-                .min(HOSTS_AT_FIRST),
-        );
-        let mut scratch = MapScratch::default();
-        loop {
-            let seed = InstanceSeed {
-                scratch: &mut scratch,
-                previous: hosts.last().map(|h| &h.metadata),
-            };
-            match seq.next_element_seed(seed)? {
-                Some(host) => hosts.push(host),
-                None => {
-                    hosts.shrink_to_fit();
-                    return Ok(hosts);
-                }
-            }
-        }
-    }
 }
 
 impl ServiceInfo {

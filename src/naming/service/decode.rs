@@ -5,20 +5,22 @@
 //! service, every `list_instances` of an unsubscribed one). Going through
 //! serde, even with a hand-written visitor, cost more than a plain derived
 //! struct does (callgrind, 200 hosts with 2 metadata keys: 2.07M
-//! instructions against 2.03M): serde_json scans every string twice over,
-//! and reaches each value through `Option`s and visitors. This parser
+//! instructions against 2.03M): serde_json reaches each value through
+//! `Option`s, visitors and per-field calls, and the derive builds every
+//! map key by key. This parser
 //! reads each byte once, keeps strings borrowed until a field takes them,
 //! skips what the client never reads (`service`, `marked`, `dom`, ...)
 //! without building anything, and clones a host's metadata map from the
-//! previous host when they carry the same entries (see
-//! [`crate::serde_util`]).
+//! previous host when they carry the same entries.
 //!
 //! It accepts exactly what `serde_json::from_str::<ServiceInfo>` accepts,
 //! and gives the same values: strict JSON (control characters in strings,
 //! bad escapes, bad numbers, trailing bytes are errors), and the rules of
 //! `ServiceInfo`'s and `Instance`'s `Deserialize` impls (defaults for
 //! missing or `null` fields, `hosts` required, a field given twice is an
-//! error, unknown fields skipped). The rare forms it does not decode
+//! error, unknown fields skipped), with one exception: a struct written
+//! as a JSON array of its fields (serde's sequence form, which no server
+//! sends) is refused. The rare forms it does not decode
 //! itself (strings with escapes, numbers other than plain decimals, values
 //! of other types in metadata) it hands to `serde_json`, so the two agree
 //! by construction there; a test compares them on thousands of broken
@@ -700,7 +702,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let map = crate::serde_util::map_of(&meta.entries, &meta.previous, previous);
+        let map = map_of(&meta.entries, &meta.previous, previous);
         std::mem::swap(&mut meta.entries, &mut meta.previous);
         Ok(map)
     }
@@ -710,8 +712,53 @@ impl<'a> Parser<'a> {
 /// from the body where they have no escapes.
 #[derive(Default)]
 struct MetaScratch<'a> {
-    entries: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    previous: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    entries: Vec<Pair<'a>>,
+    previous: Vec<Pair<'a>>,
+}
+
+/// A metadata entry as parsed.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// The map of `entries` (the last of equal keys wins): a clone of
+/// `previous_map` when `previous_entries` (what it was made of) are the
+/// same entries, else built. Hosts of one service mostly carry the same
+/// metadata: a clone copies the table and its strings without hashing or
+/// probing.
+fn map_of(
+    entries: &[Pair<'_>],
+    previous_entries: &[Pair<'_>],
+    previous_map: Option<&HashMap<String, String>>,
+) -> HashMap<String, String> {
+    match previous_map {
+        Some(prev) if same_entries(entries, previous_entries) => prev.clone(),
+        _ => {
+            let mut out = HashMap::with_capacity(entries.len());
+            for (k, v) in entries {
+                out.insert(k.as_ref().to_owned(), v.as_ref().to_owned());
+            }
+            out
+        }
+    }
+}
+
+/// Whether `cur` makes the same map as `prev`: the same entries in the
+/// same order, or (for a few entries, as servers that keep metadata in a
+/// hash map write them in any order) the same entries with no key twice.
+fn same_entries(cur: &[Pair<'_>], prev: &[Pair<'_>]) -> bool {
+    if cur.len() != prev.len() {
+        return false;
+    }
+    if cur == prev {
+        return true;
+    }
+    // Each entry of `cur` in `prev`, and no key of `cur` twice: then `prev`
+    // holds as many distinct keys as it has entries, each with the value
+    // `cur` gives it.
+    cur.len() <= 8
+        && cur.iter().enumerate().all(|(i, (k, v))| {
+            prev.iter().any(|(pk, pv)| pk == k && pv == v)
+                && !cur[..i].iter().any(|(ek, _)| ek == k)
+        })
 }
 
 /// A number written as plain decimal digits that fit a `u64` (no sign,
