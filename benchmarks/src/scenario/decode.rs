@@ -1,10 +1,13 @@
 //! `decode <ours|typed|value> <file> <iterations>`: decodes one saved
 //! `instance/list` answer over and over, without HTTP, and prints CPU and
-//! allocations per decode. `ours` is `nacos_blocking::ServiceInfo`'s own
-//! `Deserialize` (what the client runs on every list answer), `typed` the
-//! typed-serde floor ([`TypedList`](super::throughput::TypedList)), `value`
-//! a `serde_json::Value`. For profiling (`perf record`, `perf stat -e
-//! instructions:u` with two iteration counts) rather than for the report.
+//! allocations per decode. `ours` is `nacos_blocking::ServiceInfo`'s
+//! public `Deserialize` (what the disk cache and users' own serde code
+//! run; the client decodes list answers with its own crate-private parser,
+//! measured end to end by `throughput ours list`), `typed` the typed-serde
+//! floor ([`TypedList`](super::throughput::TypedList)), `value` a
+//! `serde_json::Value`. For profiling (e.g. `valgrind --tool=callgrind`
+//! with two iteration counts, the difference divided by the difference in
+//! iterations) rather than for the report.
 
 use std::hint::black_box;
 
