@@ -553,7 +553,10 @@ impl<'a> Parser<'a> {
         loop {
             let host = self.instance(&mut meta, hosts.last().map(|h| &h.metadata))?;
             if hosts.is_empty() {
-                let each = (self.i - first_at).max(1);
+                // Judged as at least `MIN_HOST_BYTES` each, so a tiny first
+                // host before a huge unknown field cannot make the list
+                // reserve many times the body's size.
+                let each = (self.i - first_at).max(MIN_HOST_BYTES);
                 hosts.reserve_exact(1 + (self.b.len() - self.i) / each);
             }
             hosts.push(host);
@@ -715,6 +718,11 @@ struct MetaScratch<'a> {
     entries: Vec<Pair<'a>>,
     previous: Vec<Pair<'a>>,
 }
+
+/// The fewest bytes a host is taken to span when sizing the list (real
+/// ones take about 300), which bounds what is reserved to about 1.5 times
+/// the body's size.
+const MIN_HOST_BYTES: usize = 100;
 
 /// A metadata entry as parsed.
 type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
