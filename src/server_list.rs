@@ -142,6 +142,7 @@ impl ServerList {
     }
 
     /// The servers in the order one call should try them.
+    #[cfg(test)]
     pub(crate) fn rotation(&self) -> Vec<ServerAddr> {
         let servers = self.snapshot();
         if servers.is_empty() {
@@ -153,6 +154,18 @@ impl ServerList {
             .chain(&servers[..start])
             .cloned()
             .collect()
+    }
+
+    /// The current list and where one call should start in it (try
+    /// `list[(start + i) % len]`): [`rotation`](Self::rotation) without
+    /// copying a single address.
+    pub(crate) fn rotated(&self) -> (Arc<Vec<ServerAddr>>, usize) {
+        let servers = self.snapshot();
+        let start = match servers.len() {
+            0 => 0,
+            n => self.cursor.load(Ordering::Relaxed) % n,
+        };
+        (servers, start)
     }
 
     /// The current list.

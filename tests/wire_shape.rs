@@ -417,7 +417,13 @@ fn login_then_one_long_poll_per_namespace() {
     // 2.4.3 NamingHttpClientProxy.serverHealthy: no parameters but the
     // `namespaceId` reqApi adds (Java sends `public` for the default
     // namespace; we leave the public namespace out, as on every call).
-    let r = one(&proxy, "GET", "/v1/ns/operator/metrics");
+    // First came the API probe (`Api::Auto`, src/dialect.rs): the same
+    // path, once per server, before the login and without a token.
+    let metrics = proxy.to("GET", "/v1/ns/operator/metrics");
+    assert_eq!(metrics.len(), 2, "{metrics:#?}");
+    assert!(metrics[0].query("accessToken").is_none());
+    assert!(metrics[0].header("request-module").is_none());
+    let r = metrics[1].clone();
     shape(&r, "Naming", &[], &[]);
     assert!(r.query("accessToken").is_some_and(|t| !t.is_empty()));
 

@@ -6,6 +6,11 @@
 mod measure;
 mod scenario;
 
+/// Counts every allocation this process makes, so scenarios can report
+/// allocations per call (robust to machine load, unlike time).
+#[global_allocator]
+static ALLOC: measure::CountingAlloc = measure::CountingAlloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(name) = args.first() else {

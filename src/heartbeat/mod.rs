@@ -46,7 +46,7 @@ use crate::worker::{guarded, StopSignal, Workers};
 
 pub(crate) use state::BeatKey;
 pub use state::HeartbeatState;
-use table::{BeatTable, Job};
+use table::{BeatTable, Job, Key};
 use timer::{Schedule, Timers};
 
 /// The heartbeats of one client: its table, its timer heap and its threads.
@@ -80,7 +80,7 @@ impl Heartbeats {
             return Ok(());
         }
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-        let (job_tx, job_rx) = crossbeam_channel::unbounded::<(BeatKey, u64)>();
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<(Key, u64)>();
         let hb = self.clone();
         self.workers
             .spawn("hb-sched", move |stop| schedule(&stop, &rx, &hb, &job_tx))?;
@@ -148,12 +148,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
 /// The scheduler: hands due beats to the senders, then sleeps until the
 /// next one is due or it is woken (a beat due earlier was scheduled).
-fn schedule(
-    stop: &StopSignal,
-    wake: &Receiver<()>,
-    hb: &Heartbeats,
-    jobs: &Sender<(BeatKey, u64)>,
-) {
+fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Heartbeats, jobs: &Sender<(Key, u64)>) {
     loop {
         let (due, wait) = {
             let mut s = lock(&hb.schedule);
@@ -177,7 +172,7 @@ fn schedule(
 }
 
 /// A sender: takes due beats one by one until the client stops.
-fn send_beats(stop: &StopSignal, jobs: &Receiver<(BeatKey, u64)>, hb: &Heartbeats) {
+fn send_beats(stop: &StopSignal, jobs: &Receiver<(Key, u64)>, hb: &Heartbeats) {
     loop {
         select! {
             recv(stop.receiver()) -> _ => return,
@@ -190,7 +185,7 @@ fn send_beats(stop: &StopSignal, jobs: &Receiver<(BeatKey, u64)>, hb: &Heartbeat
 }
 
 /// Sends one due beat and schedules the next.
-fn run(hb: &Heartbeats, key: &BeatKey, gen: u64) {
+fn run(hb: &Heartbeats, key: &Key, gen: u64) {
     let config = &hb.ctx.config;
     let Some(job) = hb.table.begin(key, gen, config.light_heartbeats) else {
         return; // deregistered or replaced meanwhile
@@ -215,7 +210,7 @@ fn run(hb: &Heartbeats, key: &BeatKey, gen: u64) {
 /// r-nacos, re-create it from the beat without its weight or enabled flag);
 /// on `20404` it is registered again at once.
 fn beat_once(hb: &Heartbeats, job: &Job) -> Result<BeatResult> {
-    let (service, inst) = (&job.service, &job.instance);
+    let (service, inst) = (&job.key.service, &*job.instance);
     if job.recovering {
         api::register(&hb.ctx, service, inst)?;
     }

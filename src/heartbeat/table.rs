@@ -1,7 +1,8 @@
 //! The table of heartbeated instances: what to send, and how it went.
 
+use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::state::{BeatKey, HeartbeatState};
@@ -13,18 +14,52 @@ use crate::util::{after, later, lock};
 /// The shortest interval taken from a server's advice.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
+/// A beat's key, shared by the table, the timer heap, the senders' queue
+/// and every beat of the instance: an `Arc` rather than a copy of its five
+/// strings at each of those places (on every registration and every beat).
+pub(crate) type Key = Arc<BeatKey>;
+
+/// How an instance's beats go: the changing part of its
+/// [`HeartbeatState`], which is built from this and the key when asked
+/// for (a registration no longer copies the names into one).
+#[derive(Debug)]
+struct Progress {
+    interval: Duration,
+    last_success: Option<SystemTime>,
+    last_attempt: Option<SystemTime>,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+}
+
+impl Progress {
+    fn public(&self, key: &BeatKey) -> HeartbeatState {
+        HeartbeatState {
+            service: key.service.clone(),
+            ip: key.ip.clone(),
+            port: key.port,
+            cluster: key.cluster.clone(),
+            interval: self.interval,
+            last_success: self.last_success,
+            last_attempt: self.last_attempt,
+            consecutive_failures: self.consecutive_failures,
+            last_error: self.last_error.clone(),
+        }
+    }
+}
+
 /// One heartbeated instance.
 #[derive(Debug)]
 struct Entry {
     gen: u64,
-    key: ServiceKey,
-    instance: Instance,
-    beat: BeatInfo,
+    /// Shared with the beats in flight (`Arc`: a beat no longer copies the
+    /// instance and its metadata).
+    instance: Arc<Instance>,
+    beat: Arc<BeatInfo>,
     /// The instance's own interval (metadata), which wins over the server's.
     own_interval: Option<Duration>,
     light_ok: bool,
     need_full: bool,
-    state: HeartbeatState,
+    state: Progress,
     /// When the beat in hand (or the next one) is due: the next one is due
     /// one interval after it, not after the beat came back, so the time a
     /// request takes does not pile up as drift.
@@ -39,17 +74,12 @@ impl Entry {
         beat.scheduled = true;
         Entry {
             gen,
-            key: key.clone(),
-            instance: inst.clone(),
-            beat,
+            instance: Arc::new(inst.clone()),
+            beat: Arc::new(beat),
             own_interval: interval_of_metadata(inst),
             light_ok: false,
             need_full: true,
-            state: HeartbeatState {
-                service: key.clone(),
-                ip: inst.ip.clone(),
-                port: inst.port,
-                cluster: inst.cluster_name.clone(),
+            state: Progress {
                 interval,
                 last_success: None,
                 last_attempt: None,
@@ -64,9 +94,9 @@ impl Entry {
 /// Every entry, and which beats are being sent right now.
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<BeatKey, Entry>,
+    entries: HashMap<Key, Entry>,
     /// Beats on the wire, by key (a replaced entry may briefly have two).
-    running: HashMap<BeatKey, usize>,
+    running: HashMap<Key, usize>,
     next_gen: u64,
     /// How many entries are failing now (for the outage log lines).
     failing: usize,
@@ -85,9 +115,9 @@ impl Table {
 /// One beat to send.
 #[derive(Debug)]
 pub(super) struct Job {
-    pub(super) service: ServiceKey,
-    pub(super) instance: Instance,
-    pub(super) beat: BeatInfo,
+    pub(super) key: Key,
+    pub(super) instance: Arc<Instance>,
+    pub(super) beat: Arc<BeatInfo>,
     /// The beat may leave the instance's details out.
     pub(super) light: bool,
     /// Earlier beats failed: the server may have restarted and lost the
@@ -112,17 +142,29 @@ impl BeatTable {
         key: &ServiceKey,
         inst: &Instance,
         default: Duration,
-    ) -> (BeatKey, u64, Instant) {
-        let bk = BeatKey::new(key, inst);
+    ) -> (Key, u64, Instant) {
+        let bk = Arc::new(BeatKey::new(key, inst));
         let interval = interval_of_metadata(inst).unwrap_or(default);
-        let mut table = lock(&self.table);
-        table.take(&bk);
+        let due = after(interval);
+        // Built before the lock is taken; its generation is set under it.
+        let mut entry = Entry::new(key, inst, 0, interval, due);
+        let mut guard = lock(&self.table);
+        let table = &mut *guard;
         table.next_gen += 1;
         let gen = table.next_gen;
-        let due = after(interval);
-        table
-            .entries
-            .insert(bk.clone(), Entry::new(key, inst, gen, interval, due));
+        entry.gen = gen;
+        // One lookup (one hash of the key) to replace or insert.
+        match table.entries.entry(bk.clone()) {
+            Slot::Occupied(mut old) => {
+                if old.get().state.consecutive_failures > 0 {
+                    table.failing -= 1;
+                }
+                old.insert(entry);
+            }
+            Slot::Vacant(slot) => {
+                slot.insert(entry);
+            }
+        }
         (bk, gen, due)
     }
 
@@ -139,13 +181,13 @@ impl BeatTable {
         let mut beat = BeatInfo::new(key, inst);
         beat.period = e.beat.period;
         beat.scheduled = true;
-        e.beat = beat;
-        e.instance = inst.clone();
         e.own_interval = interval_of_metadata(inst);
         if let Some(own) = e.own_interval {
             e.state.interval = own;
-            e.beat.period = u64::try_from(own.as_millis()).unwrap_or(u64::MAX);
+            beat.period = u64::try_from(own.as_millis()).unwrap_or(u64::MAX);
         }
+        e.beat = Arc::new(beat);
+        e.instance = Arc::new(inst.clone());
         // The next beat carries everything once more.
         e.need_full = true;
         true
@@ -155,7 +197,7 @@ impl BeatTable {
     /// of it still on the wire, so none can land after what comes next.
     pub(super) fn remove(&self, key: &BeatKey, wait: Duration) -> Option<Instance> {
         let mut table = lock(&self.table);
-        let removed = table.take(key).map(|e| e.instance);
+        let removed = table.take(key).map(|e| Arc::unwrap_or_clone(e.instance));
         let until = after(wait);
         while table.running.contains_key(key) {
             let left = until.saturating_duration_since(Instant::now());
@@ -182,25 +224,27 @@ impl BeatTable {
     /// Stops every beat (waiting for those on the wire, up to `wait`) and
     /// returns what was being beaten.
     pub(super) fn remove_all(&self, wait: Duration) -> Vec<(ServiceKey, Instance)> {
-        let keys: Vec<BeatKey> = lock(&self.table).entries.keys().cloned().collect();
+        let keys: Vec<Key> = lock(&self.table).entries.keys().cloned().collect();
         let until = after(wait);
         keys.into_iter()
             .filter_map(|k| {
                 let left = until.saturating_duration_since(Instant::now());
-                self.remove(&k, left).map(|inst| (k.service, inst))
+                self.remove(&k, left).map(|inst| (k.service.clone(), inst))
             })
             .collect()
     }
 
     pub(super) fn state(&self, key: &BeatKey) -> Option<HeartbeatState> {
-        lock(&self.table).entries.get(key).map(|e| e.state.clone())
+        let table = lock(&self.table);
+        let (k, e) = table.entries.get_key_value(key)?;
+        Some(e.state.public(k))
     }
 
     pub(super) fn states(&self) -> Vec<HeartbeatState> {
         let mut all: Vec<HeartbeatState> = lock(&self.table)
             .entries
-            .values()
-            .map(|e| e.state.clone())
+            .iter()
+            .map(|(k, e)| e.state.public(k))
             .collect();
         all.sort_by(|a, b| {
             (&a.service, &a.cluster, &a.ip, a.port).cmp(&(&b.service, &b.cluster, &b.ip, b.port))
@@ -210,11 +254,11 @@ impl BeatTable {
 
     /// Takes the entry `key` at `gen` for sending, unless it is gone or
     /// replaced: what to send, and whether the beat may be light.
-    pub(super) fn begin(&self, key: &BeatKey, gen: u64, light_allowed: bool) -> Option<Job> {
+    pub(super) fn begin(&self, key: &Key, gen: u64, light_allowed: bool) -> Option<Job> {
         let mut table = lock(&self.table);
         let e = table.entries.get(key).filter(|e| e.gen == gen)?;
         let job = Job {
-            service: e.key.clone(),
+            key: key.clone(),
             instance: e.instance.clone(),
             beat: e.beat.clone(),
             light: light_allowed && e.light_ok && !e.need_full,
@@ -228,7 +272,7 @@ impl BeatTable {
     /// when the entry was removed or replaced meanwhile).
     pub(super) fn finish(
         &self,
-        key: &BeatKey,
+        key: &Key,
         gen: u64,
         outcome: std::result::Result<BeatResult, String>,
         default: Duration,
@@ -250,7 +294,7 @@ impl BeatTable {
                 if e.state.consecutive_failures > 0 {
                     log::debug!(
                         "nacos: heartbeats of {} {}:{} recovered after {} failures",
-                        e.key,
+                        key.service,
                         key.ip,
                         key.port,
                         e.state.consecutive_failures
@@ -268,7 +312,12 @@ impl BeatTable {
                 e.need_full = answer.instance_not_found();
                 let advised = answer.advised(&e.instance).map(|d| d.max(MIN_INTERVAL));
                 e.state.interval = e.own_interval.or(advised).unwrap_or(default);
-                e.beat.period = u64::try_from(e.state.interval.as_millis()).unwrap_or(u64::MAX);
+                let period = u64::try_from(e.state.interval.as_millis()).unwrap_or(u64::MAX);
+                if e.beat.period != period {
+                    // Copies the beat only when its period changes (the
+                    // beat just sent may still hold it).
+                    Arc::make_mut(&mut e.beat).period = period;
+                }
             }
             Err(message) => {
                 if e.state.consecutive_failures == 0 {
@@ -309,8 +358,8 @@ mod tests {
         BeatTable::default()
     }
 
-    fn table_with(hb: &BeatTable, inst: &Instance) -> (BeatKey, u64) {
-        let bk = BeatKey::new(&key(), inst);
+    fn table_with(hb: &BeatTable, inst: &Instance) -> (Key, u64) {
+        let bk = Arc::new(BeatKey::new(&key(), inst));
         let mut t = lock(&hb.table);
         t.next_gen += 1;
         let gen = t.next_gen;

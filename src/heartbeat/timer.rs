@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::state::BeatKey;
+use super::table::Key;
 
 /// One due beat: `key` at generation `gen`, due at `at`.
 #[derive(Debug)]
@@ -96,7 +96,7 @@ impl<K> Timers<K> {
 /// registration (or a beat rescheduling itself) costs no thread switch.
 #[derive(Debug)]
 pub(super) struct Schedule {
-    pub(super) timers: Timers<BeatKey>,
+    pub(super) timers: Timers<Key>,
     /// When the scheduler will wake up by itself (`None`: not waiting).
     pub(super) planned: Option<Instant>,
     /// Wakes the scheduler; `None` until it runs.
@@ -105,7 +105,7 @@ pub(super) struct Schedule {
 
 impl Schedule {
     /// Schedules a beat of `key` (generation `gen`) at `at`.
-    pub(super) fn push(&mut self, key: BeatKey, gen: u64, at: Instant) {
+    pub(super) fn push(&mut self, key: Key, gen: u64, at: Instant) {
         self.timers.push(at, key, gen);
         if self.planned.is_none_or(|p| at < p) {
             if let Some(w) = &self.wake {

@@ -162,6 +162,19 @@ pub(crate) struct RawList {
     pub(crate) body: String,
 }
 
+impl RawList {
+    /// How deep in the answer the per-answer stamps (`lastRefTime`,
+    /// `checksum`) sit: in the top-level object of a v1 answer, in the
+    /// envelope's `data` object of a v3 one (batata's; Java's v3 list is a
+    /// bare array without stamps).
+    pub(crate) fn stamp_depth(&self) -> usize {
+        match self.dialect {
+            Dialect::V1 => 1,
+            Dialect::V3 => 2,
+        }
+    }
+}
+
 /// The raw list answer for `target` (every instance, healthy or not).
 pub(crate) fn fetch_instance_list(ctx: &Context, target: &Target) -> Result<RawList> {
     let resp = ctx.send(&|d| {
@@ -208,8 +221,10 @@ fn checked(target: &Target, info: ServiceInfo, body: &str) -> Result<ServiceInfo
 /// Decodes an `instance/list` answer. It must have the shape of one: an
 /// object with a `hosts` list whose every host has an ip and a port.
 pub(crate) fn decode_instance_list(target: &Target, body: &str) -> Result<ServiceInfo> {
-    let info: ServiceInfo =
-        serde_json::from_str(body).map_err(|e| Error::decode("instance list", e, body))?;
+    // The list's own parser (what `ServiceInfo`'s `Deserialize` accepts,
+    // at about half the instructions: see `naming/service/decode.rs`).
+    let info = crate::naming::service::parse_instance_list(body)
+        .map_err(|e| Error::decode("instance list", e, body))?;
     if let Some(bad) = info.hosts.iter().find(|h| h.ip.is_empty() || h.port == 0) {
         return Err(Error::decode(
             "instance list",

@@ -12,6 +12,7 @@
 //! events carry changes only, so an instance already present is never
 //! reported as added again.
 
+mod body;
 mod disk_cache;
 mod event;
 mod poller;

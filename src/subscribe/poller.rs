@@ -3,15 +3,14 @@
 //! Events go to listeners through the client's delivery pool. Threads
 //! start with the first subscription.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::error::Result;
 use crate::naming::api::{decode_list, fetch_instance_list};
+use crate::subscribe::body::KeptBody;
 use crate::subscribe::registry::Job;
 use crate::subscribe::{disk_cache, Subscriptions};
 use crate::worker::{guarded, StopSignal};
@@ -88,8 +87,9 @@ fn work(subs: &Subscriptions, stop: &StopSignal) {
             recv(subs.channels.jobs_rx) -> job => match job {
                 Ok(job) => {
                     guarded("a subscription poll", || run(subs, &job));
-                    subs.registry.finish(&job);
-                    subs.channels.wake();
+                    if subs.registry.finish(&job) {
+                        subs.channels.wake();
+                    }
                 }
                 Err(_) => return,
             },
@@ -97,22 +97,16 @@ fn work(subs: &Subscriptions, stop: &StopSignal) {
     }
 }
 
-/// A hash of an answer's bytes, to tell an unchanged answer without
-/// decoding it.
-fn body_hash(body: &str) -> u64 {
-    static KEYS: OnceLock<RandomState> = OnceLock::new();
-    KEYS.get_or_init(RandomState::new).hash_one(body.as_bytes())
-}
-
 /// One poll: ask the server, record, store, then queue the events.
 fn run(subs: &Subscriptions, job: &Job) {
     let ctx = &subs.ctx;
     let result = fetch_instance_list(ctx, &job.target).and_then(|raw| {
-        let hash = body_hash(&raw.body);
-        if subs.registry.unchanged(job, hash) {
+        if subs.registry.unchanged(job, &raw.body) {
             return Ok(None);
         }
-        decode_list(&job.target, &raw).map(|info| Some((info, hash)))
+        let info = decode_list(&job.target, &raw)?;
+        let depth = raw.stamp_depth();
+        Ok(Some((info, KeptBody::new(raw.body, depth))))
     });
     let result = match result {
         Ok(None) => return,

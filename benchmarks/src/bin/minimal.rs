@@ -9,7 +9,7 @@ fn main() -> Result<(), nacos_blocking::Error> {
         .unwrap_or_else(|| "127.0.0.1:8848".into());
     let client = NacosClient::new(&addr)?;
     client.register_instance("orders", &Instance::new("10.0.0.7", 8080))?;
-    let info = client.list_instances("orders", &[], false)?;
+    let info = client.list_instances("orders")?;
     println!("{} instances", info.hosts.len());
     Ok(())
 }

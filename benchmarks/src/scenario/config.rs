@@ -24,7 +24,7 @@
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{NacosClient, Publish};
+use nacos_blocking::{ConfigEvent, NacosClient, Publish};
 
 use super::heartbeat::epoch_us;
 use super::subscribe::target;
@@ -87,7 +87,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for i in 0..keys {
         let id = format!("{prefix}-{i}");
         let l = client
-            .add_config_listener((id.as_str(), GROUP), move |ev| {
+            .subscribe_config((id.as_str(), GROUP), move |ev: &ConfigEvent| {
                 let now = epoch_us();
                 let Some(t) = ev
                     .content

@@ -2,6 +2,7 @@
 //! one JSON line per run for `bench.py` to aggregate.
 
 pub mod config;
+pub mod decode;
 pub mod heartbeat;
 pub mod proxy;
 pub mod subscribe;
@@ -23,8 +24,13 @@ pub const ALL: &[Scenario] = &[
     },
     Scenario {
         name: "throughput",
-        usage: "throughput <ours|ureq|ureq-json|ureq-timeout> <register|list> <addr> <service> <calls> <warmup> <port base>",
+        usage: "throughput <ours|ureq|ureq-json|ureq-typed|ureq-timeout> <register|list> <addr> <service> <calls> <warmup> <port base>",
         run: throughput::run,
+    },
+    Scenario {
+        name: "decode",
+        usage: "decode <ours|typed|value> <file> <iterations>   (list decoding alone, no HTTP)",
+        run: decode::run,
     },
     Scenario {
         name: "proxy",
@@ -38,7 +44,7 @@ pub const ALL: &[Scenario] = &[
     },
     Scenario {
         name: "subscribe",
-        usage: "subscribe ours <addr> <prefix> <services> <interval_ms|0> <idle_s> <changes> <max_wait_s>",
+        usage: "subscribe <ours|ureq> <addr> <prefix> <services> <interval_ms|0> <idle_s> <changes> <max_wait_s>",
         run: subscribe::run,
     },
     Scenario {

@@ -9,6 +9,10 @@
 //! `{"idle":..}`; then waits until `changes` notifications arrived (or
 //! `max_wait_s` passed) and prints `{"latencies_ms":[..],..}`.
 //!
+//! `subscribe ureq <addr> <prefix> <services> <interval_ms> <idle_s> ..`
+//! is the idle-poll floor: the same polls through a bare ureq loop (see
+//! [`idle_floor`]).
+//!
 //! `sub-driver <addr> <prefix> <services> <changes> <gap_ms>` is the other
 //! process: change k registers a persistent instance (port 40000+k) in one
 //! of the subscribed services, with metadata `t` = epoch µs taken just
@@ -23,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{Instance, NacosClient};
+use nacos_blocking::{Instance, NacosClient, ServiceEvent};
 
 use super::heartbeat::epoch_us;
 use crate::measure::Span;
@@ -44,9 +48,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let [contender, addr, prefix, rest @ ..] = args else {
         return Err("expected ours <addr> <prefix> <services> <interval_ms> <idle_s> <changes> <max_wait_s>".into());
     };
-    if contender != "ours" {
-        return Err(format!("unknown contender {contender}"));
-    }
     let v = nums(
         rest,
         &["services", "interval_ms", "idle_s", "changes", "max_wait_s"],
@@ -54,6 +55,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let [services, interval_ms, idle_s, changes, max_wait_s] = v[..] else {
         return Err("expected 5 numbers".into());
     };
+    match contender.as_str() {
+        "ours" => {}
+        "ureq" => return idle_floor(addr, prefix, services, interval_ms, idle_s),
+        other => return Err(format!("unknown contender {other}")),
+    }
     let cache = std::env::temp_dir().join(format!("nbench-subscribe-{}", std::process::id()));
     let mut b = NacosClient::builder()
         .server_addr(addr.as_str())
@@ -69,7 +75,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for i in 0..services {
         let (initial, latencies) = (initial.clone(), latencies.clone());
         client
-            .subscribe(format!("{prefix}-{i}"), &[], move |ev| {
+            .subscribe(format!("{prefix}-{i}"), move |ev: &ServiceEvent| {
                 let now = epoch_us();
                 if ev.initial {
                     initial.fetch_add(1, Ordering::Relaxed);
@@ -83,7 +89,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     }
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .detach();
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     while initial.load(Ordering::Relaxed) < services as usize && Instant::now() < deadline {
@@ -160,5 +167,80 @@ pub fn driver(args: &[String]) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     println!("{{\"driver\":true,\"changes\":{changes}}}");
+    Ok(())
+}
+
+/// The idle-poll floor: one thread and a bare ureq agent making the polls
+/// `ours` makes (the same `instance/list` request per service, every
+/// `interval_ms`, spread evenly over the interval), reading each body as
+/// text and nothing else. It prints the same `ready` and `idle` lines as
+/// `ours`, then a result line with no latencies (it has no listeners).
+fn idle_floor(
+    addr: &str,
+    prefix: &str,
+    services: u64,
+    interval_ms: u64,
+    idle_s: u64,
+) -> Result<(), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("http://{addr}/nacos/v1/ns/instance/list");
+    let names: Vec<String> = (0..services)
+        .map(|i| format!("DEFAULT_GROUP@@{prefix}-{i}"))
+        .collect();
+    let poll = |name: &str| -> Result<(), String> {
+        let mut resp = agent
+            .get(&url)
+            .query("serviceName", name)
+            .query("healthyOnly", "false")
+            .call()
+            .map_err(|e| e.to_string())?;
+        resp.body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    };
+    let threads_before = crate::measure::proc_status("Threads");
+    let setup = Span::start();
+    for n in &names {
+        poll(n)?;
+    }
+    let setup = setup.stop();
+    println!(
+        "{{\"ready\":true,\"initial_events\":{services},\"setup_s\":{:.3},\"threads_before\":{threads_before}}}",
+        setup.wall_s
+    );
+    std::io::stdout().flush().ok();
+    let interval = Duration::from_millis(interval_ms.max(1));
+    let step = interval / services.max(1) as u32;
+    let from_us = epoch_us();
+    let idle = Span::start();
+    let start = Instant::now();
+    let end = start + Duration::from_secs(idle_s);
+    let mut k: u32 = 0;
+    loop {
+        let at = start + step * k;
+        if at >= end {
+            break;
+        }
+        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        poll(&names[k as usize % names.len()])?;
+        k += 1;
+    }
+    let idle = idle.stop();
+    println!(
+        "{{\"idle\":true,\"from_us\":{from_us},\"to_us\":{},\"polls\":{k},{}}}",
+        epoch_us(),
+        idle.json_fields()
+    );
+    println!(
+        "{{\"contender\":\"ureq\",\"services\":{services},\"interval_ms\":{interval_ms},\"subscribed\":{services},\"latencies_ms\":[],{}}}",
+        Span::start().stop().json_fields()
+    );
+    std::io::stdout().flush().ok();
     Ok(())
 }

@@ -3,15 +3,19 @@
 //! Contenders in this process: `ours` (nacos-blocking), `ureq` (the floor:
 //! the same HTTP requests through a bare ureq agent, body read as text) and
 //! `ureq-json` (the floor plus parsing the list body into a
-//! `serde_json::Value`, to show what decoding alone costs) and
+//! `serde_json::Value`, to show what decoding alone costs), `ureq-typed`
+//! (the typed floor for lists: the floor plus `serde_json::from_str` into
+//! a plain derived struct with the fields the client returns) and
 //! `ureq-timeout` (the floor with a per-request deadline, as `ours` sets:
 //! diagnostic, it shows what that costs inside ureq). The Python v1
 //! client and `nacos-sdk` run the same loop in their own programs
 //! (`contenders/python_v1.py`, `peers/nacos-sdk`).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use nacos_blocking::{Instance, NacosClient};
+use serde::Deserialize;
 
 use crate::measure::Span;
 
@@ -20,7 +24,8 @@ const GROUP: &str = "DEFAULT_GROUP";
 const IP: &str = "10.1.0.1";
 
 /// `setup-list <addr> <service> <instances>`: registers persistent
-/// instances (they need no heartbeats, so they stay listed for the run).
+/// instances (they need no heartbeats, so they stay listed for the run),
+/// each with two metadata keys.
 pub fn setup_list(args: &[String]) -> Result<(), String> {
     let [addr, service, n] = args else {
         return Err("expected <addr> <service> <instances>".into());
@@ -31,13 +36,14 @@ pub fn setup_list(args: &[String]) -> Result<(), String> {
         let inst = Instance::builder("10.2.0.1", 20000 + i)
             .ephemeral(false)
             .metadata("zone", "bench")
+            .metadata("version", "1.0.0")
             .build();
         client
             .register_instance(service.as_str(), &inst)
             .map_err(|e| e.to_string())?;
     }
     let seen = client
-        .list_instances(service.as_str(), &[], false)
+        .list_instances(service.as_str())
         .map_err(|e| e.to_string())?
         .hosts
         .len();
@@ -72,10 +78,52 @@ impl Contender for Ours {
 
     fn list(&mut self) -> Result<usize, String> {
         self.client
-            .list_instances(self.service.as_str(), &[], false)
+            .list_instances(self.service.as_str())
             .map(|info| info.hosts.len())
             .map_err(|e| e.to_string())
     }
+}
+
+/// The typed floor's model of an `instance/list` answer: a plain derived
+/// struct with the fields `nacos_blocking::ServiceInfo` returns (no
+/// tolerance for `null`s, unknown fields skipped as serde does).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TypedList {
+    pub name: String,
+    pub group_name: String,
+    pub clusters: String,
+    pub cache_millis: u64,
+    pub last_ref_time: i64,
+    pub checksum: String,
+    pub hosts: Vec<TypedHost>,
+}
+
+/// One host of [`TypedList`].
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TypedHost {
+    pub instance_id: Option<String>,
+    pub ip: String,
+    pub port: u16,
+    pub weight: f64,
+    pub healthy: bool,
+    pub enabled: bool,
+    pub ephemeral: bool,
+    pub cluster_name: String,
+    pub service_name: Option<String>,
+    pub metadata: HashMap<String, String>,
+}
+
+/// What the floor does with a list body.
+#[derive(Clone, Copy, PartialEq)]
+enum Parse {
+    /// Reads it as text only.
+    Text,
+    /// Parses it into a `serde_json::Value`.
+    Value,
+    /// Parses it into [`TypedList`].
+    Typed,
 }
 
 /// The floor: the request `ours` sends (same method, path and parameters),
@@ -84,19 +132,14 @@ struct Floor {
     agent: ureq::Agent,
     base: String,
     grouped: String,
-    parse_json: bool,
+    parse: Parse,
     /// Sets a per-request deadline as `ours` does (diagnostic: with any
     /// timeout set, ureq resolves the host on a new thread per request).
     timeout: Option<std::time::Duration>,
 }
 
 impl Floor {
-    fn new(
-        addr: &str,
-        service: &str,
-        parse_json: bool,
-        timeout: Option<std::time::Duration>,
-    ) -> Floor {
+    fn new(addr: &str, service: &str, parse: Parse, timeout: Option<std::time::Duration>) -> Floor {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -105,7 +148,7 @@ impl Floor {
             agent,
             base: format!("http://{addr}/nacos"),
             grouped: format!("{GROUP}@@{service}"),
-            parse_json,
+            parse,
             timeout,
         }
     }
@@ -151,11 +194,18 @@ impl Contender for Floor {
             .call()
             .map_err(|e| e.to_string())?;
         let body = ok_body(&mut resp)?;
-        if !self.parse_json {
-            return Ok(body.matches("\"instanceId\"").count());
+        match self.parse {
+            Parse::Text => Ok(body.matches("\"instanceId\"").count()),
+            Parse::Value => {
+                let v: serde_json::Value =
+                    serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                Ok(v["hosts"].as_array().map_or(0, Vec::len))
+            }
+            Parse::Typed => {
+                let v: TypedList = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                Ok(v.hosts.len())
+            }
         }
-        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-        Ok(v["hosts"].as_array().map_or(0, Vec::len))
     }
 }
 
@@ -180,12 +230,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             client: NacosClient::new(addr).map_err(|e| e.to_string())?,
             service: service.clone(),
         }),
-        "ureq" => Box::new(Floor::new(addr, service, false, None)),
-        "ureq-json" => Box::new(Floor::new(addr, service, true, None)),
+        "ureq" => Box::new(Floor::new(addr, service, Parse::Text, None)),
+        "ureq-json" => Box::new(Floor::new(addr, service, Parse::Value, None)),
+        "ureq-typed" => Box::new(Floor::new(addr, service, Parse::Typed, None)),
         "ureq-timeout" => Box::new(Floor::new(
             addr,
             service,
-            false,
+            Parse::Text,
             Some(Duration::from_secs(5)),
         )),
         other => return Err(format!("unknown contender {other}")),
