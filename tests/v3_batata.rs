@@ -19,7 +19,7 @@ use nacos_blocking::{ConfigEvent, Instance, NacosClient, ServiceEvent, ServicePa
 use serde_json::Value;
 use support::batata::Batata;
 use support::process::{body, status};
-use support::{eventually, http, http_get, http_post, logs, unique, RNacos};
+use support::{eventually, http, http_get, http_post, logs, serves_a_round, unique, RNacos};
 
 /// `application/x-www-form-urlencoded` escaping of one value.
 fn enc(v: &str) -> String {
@@ -388,20 +388,7 @@ fn a_v1_and_a_v3_server_each_carry_the_client_while_the_other_is_down() {
         .unwrap();
     let svc = unique("v3-mixed");
     let id = unique("v3-mixed-cfg");
-    let works = |round: &str| {
-        c.register_instance(&svc, &Instance::new("10.1.0.6", 80))
-            .unwrap_or_else(|e| panic!("{round}: register: {e}"));
-        let listed = c
-            .list_instances(&svc)
-            .unwrap_or_else(|e| panic!("{round}: list: {e}"));
-        assert!(listed.hosts.iter().any(|h| h.ip == "10.1.0.6"), "{round}");
-        c.publish_config(&id, round)
-            .unwrap_or_else(|e| panic!("{round}: publish: {e}"));
-        let got = c
-            .get_config(&id)
-            .unwrap_or_else(|e| panic!("{round}: get: {e}"));
-        assert_eq!(got.as_deref(), Some(round));
-    };
+    let works = |round: &str| serves_a_round(&c, &svc, &id, round);
     works("both up");
     v3.stop();
     works("batata down");

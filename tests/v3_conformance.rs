@@ -17,7 +17,7 @@ use std::time::Duration;
 use nacos_blocking::{Api, ConfigEvent, Instance, NacosClient, ServicePage};
 use support::fake::{response, FakeServer};
 use support::fake_v3::FakeV3;
-use support::{eventually, logs, unique, RNacos};
+use support::{eventually, logs, serves_a_round, unique, RNacos};
 
 fn builder(addr: &str) -> nacos_blocking::ClientBuilder {
     NacosClient::builder()
@@ -318,27 +318,7 @@ fn a_v1_and_a_v3_server_each_carry_the_client_while_the_other_is_down() {
         .unwrap();
     let svc = unique("conf-mixed");
     let id = unique("conf-mixed-cfg");
-    let works = |round: &str| {
-        let inst = Instance::new("10.2.0.9", 80);
-        c.register_instance(&svc, &inst)
-            .unwrap_or_else(|e| panic!("{round}: register: {e}"));
-        assert!(
-            c.list_instances(&svc)
-                .unwrap_or_else(|e| panic!("{round}: list: {e}"))
-                .hosts
-                .iter()
-                .any(|h| h.ip == "10.2.0.9"),
-            "{round}: not listed"
-        );
-        c.publish_config(&id, round)
-            .unwrap_or_else(|e| panic!("{round}: publish: {e}"));
-        assert_eq!(
-            c.get_config(&id)
-                .unwrap_or_else(|e| panic!("{round}: get: {e}"))
-                .as_deref(),
-            Some(round)
-        );
-    };
+    let works = |round: &str| serves_a_round(&c, &svc, &id, round);
     v3.stop();
     works("v3 down");
     v3.start_again();

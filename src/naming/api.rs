@@ -225,18 +225,7 @@ pub(crate) fn decode_instance_list(target: &Target, body: &str) -> Result<Servic
     // at about half the instructions: see `naming/service/decode.rs`).
     let info = crate::naming::service::parse_instance_list(body)
         .map_err(|e| Error::decode("instance list", e, body))?;
-    if let Some(bad) = info.hosts.iter().find(|h| h.ip.is_empty() || h.port == 0) {
-        return Err(Error::decode(
-            "instance list",
-            format!("a host without ip or port ({}:{})", bad.ip, bad.port),
-            body,
-        ));
-    }
-    Ok(filter_hosts(
-        info.normalize(&target.service),
-        &target.clusters,
-        false,
-    ))
+    checked(target, info, body)
 }
 
 /// Every instance of `target` from the server (the cluster filter applied

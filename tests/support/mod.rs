@@ -315,3 +315,26 @@ pub fn nacos_thread_names() -> Vec<String> {
     names.sort();
     names
 }
+
+/// Registers an instance of `service`, lists it, publishes `round` as the
+/// content of config `data_id` and reads it back, panicking with `round`
+/// in the message at the first failure: "the client works" for tests that
+/// take servers away.
+pub fn serves_a_round(c: &nacos_blocking::NacosClient, service: &str, data_id: &str, round: &str) {
+    let ip = "10.2.0.9";
+    c.register_instance(service, &nacos_blocking::Instance::new(ip, 80))
+        .unwrap_or_else(|e| panic!("{round}: register: {e}"));
+    let listed = c
+        .list_instances(service)
+        .unwrap_or_else(|e| panic!("{round}: list: {e}"));
+    assert!(
+        listed.hosts.iter().any(|h| h.ip == ip),
+        "{round}: not listed"
+    );
+    c.publish_config(data_id, round)
+        .unwrap_or_else(|e| panic!("{round}: publish: {e}"));
+    let got = c
+        .get_config(data_id)
+        .unwrap_or_else(|e| panic!("{round}: get: {e}"));
+    assert_eq!(got.as_deref(), Some(round));
+}
