@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{Error, Instance, NacosClient};
+use nacos_blocking::{Api, Error, Instance, NacosClient};
 use support::fake::{ok, FakeServer};
 use support::{free_port, unique, RNacos};
 
@@ -113,8 +113,10 @@ fn server_errors_fail_over_and_client_errors_do_not() {
     let bad_request = FakeServer::start(|_| {
         Some("HTTP/1.1 400 Bad Request\r\nContent-Length: 13\r\n\r\nbad parameter".into())
     });
+    // Counting requests: the API is fixed, so no probe comes first.
     let c = NacosClient::builder()
         .server_addr(bad_request.addr())
+        .api(Api::V1)
         .retries(3)
         .build()
         .unwrap();
@@ -136,8 +138,10 @@ fn a_single_server_is_retried_and_its_message_surfaces() {
             ok(r#"{"status":"UP"}"#)
         })
     });
+    // Counting requests: the API is fixed, so no probe comes first.
     let c = NacosClient::builder()
         .server_addr(flaky.addr())
+        .api(Api::V1)
         .retries(2)
         .build()
         .unwrap();
