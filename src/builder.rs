@@ -437,8 +437,8 @@ impl ClientBuilder {
     // --- Protocol --------------------------------------------------------
 
     /// Which Nacos HTTP API to speak; see [`Api`]. With [`Api::Auto`] each
-    /// server is asked once what it speaks (and again after it was
-    /// unreachable), so one client works with Nacos 1.x–3.x, r-nacos and
+    /// server is asked once what it speaks (and again after a connection
+    /// to it was refused or reset), so one client works with Nacos 1.x–3.x, r-nacos and
     /// batata, and with a cluster in the middle of an upgrade.
     ///
     /// Defaults to [`Api::Auto`].

@@ -3,8 +3,9 @@
 //! Nacos 1.x, 2.x, 3.0–3.1 and r-nacos speak v1; Nacos 3.2+ (without the
 //! legacy adapter plugin) and batata speak only v2/v3. With
 //! [`Api::Auto`] each server is probed once, on first use, and the answer
-//! is remembered per server until the server fails to answer at all (it
-//! may come back upgraded): then it is probed again.
+//! is remembered per server until a connection to it is refused or reset
+//! (it may come back upgraded): then it is probed again. A timeout keeps
+//! it (a config check the server holds times out by design).
 //!
 //! The probe asks for the v1 path this client uses least, and only when
 //! that is missing (`404`) for the v3 server state:
@@ -42,8 +43,8 @@ use crate::util::lock;
 #[non_exhaustive]
 pub enum Api {
     /// Detect what each server speaks on first use (one or two cheap
-    /// requests per server, remembered; again after the server was
-    /// unreachable). Servers of a mixed cluster are each spoken to in
+    /// requests per server, remembered; again after a connection to it was
+    /// refused or reset). Servers of a mixed cluster are each spoken to in
     /// their own API.
     #[default]
     Auto,

@@ -516,8 +516,11 @@ impl Transport {
                         let status = matches!(e, Error::Status { .. });
                         answered |= count > 1 && status;
                         only_statuses &= status;
-                        if !status {
-                            // It may come back as another version.
+                        if matches!(e, Error::Transport { .. }) {
+                            // Refused or reset: it may come back as another
+                            // version. (A timeout is no outage: a check the
+                            // server holds past its short deadline times
+                            // out by design.)
                             self.dialects.forget(server.label());
                         }
                         self.servers.mark_failed(server);

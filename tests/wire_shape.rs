@@ -655,3 +655,32 @@ fn next_change(w: &Watcher<ConfigEvent>, within: Duration) -> Option<ConfigEvent
         }
     }
 }
+
+/// `Api::Auto` probes a server once (src/dialect.rs), and asks again only
+/// after a connection to it was refused or reset: a config check that
+/// r-nacos holds past the check's own 1 s deadline times out by design and
+/// must not send the probe again.
+#[test]
+fn the_api_probe_is_made_once_per_server() {
+    let server = RNacos::shared();
+    let proxy = RecordingProxy::start(server.http_port);
+    let c = client(&proxy);
+    // Two keys occupy both long-poll threads; a third is left to the
+    // checker, whose checks r-nacos holds until they time out.
+    let _watchers: Vec<_> = (0..3)
+        .map(|_| {
+            let w = c.watch_config(unique("probe-once").as_str()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            w
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(4));
+    let held_checks = proxy
+        .to("POST", "/v1/cs/configs/listener")
+        .iter()
+        .filter(|r| r.header("long-pulling-timeout-no-hangup").is_some())
+        .count();
+    assert!(held_checks >= 2, "the checker did not run: {held_checks}");
+    let probes = proxy.to("GET", "/v1/ns/operator/metrics");
+    assert_eq!(probes.len(), 1, "{probes:#?}");
+}
