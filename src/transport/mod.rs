@@ -1,8 +1,9 @@
 //! The HTTP transport: one keep-alive agent, failover across servers,
-//! retries within a deadline, standard headers and auth.
+//! retries within a deadline, standard headers and auth. The request model
+//! is in `request.rs`, the API probe in `probe.rs`, body reading in
+//! `body.rs`.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,12 +13,19 @@ use ureq::Agent;
 
 use crate::auth::{Auth, Token};
 use crate::config::Config;
-use crate::dialect::{self, Dialect, Dialects, Probed};
+use crate::dialect::{Dialect, Dialects};
 use crate::error::{snippet, Error, Result};
 use crate::redact::redact;
 use crate::resolver::IpFirstResolver;
 use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
+
+mod body;
+mod probe;
+mod request;
+
+use body::{read_capped, BodyError};
+pub(crate) use request::{Build, Method, Module, Request, Response, Timing};
 
 const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
 
@@ -49,213 +57,10 @@ const LOGIN_PATH: &str = "/v1/auth/users/login";
 /// parameters and answer (`accessToken`, `tokenTtl`) as v1.
 const LOGIN_PATH_V3: &str = "/v3/auth/user/login";
 
-/// How long a call may take, whatever API it is written in.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Timing {
-    /// The call's deadline when less than the client's `timeout` is left.
-    pub(crate) within: Option<Duration>,
-    /// The server may hold the request this long before answering (long
-    /// poll); it is added to the deadline.
-    pub(crate) hold: Duration,
-}
-
-impl Timing {
-    /// The call must finish within `left` (what is left of a deadline the
-    /// caller already spent part of), if that is less than the timeout.
-    pub(crate) fn within(left: Duration) -> Timing {
-        Timing {
-            within: Some(left),
-            hold: Duration::ZERO,
-        }
-    }
-}
-
-/// Builds a call's request for a server that speaks the given API, or
-/// says that API cannot make the call ([`Error::Unsupported`]).
-pub(crate) type Build<'a> = &'a dyn Fn(Dialect) -> Result<Request>;
-
 /// How much less than the whole `timeout` a request's budget may be and
 /// still run on the agent's own timeouts (the budget is computed a few
 /// microseconds before the request starts).
 const AGENT_TIMEOUT_SLACK: Duration = Duration::from_millis(1);
-
-/// The HTTP method of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Method {
-    Get,
-    Post,
-    Put,
-    Delete,
-}
-
-/// Which part of Nacos a request is for (the `Request-Module` header).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Module {
-    Naming,
-    Config,
-    Login,
-}
-
-impl Module {
-    fn header(self) -> &'static str {
-        match self {
-            Module::Naming => "Naming",
-            Module::Config => "Config",
-            Module::Login => "Login",
-        }
-    }
-}
-
-/// One API call. Parameters travel in the query for GET and DELETE and in
-/// a form body for POST and PUT, unless [`in_query`](Request::in_query)
-/// puts them in the query for every method; [`form_param`](Request::form_param)
-/// always goes in the form body. `Debug` names parameters and headers
-/// without their values (a login request holds the password).
-pub(crate) struct Request {
-    method: Method,
-    path: &'static str,
-    module: Module,
-    params: Vec<(&'static str, String)>,
-    /// Always in the form body (POST and PUT only).
-    form: Vec<(&'static str, String)>,
-    params_in_query: bool,
-    headers: Vec<(&'static str, String)>,
-    answers: &'static [u16],
-}
-
-impl Request {
-    pub(crate) fn new(method: Method, module: Module, path: &'static str) -> Request {
-        Request {
-            method,
-            path,
-            module,
-            // Room for a registration's dozen parameters at once (growing
-            // from empty took three allocations).
-            params: Vec::with_capacity(12),
-            form: Vec::new(),
-            params_in_query: false,
-            headers: Vec::new(),
-            answers: &[],
-        }
-    }
-
-    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
-        self.params.push((key, value.into()));
-        self
-    }
-
-    /// Adds the parameter only when there is a value (never sends "None").
-    pub(crate) fn opt_param(self, key: &'static str, value: Option<impl Into<String>>) -> Request {
-        match value {
-            Some(v) => self.param(key, v),
-            None => self,
-        }
-    }
-
-    /// Adds the parameter only when it is not empty.
-    pub(crate) fn nonempty_param(self, key: &'static str, value: &str) -> Request {
-        if value.is_empty() {
-            self
-        } else {
-            self.param(key, value)
-        }
-    }
-
-    /// Sends the parameters in the URL query whatever the method, with an
-    /// empty form body for POST and PUT: what the Java naming client does
-    /// for every call (1.4.8 `NamingProxy.callServer` and 2.4.3
-    /// `NamingHttpClientProxy.callServer` pass `params` as the query of
-    /// `exchangeForm`, with only `body` in the form).
-    pub(crate) fn in_query(mut self) -> Request {
-        self.params_in_query = true;
-        self
-    }
-
-    /// A field of the form body, whatever [`in_query`](Request::in_query)
-    /// says (POST and PUT only).
-    pub(crate) fn form_param(mut self, key: &'static str, value: impl Into<String>) -> Request {
-        debug_assert!(matches!(self.method, Method::Post | Method::Put));
-        self.form.push((key, value.into()));
-        self
-    }
-
-    /// The value of a parameter (query or form), for signing.
-    #[cfg_attr(not(feature = "aksk"), allow(dead_code))]
-    pub(crate) fn param_value(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .chain(&self.form)
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The parameters that go in the URL query.
-    fn query_params(&self) -> &[(&'static str, String)] {
-        if self.params_in_query || matches!(self.method, Method::Get | Method::Delete) {
-            &self.params
-        } else {
-            &[]
-        }
-    }
-
-    /// The fields of the form body (POST and PUT).
-    fn body_params(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let params: &[(&'static str, String)] = if self.params_in_query {
-            &[]
-        } else {
-            &self.params
-        };
-        params
-            .iter()
-            .chain(&self.form)
-            .map(|(k, v)| (*k, v.as_str()))
-    }
-
-    pub(crate) fn header(mut self, key: &'static str, value: impl Into<String>) -> Request {
-        self.headers.push((key, value.into()));
-        self
-    }
-
-    /// Non-2xx statuses that are answers rather than failures (e.g. 404).
-    pub(crate) fn answers(mut self, statuses: &'static [u16]) -> Request {
-        self.answers = statuses;
-        self
-    }
-}
-
-impl fmt::Debug for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names =
-            |pairs: &[(&'static str, String)]| pairs.iter().map(|p| p.0).collect::<Vec<_>>();
-        f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("module", &self.module)
-            .field("params", &names(&self.params))
-            .field("form", &names(&self.form))
-            .field("params_in_query", &self.params_in_query)
-            .field("headers", &names(&self.headers))
-            .finish_non_exhaustive()
-    }
-}
-
-/// A server's answer. `Debug` shows the body redacted (a login answer
-/// holds the token).
-pub(crate) struct Response {
-    pub(crate) status: u16,
-    pub(crate) body: String,
-    /// The API the answering server was spoken to in.
-    pub(crate) dialect: Dialect,
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response")
-            .field("status", &self.status)
-            .field("body", &snippet(&self.body))
-            .finish()
-    }
-}
 
 /// What one attempt on one server came to.
 enum Attempt {
@@ -547,99 +352,6 @@ impl Transport {
         })
     }
 
-    /// What `server` speaks: known, or found out with a probe (within
-    /// `budget`). A server that cannot be reached is the next server's
-    /// turn, as for any request.
-    fn dialect_of(
-        &self,
-        server: &ServerAddr,
-        budget: Duration,
-    ) -> std::result::Result<Dialect, Attempt> {
-        if let Some(d) = self.dialects.get(server.label()) {
-            return Ok(d);
-        }
-        let deadline = util::after(budget);
-        let v1 = self.probe(server, dialect::V1_PROBE, budget)?;
-        if (500..600).contains(&v1.0) {
-            // A server in trouble says little about its API: spoken to in
-            // v1 this time (its answer to the call is the useful error),
-            // probed again next time.
-            return Ok(Dialect::V1);
-        }
-        let found = match dialect::read_v1_probe(v1.0) {
-            Probed::Speaks(d) => Some(d),
-            Probed::Not => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let v3 = self.probe(server, dialect::V3_PROBE, left)?;
-                if (500..600).contains(&v3.0) {
-                    return Err(Attempt::Next(Error::Status {
-                        status: v3.0,
-                        body: snippet(&v3.1),
-                        server: server.label().to_string(),
-                    }));
-                }
-                match dialect::read_v3_probe(v3.0, &v3.1) {
-                    Probed::Speaks(d) => Some(d),
-                    Probed::Not => {
-                        return Err(Attempt::Fail(Error::Unsupported {
-                            what: format!(
-                                "{} speaks neither the Nacos v1 nor the v3 HTTP API \
-                                 (GET {cp}{} answered {}, GET {cp}{} answered {}); \
-                                 check the server address and context path",
-                                server.label(),
-                                dialect::V1_PROBE,
-                                v1.0,
-                                dialect::V3_PROBE,
-                                v3.0,
-                                cp = self.context_path,
-                            ),
-                        }))
-                    }
-                }
-            }
-        };
-        let d = found.unwrap_or(Dialect::V1);
-        self.dialects.learn(server.label(), d);
-        Ok(d)
-    }
-
-    /// One probe: the status and body of `GET <path>`, no auth.
-    fn probe(
-        &self,
-        server: &ServerAddr,
-        path: &str,
-        budget: Duration,
-    ) -> std::result::Result<(u16, String), Attempt> {
-        self.attempts.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}{}{}", server.base(), self.context_path, path);
-        let result = self
-            .agent
-            .get(&url)
-            .header("Client-Version", CLIENT_VERSION)
-            .header("RequestId", util::request_id())
-            .config()
-            .timeout_global(Some(budget))
-            .timeout_connect(Some(self.connect_timeout.min(budget)))
-            .build()
-            .call();
-        match result {
-            Ok(mut resp) => {
-                let status = resp.status().as_u16();
-                match read_capped(resp.body_mut(), self.max_response_bytes) {
-                    Ok(body) => {
-                        log::debug!("nacos: probe {path} of {} -> {status}", server.label());
-                        Ok((status, body))
-                    }
-                    Err(BodyError::TooLarge) => Err(Attempt::Fail(self.too_large(server.label()))),
-                    Err(BodyError::Read(e)) => {
-                        Err(Attempt::Next(self.transport_error(server, e, budget)))
-                    }
-                }
-            }
-            Err(e) => Err(Attempt::Next(self.transport_error(server, e, budget))),
-        }
-    }
-
     fn attempt(
         &self,
         server: &ServerAddr,
@@ -902,55 +614,6 @@ fn normalized_context_path(path: &str) -> String {
         Err(_) => path.to_string(),
     }
 }
-
-/// Why a body could not be read.
-enum BodyError {
-    /// It is larger than the cap once decoded.
-    TooLarge,
-    Read(ureq::Error),
-}
-
-/// Reads a body of at most `cap` bytes *after* decoding. ureq's own
-/// limit counts the bytes on the wire, before gzip inflates them, so a
-/// few kilobytes of gzip could otherwise become gigabytes in memory: the
-/// decoded stream is read through `take(cap + 1)` and one byte too many
-/// is the error. Invalid UTF-8 is replaced.
-///
-/// The bytes are read as they come and checked as UTF-8 once at the end
-/// (ureq's `lossy_utf8` reader checked and copied them on the way, then
-/// `String::from_utf8` checked them again), into a buffer sized from
-/// `Content-Length` when the server sends one (up to [`PRESIZE_MAX`]), so
-/// a 57 KB list is not copied through eight doublings: together a quarter
-/// of a list call's instructions outside decoding.
-fn read_capped(body: &mut ureq::Body, cap: u64) -> std::result::Result<String, BodyError> {
-    use std::io::Read;
-    // One byte over the cap tells "too large" from "exactly the cap" (ureq's
-    // limit fails a read at the limit even when the body ends there).
-    let over = cap.saturating_add(1);
-    let presize = body
-        .content_length()
-        .unwrap_or(0)
-        .min(over)
-        .min(PRESIZE_MAX) as usize;
-    let mut buf = Vec::with_capacity(presize);
-    let read = body
-        .with_config()
-        .limit(over)
-        .reader()
-        .take(over)
-        .read_to_end(&mut buf);
-    match read.map_err(ureq::Error::from) {
-        Err(ureq::Error::BodyExceedsLimit(_)) => Err(BodyError::TooLarge),
-        Err(e) => Err(BodyError::Read(e)),
-        Ok(n) if n as u64 > cap => Err(BodyError::TooLarge),
-        Ok(_) => Ok(String::from_utf8(buf)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
-    }
-}
-
-/// The largest buffer allocated ahead from a `Content-Length` (a server
-/// could announce any length, and memory is only taken as bytes arrive).
-const PRESIZE_MAX: u64 = 1 << 20;
 
 /// A transport error; its text is redacted, and the underlying error is
 /// kept as the source only when its own text had nothing to redact.

@@ -1,0 +1,107 @@
+//! Which API a server speaks, found out with a probe on first use
+//! (`Api::Auto`; see `dialect.rs` for what the probes mean).
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::dialect::{self, Dialect, Probed};
+use crate::error::{snippet, Error};
+use crate::server_list::ServerAddr;
+use crate::transport::body::{read_capped, BodyError};
+use crate::transport::{Attempt, Transport, CLIENT_VERSION};
+use crate::util;
+
+impl Transport {
+    /// What `server` speaks: known, or found out with a probe (within
+    /// `budget`). A server that cannot be reached is the next server's
+    /// turn, as for any request.
+    pub(super) fn dialect_of(
+        &self,
+        server: &ServerAddr,
+        budget: Duration,
+    ) -> std::result::Result<Dialect, Attempt> {
+        if let Some(d) = self.dialects.get(server.label()) {
+            return Ok(d);
+        }
+        let deadline = util::after(budget);
+        let v1 = self.probe(server, dialect::V1_PROBE, budget)?;
+        if (500..600).contains(&v1.0) {
+            // A server in trouble says little about its API: spoken to in
+            // v1 this time (its answer to the call is the useful error),
+            // probed again next time.
+            return Ok(Dialect::V1);
+        }
+        let found = match dialect::read_v1_probe(v1.0) {
+            Probed::Speaks(d) => Some(d),
+            Probed::Not => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let v3 = self.probe(server, dialect::V3_PROBE, left)?;
+                if (500..600).contains(&v3.0) {
+                    return Err(Attempt::Next(Error::Status {
+                        status: v3.0,
+                        body: snippet(&v3.1),
+                        server: server.label().to_string(),
+                    }));
+                }
+                match dialect::read_v3_probe(v3.0, &v3.1) {
+                    Probed::Speaks(d) => Some(d),
+                    Probed::Not => {
+                        return Err(Attempt::Fail(Error::Unsupported {
+                            what: format!(
+                                "{} speaks neither the Nacos v1 nor the v3 HTTP API \
+                                 (GET {cp}{} answered {}, GET {cp}{} answered {}); \
+                                 check the server address and context path",
+                                server.label(),
+                                dialect::V1_PROBE,
+                                v1.0,
+                                dialect::V3_PROBE,
+                                v3.0,
+                                cp = self.context_path,
+                            ),
+                        }))
+                    }
+                }
+            }
+        };
+        let d = found.unwrap_or(Dialect::V1);
+        self.dialects.learn(server.label(), d);
+        Ok(d)
+    }
+
+    /// One probe: the status and body of `GET <path>`, no auth.
+    fn probe(
+        &self,
+        server: &ServerAddr,
+        path: &str,
+        budget: Duration,
+    ) -> std::result::Result<(u16, String), Attempt> {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{}{}", server.base(), self.context_path, path);
+        let result = self
+            .agent
+            .get(&url)
+            .header("Client-Version", CLIENT_VERSION)
+            .header("RequestId", util::request_id())
+            .config()
+            .timeout_global(Some(budget))
+            .timeout_connect(Some(self.connect_timeout.min(budget)))
+            .build()
+            .call();
+        match result {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                match read_capped(resp.body_mut(), self.max_response_bytes) {
+                    Ok(body) => {
+                        log::debug!("nacos: probe {path} of {} -> {status}", server.label());
+                        Ok((status, body))
+                    }
+                    Err(BodyError::TooLarge) => Err(Attempt::Fail(self.too_large(server.label()))),
+                    Err(BodyError::Read(e)) => {
+                        Err(Attempt::Next(self.transport_error(server, e, budget)))
+                    }
+                }
+            }
+            Err(e) => Err(Attempt::Next(self.transport_error(server, e, budget))),
+        }
+    }
+}
