@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use super::fake::{response, FakeServer};
-use super::proxy::Recorded;
+use super::proxy::{Recorded, RequestLog};
 
 /// The one user of the fake ([`FakeV3::username`]).
 pub const FAKE_USER: &str = "nacos";
@@ -87,7 +87,7 @@ impl FakeV3Builder {
             naming: Mutex::new(BTreeMap::new()),
             configs: Mutex::new(BTreeMap::new()),
             tokens: Mutex::new(HashMap::new()),
-            log: Mutex::new(Vec::new()),
+            log: RequestLog::default(),
             seq: AtomicU64::new(0),
         });
         let server = serve(&inner, 0).expect("bind the fake v3 server");
@@ -170,36 +170,23 @@ impl FakeV3 {
 
     /// Every request received so far (across restarts), oldest first.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.inner.log.lock().unwrap().clone()
+        self.inner.log.all()
     }
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.inner.log.lock().unwrap().clear();
+        self.inner.log.clear();
     }
 
     /// The recorded requests to `method path` (`path` after `/nacos`,
     /// e.g. `"/v3/client/ns/instance"`).
     pub fn to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        let full = format!("/nacos{path}");
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == method && r.path == full)
-            .collect()
+        self.inner.log.to(method, path)
     }
 
     /// Waits until `cond` holds for the recorded requests.
     pub fn wait_for(&self, within: Duration, cond: impl Fn(&[Recorded]) -> bool) -> bool {
-        let end = Instant::now() + within;
-        loop {
-            if cond(&self.requests()) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.inner.log.wait_for(within, cond)
     }
 
     /// The instances of `service` in `public` / `DEFAULT_GROUP`, all
@@ -332,7 +319,7 @@ struct Inner {
     configs: Mutex<BTreeMap<Key, Config>>,
     /// Token → when it expires.
     tokens: Mutex<HashMap<String, Instant>>,
-    log: Mutex<Vec<Recorded>>,
+    log: RequestLog,
     seq: AtomicU64,
 }
 
@@ -639,7 +626,7 @@ fn md5_hex(data: &[u8]) -> String {
 impl Inner {
     fn handle(&self, head: &str, body: &[u8]) -> Vec<u8> {
         let req = Recorded::parse(head, body);
-        self.log.lock().unwrap().push(req.clone());
+        self.log.push(req.clone());
         self.expire();
         let path = req.path.as_str();
         let method = req.method.as_str();

@@ -93,9 +93,53 @@ fn keys(list: &[(String, String)]) -> Vec<&str> {
     k
 }
 
+/// Requests in the order they arrived: what the recording proxy and the
+/// fake v3 server (`fake_v3.rs`) keep, and how tests ask about them.
+#[derive(Debug, Default)]
+pub struct RequestLog(Mutex<Vec<Recorded>>);
+
+impl RequestLog {
+    pub fn push(&self, r: Recorded) {
+        self.0.lock().unwrap().push(r);
+    }
+
+    /// Every request recorded so far.
+    pub fn all(&self) -> Vec<Recorded> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Forgets what was recorded.
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
+    /// The recorded requests to `method path` (path after `/nacos`).
+    pub fn to(&self, method: &str, path: &str) -> Vec<Recorded> {
+        let full = format!("/nacos{path}");
+        self.all()
+            .into_iter()
+            .filter(|r| r.method == method && r.path == full)
+            .collect()
+    }
+
+    /// Waits until `cond` holds for the recorded requests.
+    pub fn wait_for(&self, within: Duration, cond: impl Fn(&[Recorded]) -> bool) -> bool {
+        let end = Instant::now() + within;
+        loop {
+            if cond(&self.all()) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 pub struct RecordingProxy {
     pub port: u16,
-    log: Arc<Mutex<Vec<Recorded>>>,
+    log: Arc<RequestLog>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -105,7 +149,7 @@ impl RecordingProxy {
     pub fn start(upstream: u16) -> RecordingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(RequestLog::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (l, s) = (log.clone(), stop.clone());
         let thread = std::thread::Builder::new()
@@ -140,35 +184,22 @@ impl RecordingProxy {
 
     /// Every request recorded so far.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().unwrap().clone()
+        self.log.all()
     }
 
     /// Forgets what was recorded.
     pub fn clear(&self) {
-        self.log.lock().unwrap().clear();
+        self.log.clear();
     }
 
     /// The recorded requests to `method path` (path after the context path).
     pub fn to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        let full = format!("/nacos{path}");
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == method && r.path == full)
-            .collect()
+        self.log.to(method, path)
     }
 
     /// Waits until `cond` holds for the recorded requests.
     pub fn wait_for(&self, within: Duration, cond: impl Fn(&[Recorded]) -> bool) -> bool {
-        let end = Instant::now() + within;
-        loop {
-            if cond(&self.requests()) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.log.wait_for(within, cond)
     }
 }
 
@@ -198,7 +229,7 @@ fn decode(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn relay(client: TcpStream, upstream: u16, log: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
+fn relay(client: TcpStream, upstream: u16, log: &RequestLog) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut line = String::new();
@@ -231,7 +262,7 @@ fn relay(client: TcpStream, upstream: u16, log: &Mutex<Vec<Recorded>>) -> std::i
     reader.read_exact(&mut body)?;
     let recorded = Recorded::parse(&raw_head, &body);
     let method = recorded.method.clone();
-    log.lock().unwrap().push(recorded);
+    log.push(recorded);
 
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     let mut head = format!("{method} {target} HTTP/1.1\r\n");
