@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::util::lock;
+use crate::util::{lock, FastHash};
 
 /// Which Nacos HTTP API the client speaks, set with
 /// [`ClientBuilder::api`](crate::ClientBuilder::api).
@@ -112,14 +112,14 @@ pub(crate) fn read_v3_probe(status: u16, body: &str) -> Probed {
 pub(crate) struct Dialects {
     api: Api,
     /// Detected so far, by server label.
-    known: Mutex<HashMap<String, Dialect>>,
+    known: Mutex<HashMap<String, Dialect, FastHash>>,
 }
 
 impl Dialects {
     pub(crate) fn new(api: Api) -> Dialects {
         Dialects {
             api,
-            known: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::default()),
         }
     }
 

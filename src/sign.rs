@@ -83,10 +83,10 @@ impl Signer {
 
     /// The headers and query parameters that sign a request about
     /// `resource` whose parameters `param` looks up, at the current time.
-    pub(crate) fn sign<'a>(
+    pub(crate) fn sign(
         &self,
         resource: Resource,
-        param: impl Fn(&str) -> Option<&'a str>,
+        param: impl Fn(&str) -> Option<String>,
     ) -> Signed {
         sign_at(&self.keys, resource, param, now_millis())
     }
@@ -139,10 +139,10 @@ pub(crate) fn naming_sign_data(service: Option<&str>, group: Option<&str>, ts: &
 }
 
 /// Signs a request whose parameters `param` looks up, at `now_ms`.
-pub(crate) fn sign_at<'a>(
+pub(crate) fn sign_at(
     keys: &AkSk,
     resource: Resource,
-    param: impl Fn(&str) -> Option<&'a str>,
+    param: impl Fn(&str) -> Option<String>,
     now_ms: u128,
 ) -> Signed {
     let mut out = Signed::default();
@@ -154,8 +154,8 @@ pub(crate) fn sign_at<'a>(
         Resource::None => {}
         Resource::Config => {
             let text = config_sign_text(
-                param("tenant").unwrap_or(""),
-                param("group").unwrap_or(""),
+                param("tenant").as_deref().unwrap_or(""),
+                param("group").as_deref().unwrap_or(""),
                 &ts,
             );
             out.headers
@@ -168,7 +168,11 @@ pub(crate) fn sign_at<'a>(
             }
         }
         Resource::Naming => {
-            let data = naming_sign_data(param("serviceName"), param("groupName"), &ts);
+            let data = naming_sign_data(
+                param("serviceName").as_deref(),
+                param("groupName").as_deref(),
+                &ts,
+            );
             out.params
                 .push(("signature", hmac_sha1_base64(&keys.secret_key, &data)));
             out.params.push(("data", data));
@@ -264,12 +268,15 @@ mod tests {
 
     #[test]
     fn config_and_naming_requests_are_signed() {
-        let params = |k: &str| match k {
-            "tenant" => Some("dev"),
-            "group" => Some("DEFAULT_GROUP"),
-            "serviceName" => Some("DEFAULT_GROUP@@svc"),
-            "groupName" => Some("DEFAULT_GROUP"),
-            _ => None,
+        let params = |k: &str| {
+            match k {
+                "tenant" => Some("dev"),
+                "group" => Some("DEFAULT_GROUP"),
+                "serviceName" => Some("DEFAULT_GROUP@@svc"),
+                "groupName" => Some("DEFAULT_GROUP"),
+                _ => None,
+            }
+            .map(String::from)
         };
         let c = sign_at(
             &keys(Some("sts-tok")),

@@ -69,22 +69,97 @@ pub(crate) fn random_f64() -> f64 {
 /// `format!`s cost about 3,000 instructions and three allocations per
 /// request, a sixth of what a whole register call costs on top of ureq.
 pub(crate) fn request_id() -> String {
+    // Only ASCII hex digits and dashes are written.
+    String::from_utf8_lossy(&request_id_bytes()).into_owned()
+}
+
+/// [`request_id`] as a header value, written on the stack and copied once.
+pub(crate) fn request_id_header() -> ureq::http::HeaderValue {
+    ureq::http::HeaderValue::from_bytes(&request_id_bytes())
+        .unwrap_or_else(|_| ureq::http::HeaderValue::from_static("0"))
+}
+
+fn request_id_bytes() -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hi = random_u64();
-    let lo = random_u64();
-    let b = ((hi as u128) << 64) | lo as u128;
-    // Set version 4 and the RFC 4122 variant.
-    let b = (b & !(0xF << 76)) | (0x4 << 76);
-    let b = (b & !(0x3 << 62)) | (0x2 << 62);
-    let mut out = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        let nibble = (b >> (124 - 4 * i)) & 0xF;
-        out.push(HEX[nibble as usize] as char);
+    // Version 4 (the top nibble of the third group) and the RFC 4122
+    // variant (the top two bits of the fourth).
+    let hi = (random_u64() & !(0xF << 12)) | (0x4 << 12);
+    let lo = (random_u64() & !(0x3 << 62)) | (0x2 << 62);
+    let mut digits = [0u8; 32];
+    for (i, d) in digits.iter_mut().enumerate() {
+        let word = if i < 16 { hi } else { lo };
+        *d = HEX[((word >> (60 - 4 * (i % 16))) & 0xF) as usize];
     }
+    let mut out = [b'-'; 36];
+    out[..8].copy_from_slice(&digits[..8]);
+    out[9..13].copy_from_slice(&digits[8..12]);
+    out[14..18].copy_from_slice(&digits[12..16]);
+    out[19..23].copy_from_slice(&digits[16..20]);
+    out[24..].copy_from_slice(&digits[20..]);
     out
+}
+
+/// The hasher of maps keyed by what this client itself made (beat keys,
+/// server labels), never by what a server sent: the Fx hash (rustc's),
+/// a multiply and a rotate per word where SipHash takes a few hundred
+/// instructions per key. A registration hashes its beat key once, and a
+/// growing table re-hashes every key: together a twentieth of a register
+/// call's instructions with SipHash.
+pub(crate) type FastHash = std::hash::BuildHasherDefault<FxHasher>;
+
+/// See [`FastHash`].
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +177,23 @@ mod tests {
         let dashes: Vec<usize> = a.match_indices('-').map(|(i, _)| i).collect();
         assert_eq!(dashes, [8, 13, 18, 23], "{a}");
         assert!(a.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()), "{a}");
+    }
+
+    #[test]
+    fn fx_hashes_tell_close_keys_apart() {
+        use std::hash::BuildHasher;
+        let h = FastHash::default();
+        let mut seen = std::collections::HashSet::new();
+        for ip in ["10.0.0.1", "10.0.0.2", "10.0.0.10", "10.0.0.1\0"] {
+            for port in [80u16, 81, 8080] {
+                assert!(seen.insert(h.hash_one((ip, port))), "{ip}:{port}");
+            }
+        }
+        // Different lengths of zero bytes differ.
+        assert_ne!(
+            h.hash_one([0u8; 3].as_slice()),
+            h.hash_one([0u8; 4].as_slice())
+        );
     }
 
     #[test]

@@ -32,6 +32,15 @@ fn is_name_char(c: char) -> bool {
 
 /// A group, service name or config data id: `[0-9a-zA-Z.:_-]+`, never `@@`.
 pub(crate) fn name(field: &'static str, value: &str) -> Result<()> {
+    // The common case in one pass over the bytes (`@` is not a name
+    // character, so no `@@` either); the checks below say what is wrong.
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'_' | b'-'))
+    {
+        return Ok(());
+    }
     if value.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }

@@ -38,7 +38,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::naming::api;
-use crate::naming::beat::BeatResult;
+use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
 use crate::util::{after, later, lock};
@@ -214,7 +214,8 @@ fn beat_once(hb: &Heartbeats, job: &Job) -> Result<BeatResult> {
     if job.recovering {
         api::register(&hb.ctx, service, inst)?;
     }
-    let answer = api::beat(&hb.ctx, service, &job.beat, job.light)?;
+    let beat = BeatInfo::scheduled(service, inst, job.period);
+    let answer = api::beat(&hb.ctx, service, &beat, job.light)?;
     if let Some(advised) = answer.interval() {
         hb.ctx.note_beat_interval(advised);
     }

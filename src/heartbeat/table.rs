@@ -6,10 +6,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::state::{BeatKey, HeartbeatState};
-use crate::naming::beat::{interval_of_metadata, BeatInfo, BeatResult};
+use crate::naming::beat::{interval_of_metadata, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
-use crate::util::{after, later, lock};
+use crate::util::{after, later, lock, FastHash};
 
 /// The shortest interval taken from a server's advice.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -54,7 +54,8 @@ struct Entry {
     /// Shared with the beats in flight (`Arc`: a beat no longer copies the
     /// instance and its metadata).
     instance: Arc<Instance>,
-    beat: Arc<BeatInfo>,
+    /// The period full beats announce, in ms.
+    period: u64,
     /// The instance's own interval (metadata), which wins over the server's.
     own_interval: Option<Duration>,
     light_ok: bool,
@@ -68,14 +69,11 @@ struct Entry {
 
 impl Entry {
     /// A fresh entry: nothing sent yet, the first beat full and due at `due`.
-    fn new(key: &ServiceKey, inst: &Instance, gen: u64, interval: Duration, due: Instant) -> Entry {
-        let mut beat = BeatInfo::new(key, inst);
-        beat.period = interval.as_millis() as u64;
-        beat.scheduled = true;
+    fn new(inst: &Instance, gen: u64, interval: Duration, due: Instant) -> Entry {
         Entry {
             gen,
             instance: Arc::new(inst.clone()),
-            beat: Arc::new(beat),
+            period: millis(interval),
             own_interval: interval_of_metadata(inst),
             light_ok: false,
             need_full: true,
@@ -94,9 +92,9 @@ impl Entry {
 /// Every entry, and which beats are being sent right now.
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<Key, Entry>,
+    entries: HashMap<Key, Entry, FastHash>,
     /// Beats on the wire, by key (a replaced entry may briefly have two).
-    running: HashMap<Key, usize>,
+    running: HashMap<Key, usize, FastHash>,
     next_gen: u64,
     /// How many entries are failing now (for the outage log lines).
     failing: usize,
@@ -117,7 +115,8 @@ impl Table {
 pub(super) struct Job {
     pub(super) key: Key,
     pub(super) instance: Arc<Instance>,
-    pub(super) beat: Arc<BeatInfo>,
+    /// The period the beat announces, in ms.
+    pub(super) period: u64,
     /// The beat may leave the instance's details out.
     pub(super) light: bool,
     /// Earlier beats failed: the server may have restarted and lost the
@@ -147,7 +146,7 @@ impl BeatTable {
         let interval = interval_of_metadata(inst).unwrap_or(default);
         let due = after(interval);
         // Built before the lock is taken; its generation is set under it.
-        let mut entry = Entry::new(key, inst, 0, interval, due);
+        let mut entry = Entry::new(inst, 0, interval, due);
         let mut guard = lock(&self.table);
         let table = &mut *guard;
         table.next_gen += 1;
@@ -178,15 +177,11 @@ impl BeatTable {
         let Some(e) = table.entries.get_mut(&bk) else {
             return false;
         };
-        let mut beat = BeatInfo::new(key, inst);
-        beat.period = e.beat.period;
-        beat.scheduled = true;
         e.own_interval = interval_of_metadata(inst);
         if let Some(own) = e.own_interval {
             e.state.interval = own;
-            beat.period = u64::try_from(own.as_millis()).unwrap_or(u64::MAX);
+            e.period = millis(own);
         }
-        e.beat = Arc::new(beat);
         e.instance = Arc::new(inst.clone());
         // The next beat carries everything once more.
         e.need_full = true;
@@ -260,7 +255,7 @@ impl BeatTable {
         let job = Job {
             key: key.clone(),
             instance: e.instance.clone(),
-            beat: e.beat.clone(),
+            period: e.period,
             light: light_allowed && e.light_ok && !e.need_full,
             recovering: e.state.consecutive_failures > 0,
         };
@@ -312,12 +307,7 @@ impl BeatTable {
                 e.need_full = answer.instance_not_found();
                 let advised = answer.advised(&e.instance).map(|d| d.max(MIN_INTERVAL));
                 e.state.interval = e.own_interval.or(advised).unwrap_or(default);
-                let period = u64::try_from(e.state.interval.as_millis()).unwrap_or(u64::MAX);
-                if e.beat.period != period {
-                    // Copies the beat only when its period changes (the
-                    // beat just sent may still hold it).
-                    Arc::make_mut(&mut e.beat).period = period;
-                }
+                e.period = millis(e.state.interval);
             }
             Err(message) => {
                 if e.state.consecutive_failures == 0 {
@@ -346,6 +336,11 @@ impl BeatTable {
     }
 }
 
+/// A duration in whole ms, as a beat announces its period.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,7 +358,7 @@ mod tests {
         let mut t = lock(&hb.table);
         t.next_gen += 1;
         let gen = t.next_gen;
-        let entry = Entry::new(&key(), inst, gen, Duration::from_secs(5), Instant::now());
+        let entry = Entry::new(inst, gen, Duration::from_secs(5), Instant::now());
         t.entries.insert(bk.clone(), entry);
         (bk, gen)
     }

@@ -255,7 +255,7 @@ pub(crate) fn filter_hosts(
 pub(crate) fn beat(
     ctx: &Context,
     key: &ServiceKey,
-    beat: &BeatInfo,
+    beat: &BeatInfo<'_>,
     light: bool,
 ) -> Result<BeatResult> {
     let resp = ctx.send(&|d| match d {

@@ -13,16 +13,18 @@ use crate::validate::{DEFAULT_HEART_BEAT_TIMEOUT, HEART_BEAT_INTERVAL, HEART_BEA
 /// The server's code for "I do not know this instance".
 pub(crate) const RESOURCE_NOT_FOUND: i64 = 20404;
 
-/// The `beat` JSON of a full heartbeat.
+/// The `beat` JSON of a full heartbeat, borrowing the instance it is
+/// about: built for each beat sent (the heartbeat table keeps only the
+/// instance and its period, so a registration builds no beat).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub(crate) struct BeatInfo {
+pub(crate) struct BeatInfo<'a> {
     #[serde(rename = "serviceName")]
     pub(crate) service_name: String,
-    pub(crate) ip: String,
+    pub(crate) ip: &'a str,
     pub(crate) port: u16,
-    pub(crate) cluster: String,
+    pub(crate) cluster: &'a str,
     pub(crate) weight: f64,
-    pub(crate) metadata: HashMap<String, String>,
+    pub(crate) metadata: &'a HashMap<String, String>,
     /// Not in v1's beat JSON; a v3 beat carries it (see `v3::beat_request`).
     #[serde(skip)]
     pub(crate) enabled: bool,
@@ -32,18 +34,35 @@ pub(crate) struct BeatInfo {
     pub(crate) stopped: bool,
 }
 
-impl BeatInfo {
-    pub(crate) fn new(key: &ServiceKey, inst: &Instance) -> BeatInfo {
+impl<'a> BeatInfo<'a> {
+    /// A beat sent by hand: its period is the instance's own interval or
+    /// Java's default 5 s.
+    pub(crate) fn new(key: &ServiceKey, inst: &'a Instance) -> BeatInfo<'a> {
+        let period = interval_of(inst, Duration::from_secs(5)).as_millis() as u64;
+        BeatInfo::with_period(key, inst, period, false)
+    }
+
+    /// A beat of the heartbeat scheduler, every `period` ms.
+    pub(crate) fn scheduled(key: &ServiceKey, inst: &'a Instance, period: u64) -> BeatInfo<'a> {
+        BeatInfo::with_period(key, inst, period, true)
+    }
+
+    fn with_period(
+        key: &ServiceKey,
+        inst: &'a Instance,
+        period: u64,
+        scheduled: bool,
+    ) -> BeatInfo<'a> {
         BeatInfo {
             service_name: key.grouped_name(),
-            ip: inst.ip.clone(),
+            ip: &inst.ip,
             port: inst.port,
-            cluster: inst.cluster_name.clone(),
+            cluster: &inst.cluster_name,
             weight: inst.weight,
-            metadata: inst.metadata.clone(),
+            metadata: &inst.metadata,
             enabled: inst.enabled,
-            period: interval_of(inst, Duration::from_secs(5)).as_millis() as u64,
-            scheduled: false,
+            period,
+            scheduled,
             stopped: false,
         }
     }

@@ -270,6 +270,17 @@ impl InstanceBuilder {
     }
 }
 
+/// Metadata as the `metadata` parameter carries it (a JSON object); `{}`
+/// without serialising when there is none.
+pub(crate) fn metadata_json(metadata: &HashMap<String, String>) -> std::borrow::Cow<'static, str> {
+    if metadata.is_empty() {
+        return "{}".into();
+    }
+    serde_json::to_string(metadata)
+        .unwrap_or_else(|_| "{}".into())
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

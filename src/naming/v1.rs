@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::naming::beat::BeatInfo;
-use crate::naming::instance::Instance;
+use crate::naming::instance::{metadata_json, Instance};
 use crate::naming::service::{split_grouped, ServiceDetail, ServiceKey, ServiceList, Target};
 use crate::transport::{Method, Module, Request};
 
@@ -69,13 +69,13 @@ pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
     naming_request(Method::Post, INSTANCE, key)
         .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
-        .param("weight", inst.weight.to_string())
-        .param("enable", inst.enabled.to_string())
-        .param("enabled", inst.enabled.to_string())
-        .param("healthy", inst.healthy.to_string())
-        .param("ephemeral", inst.ephemeral.to_string())
-        .param("metadata", metadata_json(inst))
+        .param("port", inst.port)
+        .param("weight", inst.weight)
+        .param("enable", inst.enabled)
+        .param("enabled", inst.enabled)
+        .param("healthy", inst.healthy)
+        .param("ephemeral", inst.ephemeral)
+        .param("metadata", metadata_json(&inst.metadata))
 }
 
 /// The removal of an instance (found by ip, port, cluster and
@@ -84,8 +84,8 @@ pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
     grouped_request(Method::Delete, INSTANCE, key)
         .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
-        .param("ephemeral", inst.ephemeral.to_string())
+        .param("port", inst.port)
+        .param("ephemeral", inst.ephemeral)
 }
 
 /// A change of weight, enabled flag and metadata: 2.4.3
@@ -99,21 +99,21 @@ pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
         .param("groupName", key.group.as_str())
         .param("clusterName", inst.cluster_name.as_str())
         .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
-        .param("weight", inst.weight.to_string())
-        .param("enabled", inst.enabled.to_string())
-        .param("ephemeral", inst.ephemeral.to_string())
-        .param("metadata", metadata_json(inst))
+        .param("port", inst.port)
+        .param("weight", inst.weight)
+        .param("enabled", inst.enabled)
+        .param("ephemeral", inst.ephemeral)
+        .param("metadata", metadata_json(&inst.metadata))
 }
 
 /// One beat: 1.4.8 `NamingProxy.sendBeat` puts the address in the query
 /// and the beat JSON in the form body (`bodyMap`); a light beat leaves the
 /// body empty.
-pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo, light: bool) -> Result<Request> {
+pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>, light: bool) -> Result<Request> {
     let mut req = grouped_request(Method::Put, INSTANCE_BEAT, key)
-        .param("clusterName", beat.cluster.as_str())
-        .param("ip", beat.ip.as_str())
-        .param("port", beat.port.to_string());
+        .param("clusterName", beat.cluster)
+        .param("ip", beat.ip)
+        .param("port", beat.port);
     if !light {
         let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
         req = req.form_param("beat", json);
@@ -127,11 +127,7 @@ pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &st
     grouped_request(Method::Get, INSTANCE, key)
         .param("clusterName", cluster)
         .param("ip", ip)
-        .param("port", port.to_string())
-}
-
-fn metadata_json(inst: &Instance) -> String {
-    serde_json::to_string(&inst.metadata).unwrap_or_else(|_| "{}".into())
+        .param("port", port)
 }
 
 /// 1.4.8 `NamingProxy.queryList` (no `udpPort`/`clientIP`: no UDP push).
@@ -149,8 +145,8 @@ pub(crate) fn service_list_request(
     namespace: &str,
 ) -> Request {
     Request::new(Method::Get, Module::Naming, SERVICE_LIST)
-        .param("pageNo", page_no.to_string())
-        .param("pageSize", page_size.to_string())
+        .param("pageNo", page_no)
+        .param("pageSize", page_size)
         .param("groupName", group)
         .nonempty_param("namespaceId", namespace)
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::envelope::{self, INSTANCE_NOT_FOUND};
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, RESOURCE_NOT_FOUND};
-use crate::naming::instance::Instance;
+use crate::naming::instance::{metadata_json, Instance};
 use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
 use crate::serde_util::{null_default, string_map};
 use crate::transport::{Method, Module, Request};
@@ -39,21 +39,17 @@ fn service_request(method: Method, path: &'static str, key: &ServiceKey) -> Requ
         .param("serviceName", key.name.as_str())
 }
 
-fn metadata_json(metadata: &HashMap<String, String>) -> String {
-    serde_json::to_string(metadata).unwrap_or_else(|_| "{}".into())
-}
-
 /// Registration (`heartBeat=false`) in a form body: every field of Java's
 /// `InstanceForm`.
 pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
     service_request(Method::Post, INSTANCE, key)
         .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
+        .param("port", inst.port)
         .param("clusterName", inst.cluster_name.as_str())
-        .param("weight", inst.weight.to_string())
-        .param("healthy", inst.healthy.to_string())
-        .param("enabled", inst.enabled.to_string())
-        .param("ephemeral", inst.ephemeral.to_string())
+        .param("weight", inst.weight)
+        .param("healthy", inst.healthy)
+        .param("enabled", inst.enabled)
+        .param("ephemeral", inst.ephemeral)
         .param("metadata", metadata_json(&inst.metadata))
         .param("heartBeat", "false")
 }
@@ -62,15 +58,15 @@ pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
 /// only the address from it; the whole instance is sent because batata
 /// takes every beat as a registration, resetting whatever is left out
 /// (weight, metadata, enabled) to its default.
-pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo) -> Request {
+pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>) -> Request {
     service_request(Method::Post, INSTANCE, key)
-        .param("ip", beat.ip.as_str())
-        .param("port", beat.port.to_string())
-        .param("clusterName", beat.cluster.as_str())
-        .param("weight", beat.weight.to_string())
-        .param("enabled", beat.enabled.to_string())
+        .param("ip", beat.ip)
+        .param("port", beat.port)
+        .param("clusterName", beat.cluster)
+        .param("weight", beat.weight)
+        .param("enabled", beat.enabled)
         .param("ephemeral", "true")
-        .param("metadata", metadata_json(&beat.metadata))
+        .param("metadata", metadata_json(beat.metadata))
         .param("heartBeat", "true")
 }
 
@@ -92,9 +88,9 @@ pub(crate) fn decode_beat(body: &str) -> Result<BeatResult> {
 pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
     service_request(Method::Delete, INSTANCE, key)
         .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
+        .param("port", inst.port)
         .param("clusterName", inst.cluster_name.as_str())
-        .param("ephemeral", inst.ephemeral.to_string())
+        .param("ephemeral", inst.ephemeral)
 }
 
 /// An update through the admin API (`InstanceControllerV3.update`), which
@@ -102,11 +98,11 @@ pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
 pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
     service_request(Method::Put, ADMIN_INSTANCE, key)
         .param("ip", inst.ip.as_str())
-        .param("port", inst.port.to_string())
+        .param("port", inst.port)
         .param("clusterName", inst.cluster_name.as_str())
-        .param("weight", inst.weight.to_string())
-        .param("enabled", inst.enabled.to_string())
-        .param("ephemeral", inst.ephemeral.to_string())
+        .param("weight", inst.weight)
+        .param("enabled", inst.enabled)
+        .param("ephemeral", inst.ephemeral)
         .param("metadata", metadata_json(&inst.metadata))
 }
 
@@ -114,7 +110,7 @@ pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
 pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
     service_request(Method::Get, ADMIN_INSTANCE, key)
         .param("ip", ip)
-        .param("port", port.to_string())
+        .param("port", port)
         .param("clusterName", cluster)
         .answers(&[404])
 }
@@ -258,8 +254,8 @@ pub(crate) fn service_list_request(
         .nonempty_param("namespaceId", namespace)
         .param("groupNameParam", group)
         .param("ignoreEmptyService", "false")
-        .param("pageNo", page_no.to_string())
-        .param("pageSize", page_size.to_string())
+        .param("pageNo", page_no)
+        .param("pageSize", page_size)
 }
 
 #[derive(Deserialize)]

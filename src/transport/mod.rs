@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
+use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 
 use crate::auth::{Auth, Token};
@@ -21,31 +22,19 @@ use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
 
 mod body;
+mod headers;
 mod probe;
 mod request;
+mod steady;
 
 use body::{read_capped, BodyError};
+use headers::StandardHeaders;
 pub(crate) use request::{Build, Method, Module, Request, Response, Timing};
+use steady::SteadyTimeouts;
 
 const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
 
-/// The `Client-Version` header: the Nacos client version whose HTTP
-/// requests this crate reproduces (our own name and version travel in
-/// `User-Agent`).
-///
-/// The Java client sends its bare version here (2.4.3
-/// `NamingHttpUtil.builderHeader` and 1.4.8 `ServerHttpAgent.getSpasHeaders`:
-/// `Client-Version: VersionUtils.version`, e.g. `2.4.3`), and the config
-/// server reads it with `Protocol.getVersionNumber` (2.4.3
-/// `config/.../utils/Protocol.java`), which splits on `.` and folds the
-/// parts that parse as integers (`sum * 10 + part`), skipping the rest:
-/// `2.4.3` reads as 243, `nacos-blocking/0.1.0` as 10 and
-/// `Nacos-Rust-Blocking:v2.4.3` as 43. `ConfigServletInner.doPollingConfig`
-/// compares that with 204 (2.0.4): below it a short poll's answer goes into
-/// `Probe-Modify-Response*` headers. Our listener requests always carry
-/// `Long-Pulling-Timeout` and so never take that path, but the value still
-/// says which protocol level we speak, so it must parse as a version.
-pub(crate) const CLIENT_VERSION: &str = "2.4.3";
+pub(crate) use headers::CLIENT_VERSION;
 
 /// The longest pause between two rounds over the server list.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
@@ -84,8 +73,8 @@ pub(crate) struct Transport {
     retries: u32,
     max_response_bytes: u64,
     app_name: Option<String>,
-    /// The `Client-AppName` header, built once (`Err`: not a valid value).
-    app_header: Option<std::result::Result<HeaderValue, String>>,
+    /// The headers every request carries.
+    headers: StandardHeaders,
     auth: Auth,
     dialects: Dialects,
     #[cfg(feature = "aksk")]
@@ -121,11 +110,11 @@ impl Transport {
             )
         };
         let agent_config = builder.build();
-        let agent = Agent::with_parts(
-            agent_config,
-            ureq::unversioned::transport::DefaultConnector::default(),
-            IpFirstResolver::default(),
-        );
+        // The default connectors, then socket timeouts kept steady across
+        // requests (`steady.rs`: two `setsockopt`s fewer per request).
+        let connector =
+            ureq::unversioned::transport::DefaultConnector::default().chain(SteadyTimeouts);
+        let agent = Agent::with_parts(agent_config, connector, IpFirstResolver::default());
         Transport {
             agent,
             servers: ServerList::new(servers),
@@ -135,10 +124,7 @@ impl Transport {
             retries: config.retries,
             max_response_bytes: config.max_response_bytes,
             app_name: config.app_name.clone(),
-            app_header: config
-                .app_name
-                .as_ref()
-                .map(|app| HeaderValue::from_str(app).map_err(|_| app.clone())),
+            headers: StandardHeaders::new(config.app_name.as_deref()),
             auth: Auth::new(config.credentials.clone()),
             dialects: Dialects::new(config.api),
             #[cfg(feature = "aksk")]
@@ -377,23 +363,23 @@ impl Transport {
             .unwrap_or_default();
         // The URL is written straight into one string: the base is a
         // checked `scheme://host:port`, the context path was normalised
-        // once in `new` and the path is a constant, so parsing it all
-        // with `url::Url` on every call (7 % of a register's instructions)
-        // checked nothing new. The query is encoded by the same
-        // `form_urlencoded` serializer `Url::query_pairs_mut` used.
+        // once in `new`, the path is a constant and the parameters were
+        // encoded as they were added, so parsing it all with `url::Url` on
+        // every call (7 % of a register's instructions) checked nothing
+        // new. What is added here is encoded by `form_urlencoded`, as the
+        // parameters were.
+        let query = req.query();
         let mut url = String::with_capacity(
-            server.base().len() + self.context_path.len() + req.path.len() + 256,
+            server.base().len() + self.context_path.len() + req.path.len() + query.len() + 160,
         );
         url.push_str(server.base());
         url.push_str(&self.context_path);
         url.push_str(req.path);
         url.push('?');
         let query_start = url.len();
+        url.push_str(query);
         let mut url = {
             let mut q = url::form_urlencoded::Serializer::for_suffix(url, query_start);
-            for (k, v) in req.query_params() {
-                q.append_pair(k, v);
-            }
             // 1.4.8 `NamingProxy.injectSecurityInfo` and 2.4.3
             // `AbstractNamingClientProxy.getAppHeaders` add `app` to every
             // naming call's query (Java's default name is "unknown"; we
@@ -421,20 +407,23 @@ impl Transport {
         #[cfg(not(feature = "aksk"))]
         let extra: &[(&'static str, String)] = &[];
         let result = match req.method {
-            Method::Get => self
-                .prepare(self.agent.get(url.as_str()), req, budget, extra)
-                .call(),
-            Method::Delete => self
-                .prepare(self.agent.delete(url.as_str()), req, budget, extra)
-                .call(),
+            Method::Get => self.exchange(ureq::http::Method::GET, url, (), req, budget, extra),
+            Method::Delete => {
+                self.exchange(ureq::http::Method::DELETE, url, (), req, budget, extra)
+            }
             // A form body even when every parameter is in the query (then
             // empty), as the Java client's `exchangeForm` sends.
-            Method::Post => self
-                .prepare(self.agent.post(url.as_str()), req, budget, extra)
-                .send_form(req.body_params()),
-            Method::Put => self
-                .prepare(self.agent.put(url.as_str()), req, budget, extra)
-                .send_form(req.body_params()),
+            Method::Post => self.exchange(
+                ureq::http::Method::POST,
+                url,
+                req.body(),
+                req,
+                budget,
+                extra,
+            ),
+            Method::Put => {
+                self.exchange(ureq::http::Method::PUT, url, req.body(), req, budget, extra)
+            }
         };
         let outcome = match result {
             Ok(mut resp) => {
@@ -465,43 +454,30 @@ impl Transport {
         outcome
     }
 
-    fn prepare<B>(
+    /// Sends one request through the agent. The `http` request is built
+    /// here, its standard headers cloned from a map built once: ureq's
+    /// `RequestBuilder` moves its whole builder on every `header` call
+    /// (together a tenth of a register's instructions).
+    fn exchange<B: ureq::AsSendBody>(
         &self,
-        rb: ureq::RequestBuilder<B>,
+        method: ureq::http::Method,
+        url: String,
+        body: B,
         req: &Request,
         budget: Duration,
         extra: &[(&'static str, String)],
-    ) -> ureq::RequestBuilder<B> {
-        // Names and values that never change are `from_static`: a `&str`
-        // is checked and copied into a new allocation on every request
-        // (two per header; 5 % of a register's instructions went to it).
-        let mut rb = rb
-            .header(
-                HeaderName::from_static("client-version"),
-                HeaderValue::from_static(CLIENT_VERSION),
-            )
-            .header(
-                HeaderName::from_static("request-module"),
-                HeaderValue::from_static(req.module.header()),
-            )
-            // Kept: the Java client sends a fresh UUID with every request
-            // (2.4.3 `NamingHttpClientProxy`/`ServerHttpAgent` headers) and
-            // Java servers log it; one allocation, written without `format!`.
-            .header(HeaderName::from_static("requestid"), util::request_id())
-            .header(
-                HeaderName::from_static("accept-charset"),
-                HeaderValue::from_static("UTF-8"),
-            );
-        match &self.app_header {
-            Some(Ok(value)) => {
-                rb = rb.header(HeaderName::from_static("client-appname"), value.clone());
-            }
-            // Not a valid header value: the request fails as it always did.
-            Some(Err(app)) => rb = rb.header("Client-AppName", app.as_str()),
-            None => {}
-        }
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let form = matches!(req.method, Method::Post | Method::Put);
+        let mut request = ureq::http::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = ureq::http::Uri::try_from(url).map_err(ureq::http::Error::from)?;
+        let headers = request.headers_mut();
+        *headers = self.headers.for_request(req.module, form);
         for (k, v) in req.headers.iter().chain(extra) {
-            rb = rb.header(*k, v.as_str());
+            headers.append(
+                HeaderName::try_from(*k).map_err(ureq::http::Error::from)?,
+                HeaderValue::try_from(v.as_str()).map_err(ureq::http::Error::from)?,
+            );
         }
         // The agent's own timeouts are the client's `timeout` and
         // `connect_timeout`: a first attempt whose budget is the whole
@@ -510,12 +486,15 @@ impl Transport {
         // caller's deadline) needs a request-level config, which copies
         // the agent's whole config into the request.
         if budget <= self.timeout && self.timeout - budget <= AGENT_TIMEOUT_SLACK {
-            return rb;
+            return self.agent.run(request);
         }
-        rb.config()
+        let request = self
+            .agent
+            .configure_request(request)
             .timeout_global(Some(budget))
             .timeout_connect(Some(self.connect_timeout.min(budget)))
-            .build()
+            .build();
+        self.agent.run(request)
     }
 
     fn classify(

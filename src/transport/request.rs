@@ -65,13 +65,19 @@ impl Module {
 /// puts them in the query for every method; [`form_param`](Request::form_param)
 /// always goes in the form body. `Debug` names parameters and headers
 /// without their values (a login request holds the password).
+///
+/// Parameters are form-encoded into one buffer as they are added (the
+/// encoding Java's `URLEncoder` gives: `+` for a space, `*-._` kept), so
+/// a registration's dozen parameters cost one allocation, not a `String`
+/// each, and numbers and flags are written without `format!`.
 pub(crate) struct Request {
     pub(super) method: Method,
     pub(super) path: &'static str,
     pub(super) module: Module,
-    params: Vec<(&'static str, String)>,
-    /// Always in the form body (POST and PUT only).
-    form: Vec<(&'static str, String)>,
+    /// `k=v&k=v`, encoded.
+    params: String,
+    /// Always in the form body (POST and PUT only), encoded.
+    form: String,
     params_in_query: bool,
     pub(super) headers: Vec<(&'static str, String)>,
     pub(super) answers: &'static [u16],
@@ -83,23 +89,22 @@ impl Request {
             method,
             path,
             module,
-            // Room for a registration's dozen parameters at once (growing
-            // from empty took three allocations).
-            params: Vec::with_capacity(12),
-            form: Vec::new(),
+            // Room for a registration's parameters at once.
+            params: String::with_capacity(256),
+            form: String::new(),
             params_in_query: false,
             headers: Vec::new(),
             answers: &[],
         }
     }
 
-    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
-        self.params.push((key, value.into()));
+    pub(crate) fn param(mut self, key: &'static str, value: impl ParamValue) -> Request {
+        push_pair(&mut self.params, key, value);
         self
     }
 
     /// Adds the parameter only when there is a value (never sends "None").
-    pub(crate) fn opt_param(self, key: &'static str, value: Option<impl Into<String>>) -> Request {
+    pub(crate) fn opt_param(self, key: &'static str, value: Option<impl ParamValue>) -> Request {
         match value {
             Some(v) => self.param(key, v),
             None => self,
@@ -127,42 +132,37 @@ impl Request {
 
     /// A field of the form body, whatever [`in_query`](Request::in_query)
     /// says (POST and PUT only).
-    pub(crate) fn form_param(mut self, key: &'static str, value: impl Into<String>) -> Request {
+    pub(crate) fn form_param(mut self, key: &'static str, value: impl ParamValue) -> Request {
         debug_assert!(matches!(self.method, Method::Post | Method::Put));
-        self.form.push((key, value.into()));
+        push_pair(&mut self.form, key, value);
         self
     }
 
-    /// The value of a parameter (query or form), for signing.
+    /// The value of a parameter (query or form), decoded, for signing.
     #[cfg_attr(not(feature = "aksk"), allow(dead_code))]
-    pub(crate) fn param_value(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .chain(&self.form)
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
+    pub(crate) fn param_value(&self, key: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.params.as_bytes())
+            .chain(url::form_urlencoded::parse(self.form.as_bytes()))
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
     }
 
-    /// The parameters that go in the URL query.
-    pub(super) fn query_params(&self) -> &[(&'static str, String)] {
+    /// The encoded parameters that go in the URL query (`k=v&k=v`).
+    pub(super) fn query(&self) -> &str {
         if self.params_in_query || matches!(self.method, Method::Get | Method::Delete) {
             &self.params
         } else {
-            &[]
+            ""
         }
     }
 
-    /// The fields of the form body (POST and PUT).
-    pub(super) fn body_params(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let params: &[(&'static str, String)] = if self.params_in_query {
-            &[]
-        } else {
-            &self.params
-        };
-        params
-            .iter()
-            .chain(&self.form)
-            .map(|(k, v)| (*k, v.as_str()))
+    /// The encoded form body (POST and PUT).
+    pub(super) fn body(&self) -> String {
+        match (self.params_in_query, self.form.is_empty()) {
+            (true, _) => self.form.clone(),
+            (false, true) => self.params.clone(),
+            (false, false) => format!("{}&{}", self.params, self.form),
+        }
     }
 
     pub(crate) fn header(mut self, key: &'static str, value: impl Into<String>) -> Request {
@@ -179,8 +179,13 @@ impl Request {
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names =
-            |pairs: &[(&'static str, String)]| pairs.iter().map(|p| p.0).collect::<Vec<_>>();
+        fn names(pairs: &str) -> Vec<&str> {
+            pairs
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.split('=').next().unwrap_or(""))
+                .collect()
+        }
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("path", &self.path)
@@ -188,8 +193,137 @@ impl fmt::Debug for Request {
             .field("params", &names(&self.params))
             .field("form", &names(&self.form))
             .field("params_in_query", &self.params_in_query)
-            .field("headers", &names(&self.headers))
+            .field(
+                "headers",
+                &self.headers.iter().map(|h| h.0).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
+    }
+}
+
+/// Appends `key=value` (the value form-encoded) to an encoded list.
+fn push_pair(buf: &mut String, key: &'static str, value: impl ParamValue) {
+    // Keys are constants that need no encoding (`dataId`, `Listening-Configs`).
+    debug_assert!(key.bytes().all(kept), "{key}");
+    if !buf.is_empty() {
+        buf.push('&');
+    }
+    buf.push_str(key);
+    buf.push('=');
+    value.write_to(buf);
+}
+
+/// A byte form encoding writes as it is.
+fn kept(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_')
+}
+
+/// A value a request parameter can take: text (form-encoded), a number
+/// or a flag (written as Java's `String.valueOf` and Rust's `Display`
+/// agree for it, without going through `format!`).
+pub(crate) trait ParamValue {
+    /// Appends the value, form-encoded.
+    fn write_to(&self, buf: &mut String);
+}
+
+impl ParamValue for &str {
+    /// `application/x-www-form-urlencoded`, as `form_urlencoded` and Java's
+    /// `URLEncoder` write it: alphanumerics and `*-._` as they are, a space
+    /// as `+`, every other byte as `%XX`; runs of kept bytes are copied
+    /// whole.
+    fn write_to(&self, buf: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let bytes = self.as_bytes();
+        let mut kept_from = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if kept(b) {
+                continue;
+            }
+            // `kept_from..i` are ASCII, so both ends are char boundaries.
+            if kept_from < i {
+                buf.push_str(&self[kept_from..i]);
+            }
+            if b == b' ' {
+                buf.push('+');
+            } else {
+                buf.push('%');
+                buf.push(HEX[usize::from(b >> 4)] as char);
+                buf.push(HEX[usize::from(b & 0xF)] as char);
+            }
+            kept_from = i + 1;
+        }
+        if kept_from < bytes.len() {
+            buf.push_str(&self[kept_from..]);
+        }
+    }
+}
+
+impl ParamValue for String {
+    fn write_to(&self, buf: &mut String) {
+        self.as_str().write_to(buf);
+    }
+}
+
+impl ParamValue for &String {
+    fn write_to(&self, buf: &mut String) {
+        self.as_str().write_to(buf);
+    }
+}
+
+impl ParamValue for std::borrow::Cow<'_, str> {
+    fn write_to(&self, buf: &mut String) {
+        self.as_ref().write_to(buf);
+    }
+}
+
+impl ParamValue for bool {
+    fn write_to(&self, buf: &mut String) {
+        buf.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl ParamValue for u64 {
+    fn write_to(&self, buf: &mut String) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = *self;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        // Only ASCII digits were written.
+        buf.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+    }
+}
+
+impl ParamValue for u16 {
+    fn write_to(&self, buf: &mut String) {
+        u64::from(*self).write_to(buf);
+    }
+}
+
+impl ParamValue for u32 {
+    fn write_to(&self, buf: &mut String) {
+        u64::from(*self).write_to(buf);
+    }
+}
+
+impl ParamValue for f64 {
+    /// As `Display` writes it (`1`, `0.5`): whole values up to 2^53 as
+    /// digits, the rest through `Display`.
+    fn write_to(&self, buf: &mut String) {
+        let w = *self;
+        if w.fract() == 0.0 && w.is_sign_positive() && w <= 9_007_199_254_740_992.0 {
+            (w as u64).write_to(buf);
+        } else {
+            use std::fmt::Write;
+            // Writing into a `String` cannot fail.
+            let _ = write!(buf, "{w}");
+        }
     }
 }
 
@@ -208,5 +342,90 @@ impl fmt::Debug for Response {
             .field("status", &self.status)
             .field("body", &snippet(&self.body))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(v: impl ParamValue) -> String {
+        let mut s = String::new();
+        v.write_to(&mut s);
+        s
+    }
+
+    #[test]
+    fn text_is_encoded_as_form_urlencoded_encodes_it() {
+        for text in [
+            "",
+            "plain",
+            "DEFAULT_GROUP@@svc",
+            "a b+c&d=e",
+            "{\"k\":\"v w\"}",
+            "*-._~!'()",
+            "grüße 日本 é",
+            "é",
+            "x\u{0}y\n",
+            "%41",
+        ] {
+            let expected: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            assert_eq!(written(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_flags_are_written_as_display_writes_them() {
+        for n in [0u64, 1, 9, 10, 65_535, u64::MAX] {
+            assert_eq!(written(n), n.to_string());
+        }
+        assert_eq!(written(8848u16), "8848");
+        assert_eq!(written(7u32), "7");
+        for w in [
+            0.0,
+            1.0,
+            0.5,
+            100.0,
+            10_000.0,
+            1e-7,
+            9_007_199_254_740_993.0,
+            -0.0,
+            -1.5,
+        ] {
+            assert_eq!(written(w), w.to_string(), "{w}");
+        }
+        assert_eq!(
+            (written(true), written(false)),
+            ("true".into(), "false".into())
+        );
+    }
+
+    #[test]
+    fn parameters_go_in_the_query_or_the_body_and_decode_back() {
+        let get = Request::new(Method::Get, Module::Config, "/p")
+            .param("dataId", "a b")
+            .param("tenant", "ns");
+        assert_eq!(get.query(), "dataId=a+b&tenant=ns");
+        assert_eq!(get.param_value("dataId").as_deref(), Some("a b"));
+        assert_eq!(get.param_value("group"), None);
+
+        let post = Request::new(Method::Post, Module::Config, "/p")
+            .param("content", "x=1&y")
+            .form_param("beat", "{}");
+        assert_eq!(post.query(), "");
+        assert_eq!(post.body(), "content=x%3D1%26y&beat=%7B%7D");
+        assert_eq!(post.param_value("beat").as_deref(), Some("{}"));
+
+        let naming = Request::new(Method::Put, Module::Naming, "/p")
+            .in_query()
+            .param("ip", "1.2.3.4")
+            .form_param("beat", "{}");
+        assert_eq!(naming.query(), "ip=1.2.3.4");
+        assert_eq!(naming.body(), "beat=%7B%7D");
+        let debug = format!("{naming:?}");
+        assert!(
+            debug.contains("[\"ip\"]") && !debug.contains("1.2.3.4"),
+            "{debug}"
+        );
     }
 }

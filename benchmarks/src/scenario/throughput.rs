@@ -7,7 +7,12 @@
 //! (the typed floor for lists: the floor plus `serde_json::from_str` into
 //! a plain derived struct with the fields the client returns) and
 //! `ureq-timeout` (the floor with a per-request deadline, as `ours` sets:
-//! diagnostic, it shows what that costs inside ureq). The Python v1
+//! diagnostic, it shows what that costs inside ureq) and `ureq-wire` (the
+//! floor sending the very bytes `ours` sends: parameters in the query,
+//! the Java client's headers, a fresh request id; no timeouts, as the
+//! floor (with any, ureq's default resolver starts a thread per request);
+//! diagnostic, it splits what the protocol costs from what the client
+//! adds). The Python v1
 //! client and `nacos-sdk` run the same loop in their own programs
 //! (`contenders/python_v1.py`, `peers/nacos-sdk`).
 
@@ -209,6 +214,85 @@ impl Contender for Floor {
     }
 }
 
+/// The floor sending what `ours` sends on the wire for the same calls
+/// (see the module docs): the parameters in the URL query as the Java
+/// naming client puts them, an empty form body for the POST, and the
+/// headers the client adds to every request (`Client-Version`,
+/// `Request-Module`, `RequestId`, `Accept-Charset`).
+struct Wire {
+    agent: ureq::Agent,
+    base: String,
+    grouped: String,
+    ids: u64,
+}
+
+impl Wire {
+    fn new(addr: &str, service: &str) -> Wire {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .user_agent("nacos-blocking/0.1.0")
+            .max_redirects(0)
+            .build()
+            .into();
+        Wire {
+            agent,
+            base: format!("http://{addr}/nacos"),
+            // Form-encoded: the benchmark's names are `[A-Za-z0-9_-]`.
+            grouped: format!("{GROUP}%40%40{service}"),
+            ids: 0,
+        }
+    }
+
+    /// A UUID-shaped request id, different for every request.
+    fn request_id(&mut self) -> String {
+        self.ids += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", self.ids >> 48, self.ids)
+    }
+}
+
+impl Contender for Wire {
+    fn register(&mut self, port: u16) -> Result<usize, String> {
+        let grouped = &self.grouped;
+        let url = format!(
+            "{}/v1/ns/instance?serviceName={grouped}&groupName={GROUP}&clusterName=DEFAULT&ip={IP}\
+             &port={port}&weight=1&enable=true&enabled=true&healthy=true&ephemeral=true&metadata=%7B%7D",
+            self.base
+        );
+        let id = self.request_id();
+        let mut resp = self
+            .agent
+            .post(url)
+            .header("Client-Version", "2.4.3")
+            .header("Request-Module", "Naming")
+            .header("RequestId", id)
+            .header("Accept-Charset", "UTF-8")
+            .send_form(std::iter::empty::<(&str, &str)>())
+            .map_err(|e| e.to_string())?;
+        ok_body(&mut resp)?;
+        Ok(0)
+    }
+
+    fn list(&mut self) -> Result<usize, String> {
+        let grouped = &self.grouped;
+        let url = format!(
+            "{}/v1/ns/instance/list?serviceName={grouped}&healthyOnly=false",
+            self.base
+        );
+        let id = self.request_id();
+        let mut resp = self
+            .agent
+            .get(url)
+            .header("Client-Version", "2.4.3")
+            .header("Request-Module", "Naming")
+            .header("RequestId", id)
+            .header("Accept-Charset", "UTF-8")
+            .call()
+            .map_err(|e| e.to_string())?;
+        let body = ok_body(&mut resp)?;
+        Ok(body.matches("\"instanceId\"").count())
+    }
+}
+
 /// `throughput <contender> <op> <addr> <service> <calls> <warmup> <port base>`
 pub fn run(args: &[String]) -> Result<(), String> {
     let [contender, op, addr, service, calls, warmup, base] = args else {
@@ -233,6 +317,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "ureq" => Box::new(Floor::new(addr, service, Parse::Text, None)),
         "ureq-json" => Box::new(Floor::new(addr, service, Parse::Value, None)),
         "ureq-typed" => Box::new(Floor::new(addr, service, Parse::Typed, None)),
+        "ureq-wire" => Box::new(Wire::new(addr, service)),
         "ureq-timeout" => Box::new(Floor::new(
             addr,
             service,
