@@ -1,7 +1,9 @@
 //! The HTTP transport: one keep-alive agent, failover across servers,
 //! retries within a deadline, standard headers and auth. The request model
-//! is in `request.rs`, the API probe in `probe.rs`, body reading in
-//! `body.rs`.
+//! is in `request.rs` (its parameters' encoding in `form.rs`), the headers
+//! every request carries in `headers.rs`, the API probe in `probe.rs`,
+//! body reading in `body.rs`, and socket timeouts kept steady across
+//! requests in `steady.rs`.
 
 use std::borrow::Cow;
 use std::io::ErrorKind;
@@ -22,6 +24,7 @@ use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
 
 mod body;
+mod form;
 mod headers;
 mod probe;
 mod request;

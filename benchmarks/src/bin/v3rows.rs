@@ -105,7 +105,8 @@ fn heartbeat(addr: &str, api: &str, round: usize, instances: usize, window: Dura
         let inst = Instance::builder("10.3.3.1", 3000 + i as u16)
             .metadata("preserved.heart.beat.interval", "1000")
             .build();
-        c.register_instance(&svc, &inst).expect("register for beats");
+        c.register_instance(&svc, &inst)
+            .expect("register for beats");
     }
     std::thread::sleep(Duration::from_secs(2));
     let cpu0 = cpu_seconds();
@@ -133,17 +134,21 @@ fn config_watch(addr: &str, api: &str, round: usize, changes: usize) {
     c.publish_config(id.as_str(), "v=0").expect("publish");
     let (tx, rx) = mpsc::channel::<ConfigEvent>();
     let _sub = c.subscribe_config(id.as_str(), tx).expect("watch");
-    rx.recv_timeout(Duration::from_secs(10)).expect("initial event");
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("initial event");
     let mut lat = Vec::with_capacity(changes);
     // Gaps that do not line up with the poll interval.
     let gaps = [700u64, 1300, 450, 950, 1700, 600, 1100];
     for i in 1..=changes {
         std::thread::sleep(Duration::from_millis(gaps[i % gaps.len()]));
         let want = format!("v={i}");
-        c.publish_config(id.as_str(), want.as_str()).expect("publish");
+        c.publish_config(id.as_str(), want.as_str())
+            .expect("publish");
         let t0 = Instant::now();
         loop {
-            let ev = rx.recv_timeout(Duration::from_secs(10)).expect("change event");
+            let ev = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("change event");
             if ev.content.as_deref() == Some(want.as_str()) {
                 break;
             }

@@ -18,9 +18,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("expected <ours|typed|value> <file> <iterations>".into());
     };
     let body = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-    let n: u64 = iterations
-        .parse()
-        .map_err(|e| format!("iterations: {e}"))?;
+    let n: u64 = iterations.parse().map_err(|e| format!("iterations: {e}"))?;
     let decode = |body: &str| -> Result<usize, String> {
         Ok(match which.as_str() {
             "ours" => serde_json::from_str::<nacos_blocking::ServiceInfo>(body)

@@ -12,7 +12,10 @@
 //! the Java client's headers, a fresh request id; no timeouts, as the
 //! floor (with any, ureq's default resolver starts a thread per request);
 //! diagnostic, it splits what the protocol costs from what the client
-//! adds). The Python v1
+//! adds) and `ureq-threads` (the floor in a process that also holds four
+//! idle threads, as many as ours' heartbeat scheduler and senders:
+//! diagnostic, it shows what a process pays for no longer being
+//! single-threaded). The Python v1
 //! client and `nacos-sdk` run the same loop in their own programs
 //! (`contenders/python_v1.py`, `peers/nacos-sdk`).
 
@@ -243,10 +246,15 @@ impl Wire {
         }
     }
 
-    /// A UUID-shaped request id, different for every request.
-    fn request_id(&mut self) -> String {
+    /// `rb` with the headers ours sends: the Java naming client's and a
+    /// UUID-shaped request id, different for every request.
+    fn java_headers<B>(&mut self, rb: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         self.ids += 1;
-        format!("{:08x}-0000-4000-8000-{:012x}", self.ids >> 48, self.ids)
+        let id = format!("{:08x}-0000-4000-8000-{:012x}", self.ids >> 48, self.ids);
+        rb.header("Client-Version", "2.4.3")
+            .header("Request-Module", "Naming")
+            .header("RequestId", id)
+            .header("Accept-Charset", "UTF-8")
     }
 }
 
@@ -258,14 +266,9 @@ impl Contender for Wire {
              &port={port}&weight=1&enable=true&enabled=true&healthy=true&ephemeral=true&metadata=%7B%7D",
             self.base
         );
-        let id = self.request_id();
+        let rb = self.agent.post(url);
         let mut resp = self
-            .agent
-            .post(url)
-            .header("Client-Version", "2.4.3")
-            .header("Request-Module", "Naming")
-            .header("RequestId", id)
-            .header("Accept-Charset", "UTF-8")
+            .java_headers(rb)
             .send_form(std::iter::empty::<(&str, &str)>())
             .map_err(|e| e.to_string())?;
         ok_body(&mut resp)?;
@@ -278,19 +281,26 @@ impl Contender for Wire {
             "{}/v1/ns/instance/list?serviceName={grouped}&healthyOnly=false",
             self.base
         );
-        let id = self.request_id();
-        let mut resp = self
-            .agent
-            .get(url)
-            .header("Client-Version", "2.4.3")
-            .header("Request-Module", "Naming")
-            .header("RequestId", id)
-            .header("Accept-Charset", "UTF-8")
-            .call()
-            .map_err(|e| e.to_string())?;
+        let rb = self.agent.get(url);
+        let mut resp = self.java_headers(rb).call().map_err(|e| e.to_string())?;
         let body = ok_body(&mut resp)?;
         Ok(body.matches("\"instanceId\"").count())
     }
+}
+
+/// Starts `n` threads that wait, without waking, until the process ends:
+/// what ours' idle heartbeat threads are to the process.
+fn idle_threads(n: usize) {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+    for _ in 0..n {
+        let rx = rx.clone();
+        std::thread::spawn(move || {
+            // Never answered: the sender is leaked below.
+            let _ = rx.lock().map(|r| r.recv());
+        });
+    }
+    std::mem::forget(tx);
 }
 
 /// `throughput <contender> <op> <addr> <service> <calls> <warmup> <port base>`
@@ -318,6 +328,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "ureq-json" => Box::new(Floor::new(addr, service, Parse::Value, None)),
         "ureq-typed" => Box::new(Floor::new(addr, service, Parse::Typed, None)),
         "ureq-wire" => Box::new(Wire::new(addr, service)),
+        "ureq-threads" => {
+            idle_threads(4);
+            Box::new(Floor::new(addr, service, Parse::Text, None))
+        }
         "ureq-timeout" => Box::new(Floor::new(
             addr,
             service,
