@@ -1204,7 +1204,7 @@ def findings_section(w, a, setup, results, hb, sub, cfg):
         thr_rate = paired_ratio(results, ("ours", "register"), ("ureq-threads", "register"), "rate")
         thr_cpu = paired_ratio(results, ("ours", "register"), ("ureq-threads", "register"), "cpu_us")
         thr_floor = paired_ratio(results, ("ureq-threads", "register"), ("ureq", "register"), "rate")
-        item(f"**Register: how it came down to the floor, and what is left.** Per register call ours used "
+        item(f"**Register: how far it came down, and what is left.** Per register call ours used "
              f"{ours_reg_cpu:.0f} µs of CPU against {floor_reg_cpu:.0f} µs for the floor (medians of this run). "
              "Measured with callgrind (instructions of the client process, robust to load), issue 12 took a "
              "register from 93k to 54k instructions against the floor's 47k. First pass: the URL written by "
