@@ -67,6 +67,59 @@ pub(crate) fn parse_instance_list(body: &str) -> std::result::Result<ServiceInfo
     Ok(info)
 }
 
+/// The `data` of a v3 `instance/list` success: Java's bare list of
+/// instances, or batata's service object with `hosts`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum V3List {
+    Bare(Vec<Instance>),
+    Wrapped(ServiceInfo),
+}
+
+/// A v3 `instance/list` answer (`{"code":0,"message":..,"data":..}`)
+/// when it is a success with a list in `data`, decoded with this parser;
+/// `None` for anything else (another code, `data` missing or of another
+/// shape, a duplicate member, broken JSON), which the caller decodes
+/// through the envelope's serde path for its errors. What this returns is
+/// what that path returns for the same body (a test compares them).
+pub(crate) fn parse_v3_instance_list(body: &str) -> Option<V3List> {
+    let mut p = Parser {
+        s: body,
+        b: body.as_bytes(),
+        i: 0,
+    };
+    let (mut code, mut message, mut data) = (None, false, None);
+    if !p.open_object().ok()? {
+        return None;
+    }
+    loop {
+        let key = p.key().ok()?;
+        match &*key {
+            "code" if code.is_none() => code = Some(p.opt_int::<i64>().ok()??),
+            "message" if !message => {
+                message = true;
+                p.opt_string().ok()?;
+            }
+            "data" if data.is_none() => {
+                data = Some(match p.peek()? {
+                    b'[' => V3List::Bare(p.hosts().ok()?),
+                    b'{' => V3List::Wrapped(p.service_info().ok()?),
+                    _ => return None,
+                });
+            }
+            "code" | "message" | "data" => return None,
+            _ => p.skip().ok()?,
+        }
+        if !p.more(b'}').ok()? {
+            break;
+        }
+    }
+    p.ws();
+    if p.i != p.b.len() || code != Some(0) {
+        return None;
+    }
+    data
+}
+
 struct Parser<'a> {
     s: &'a str,
     b: &'a [u8],
