@@ -34,11 +34,7 @@ fn is_name_char(c: char) -> bool {
 pub(crate) fn name(field: &'static str, value: &str) -> Result<()> {
     // The common case in one pass over the bytes (`@` is not a name
     // character, so no `@@` either); the checks below say what is wrong.
-    if !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'_' | b'-'))
-    {
+    if !value.is_empty() && value.chars().all(is_name_char) {
         return Ok(());
     }
     if value.is_empty() {

@@ -19,7 +19,10 @@ use nacos_blocking::{ConfigEvent, Instance, NacosClient, ServiceEvent, ServicePa
 use serde_json::Value;
 use support::batata::Batata;
 use support::process::{body, status};
-use support::{eventually, http, http_get, http_post, logs, serves_a_round, unique, RNacos};
+use support::{
+    assert_wrong_password_refused, eventually, http, http_get, http_post, logs, serves_a_round,
+    two_server_client, unique, RNacos,
+};
 
 /// `application/x-www-form-urlencoded` escaping of one value.
 fn enc(v: &str) -> String {
@@ -362,15 +365,11 @@ fn with_auth_the_client_logs_in_at_v3_and_everything_works() {
         .unwrap();
     c.shutdown().unwrap();
     // One wrong password (five would lock this IP out of batata's logins).
-    let wrong = NacosClient::builder()
-        .server_addr(server.addr())
-        .credentials(server.username(), "not-the-password")
-        .retries(0)
-        .build()
-        .unwrap();
-    let e = wrong.list_instances(&svc).unwrap_err();
-    assert!(e.is_auth(), "{e}");
-    assert!(!format!("{e} {e:?}").contains("not-the-password"));
+    assert_wrong_password_refused(
+        NacosClient::builder().server_addr(server.addr()).retries(0),
+        server.username(),
+        &svc,
+    );
 }
 
 /// A list of a v1-only server (r-nacos) and a v3-only one (batata): each
@@ -380,12 +379,7 @@ fn with_auth_the_client_logs_in_at_v3_and_everything_works() {
 fn a_v1_and_a_v3_server_each_carry_the_client_while_the_other_is_down() {
     let mut v1 = RNacos::start();
     let mut v3 = Batata::start();
-    let c = NacosClient::builder()
-        .server_addr(format!("{},{}", v1.addr(), v3.addr()))
-        .timeout(Duration::from_secs(5))
-        .disk_cache(false)
-        .build()
-        .unwrap();
+    let c = two_server_client(&v1.addr(), &v3.addr());
     let svc = unique("v3-mixed");
     let id = unique("v3-mixed-cfg");
     let works = |round: &str| serves_a_round(&c, &svc, &id, round);

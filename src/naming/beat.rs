@@ -7,19 +7,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::naming::instance::Instance;
-use crate::naming::service::ServiceKey;
+use crate::naming::service::{ServiceKey, GROUP_SEPARATOR};
 use crate::validate::{DEFAULT_HEART_BEAT_TIMEOUT, HEART_BEAT_INTERVAL, HEART_BEAT_TIMEOUT};
 
 /// The server's code for "I do not know this instance".
 pub(crate) const RESOURCE_NOT_FOUND: i64 = 20404;
 
-/// The `beat` JSON of a full heartbeat, borrowing the instance it is
-/// about: built for each beat sent (the heartbeat table keeps only the
-/// instance and its period, so a registration builds no beat).
+/// The `beat` JSON of a full heartbeat, borrowing the service and the
+/// instance it is about: built for each beat sent without allocating (the
+/// heartbeat table keeps only the instance and its period, so a
+/// registration builds no beat).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub(crate) struct BeatInfo<'a> {
-    #[serde(rename = "serviceName")]
-    pub(crate) service_name: String,
+    /// Written as the grouped name, `group@@name`.
+    #[serde(rename = "serviceName", serialize_with = "grouped_name")]
+    pub(crate) service: &'a ServiceKey,
     pub(crate) ip: &'a str,
     pub(crate) port: u16,
     pub(crate) cluster: &'a str,
@@ -37,24 +39,24 @@ pub(crate) struct BeatInfo<'a> {
 impl<'a> BeatInfo<'a> {
     /// A beat sent by hand: its period is the instance's own interval or
     /// Java's default 5 s.
-    pub(crate) fn new(key: &ServiceKey, inst: &'a Instance) -> BeatInfo<'a> {
+    pub(crate) fn new(key: &'a ServiceKey, inst: &'a Instance) -> BeatInfo<'a> {
         let period = interval_of(inst, Duration::from_secs(5)).as_millis() as u64;
         BeatInfo::with_period(key, inst, period, false)
     }
 
     /// A beat of the heartbeat scheduler, every `period` ms.
-    pub(crate) fn scheduled(key: &ServiceKey, inst: &'a Instance, period: u64) -> BeatInfo<'a> {
+    pub(crate) fn scheduled(key: &'a ServiceKey, inst: &'a Instance, period: u64) -> BeatInfo<'a> {
         BeatInfo::with_period(key, inst, period, true)
     }
 
     fn with_period(
-        key: &ServiceKey,
+        key: &'a ServiceKey,
         inst: &'a Instance,
         period: u64,
         scheduled: bool,
     ) -> BeatInfo<'a> {
         BeatInfo {
-            service_name: key.grouped_name(),
+            service: key,
             ip: &inst.ip,
             port: inst.port,
             cluster: &inst.cluster_name,
@@ -66,6 +68,14 @@ impl<'a> BeatInfo<'a> {
             stopped: false,
         }
     }
+}
+
+/// A service key as `group@@name`, written straight into the serializer.
+fn grouped_name<S: serde::Serializer>(
+    key: &&ServiceKey,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{}{GROUP_SEPARATOR}{}", key.group, key.name))
 }
 
 /// The instance's own beat interval (metadata), or `default`.

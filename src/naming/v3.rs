@@ -129,36 +129,31 @@ pub(crate) fn list_request(target: &Target) -> Request {
         .param("healthyOnly", "false")
 }
 
-/// The list's `data`: Java sends the bare instances, batata a service
-/// object with `hosts`. Told apart by the first token, without buffering
-/// the answer (as `#[serde(untagged)]` would).
-#[cfg_attr(test, derive(Debug, PartialEq))]
-enum ListData {
-    Bare(Vec<Instance>),
-    Wrapped(ServiceInfo),
-}
-
-impl<'de> Deserialize<'de> for ListData {
+/// The list's `data` through serde, for answers the list parser leaves
+/// to it: Java sends the bare instances, batata a service object with
+/// `hosts`. Told apart by the first token, without buffering the answer
+/// (as `#[serde(untagged)]` would).
+impl<'de> Deserialize<'de> for V3List {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct Shape;
         impl<'de> serde::de::Visitor<'de> for Shape {
-            type Value = ListData;
+            type Value = V3List;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a list of instances or a service with `hosts`")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 seq: A,
-            ) -> std::result::Result<ListData, A::Error> {
+            ) -> std::result::Result<V3List, A::Error> {
                 Vec::<Instance>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
-                    .map(ListData::Bare)
+                    .map(V3List::Bare)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
-            ) -> std::result::Result<ListData, A::Error> {
+            ) -> std::result::Result<V3List, A::Error> {
                 ServiceInfo::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(ListData::Wrapped)
+                    .map(V3List::Wrapped)
             }
         }
         d.deserialize_any(Shape)
@@ -172,13 +167,12 @@ impl<'de> Deserialize<'de> for ListData {
 /// anything else through serde, whose errors say what is wrong.
 pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
     let data = match parse_v3_instance_list(body) {
-        Some(V3List::Bare(hosts)) => ListData::Bare(hosts),
-        Some(V3List::Wrapped(info)) => ListData::Wrapped(info),
-        None => envelope::data::<ListData>("instance list", body)?,
+        Some(data) => data,
+        None => envelope::data::<V3List>("instance list", body)?,
     };
     let mut info = match data {
-        ListData::Wrapped(info) => info,
-        ListData::Bare(hosts) => ServiceInfo {
+        V3List::Wrapped(info) => info,
+        V3List::Bare(hosts) => ServiceInfo {
             name: target.service.name.clone(),
             group_name: target.service.group.clone(),
             clusters: target.clusters_param(),
@@ -366,11 +360,8 @@ mod tests {
     #[test]
     fn the_v3_list_parser_agrees_with_serde() {
         fn check(body: &str) -> bool {
-            let fast = parse_v3_instance_list(body).map(|d| match d {
-                V3List::Bare(hosts) => ListData::Bare(hosts),
-                V3List::Wrapped(info) => ListData::Wrapped(info),
-            });
-            let slow = envelope::data::<ListData>("instance list", body);
+            let fast = parse_v3_instance_list(body);
+            let slow = envelope::data::<V3List>("instance list", body);
             if let Some(fast) = &fast {
                 match &slow {
                     Ok(slow) => assert_eq!(fast, slow, "values differ for {body:?}"),

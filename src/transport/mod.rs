@@ -409,24 +409,12 @@ impl Transport {
         let extra: &[(&'static str, String)] = &signed.headers;
         #[cfg(not(feature = "aksk"))]
         let extra: &[(&'static str, String)] = &[];
-        let result = match req.method {
-            Method::Get => self.exchange(ureq::http::Method::GET, url, (), req, budget, extra),
-            Method::Delete => {
-                self.exchange(ureq::http::Method::DELETE, url, (), req, budget, extra)
-            }
-            // A form body even when every parameter is in the query (then
-            // empty), as the Java client's `exchangeForm` sends.
-            Method::Post => self.exchange(
-                ureq::http::Method::POST,
-                url,
-                req.body(),
-                req,
-                budget,
-                extra,
-            ),
-            Method::Put => {
-                self.exchange(ureq::http::Method::PUT, url, req.body(), req, budget, extra)
-            }
+        // A form body for POST and PUT even when every parameter is in the
+        // query (then empty), as the Java client's `exchangeForm` sends.
+        let result = if req.method.has_form() {
+            self.exchange(url, req.body(), req, budget, extra)
+        } else {
+            self.exchange(url, (), req, budget, extra)
         };
         let outcome = match result {
             Ok(mut resp) => {
@@ -463,19 +451,17 @@ impl Transport {
     /// (together a tenth of a register's instructions).
     fn exchange<B: ureq::AsSendBody>(
         &self,
-        method: ureq::http::Method,
         url: String,
         body: B,
         req: &Request,
         budget: Duration,
         extra: &[(&'static str, String)],
     ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-        let form = matches!(req.method, Method::Post | Method::Put);
         let mut request = ureq::http::Request::new(body);
-        *request.method_mut() = method;
+        *request.method_mut() = req.method.http();
         *request.uri_mut() = ureq::http::Uri::try_from(url).map_err(ureq::http::Error::from)?;
         let headers = request.headers_mut();
-        *headers = self.headers.for_request(req.module, form);
+        *headers = self.headers.for_request(req.module, req.method.has_form());
         for (k, v) in req.headers.iter().chain(extra) {
             headers.append(
                 HeaderName::try_from(*k).map_err(ureq::http::Error::from)?,
@@ -562,7 +548,7 @@ impl Transport {
         let mut resp = self
             .agent
             .get(url)
-            .header("RequestId", util::request_id())
+            .header("RequestId", util::request_id_header())
             .config()
             .timeout_global(Some(self.timeout))
             .timeout_connect(Some(self.connect_timeout))

@@ -81,7 +81,7 @@ impl Transport {
             .agent
             .get(&url)
             .header("Client-Version", CLIENT_VERSION)
-            .header("RequestId", util::request_id())
+            .header("RequestId", util::request_id_header())
             .config()
             .timeout_global(Some(budget))
             .timeout_connect(Some(self.connect_timeout.min(budget)))

@@ -43,6 +43,22 @@ pub(crate) enum Method {
     Delete,
 }
 
+impl Method {
+    pub(super) fn http(self) -> ureq::http::Method {
+        match self {
+            Method::Get => ureq::http::Method::GET,
+            Method::Post => ureq::http::Method::POST,
+            Method::Put => ureq::http::Method::PUT,
+            Method::Delete => ureq::http::Method::DELETE,
+        }
+    }
+
+    /// POST and PUT carry a form body; GET and DELETE none.
+    pub(super) fn has_form(self) -> bool {
+        matches!(self, Method::Post | Method::Put)
+    }
+}
+
 /// Which part of Nacos a request is for (the `Request-Module` header).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Module {
@@ -134,7 +150,7 @@ impl Request {
     /// A field of the form body, whatever [`in_query`](Request::in_query)
     /// says (POST and PUT only).
     pub(crate) fn form_param(mut self, key: &'static str, value: impl ParamValue) -> Request {
-        debug_assert!(matches!(self.method, Method::Post | Method::Put));
+        debug_assert!(self.method.has_form());
         push_pair(&mut self.form, key, value);
         self
     }
@@ -150,7 +166,7 @@ impl Request {
 
     /// The encoded parameters that go in the URL query (`k=v&k=v`).
     pub(super) fn query(&self) -> &str {
-        if self.params_in_query || matches!(self.method, Method::Get | Method::Delete) {
+        if self.params_in_query || !self.method.has_form() {
             &self.params
         } else {
             ""

@@ -338,3 +338,25 @@ pub fn serves_a_round(c: &nacos_blocking::NacosClient, service: &str, data_id: &
         .unwrap_or_else(|e| panic!("{round}: get: {e}"));
     assert_eq!(got.as_deref(), Some(round));
 }
+
+/// A client of two servers at once, e.g. a v1-only and a v3-only one,
+/// with a 5 s timeout and no disk cache (for tests that take either away).
+pub fn two_server_client(a: &str, b: &str) -> nacos_blocking::NacosClient {
+    nacos_blocking::NacosClient::builder()
+        .server_addr(format!("{a},{b}"))
+        .timeout(Duration::from_secs(5))
+        .disk_cache(false)
+        .build()
+        .unwrap()
+}
+
+/// A client built from `b` with `user` and a wrong password: its first
+/// call is refused as an auth error, whose text and `Debug` never show
+/// the password.
+pub fn assert_wrong_password_refused(b: nacos_blocking::ClientBuilder, user: &str, service: &str) {
+    const WRONG: &str = "not-the-password";
+    let c = b.credentials(user, WRONG).build().unwrap();
+    let e = c.list_instances(service).unwrap_err();
+    assert!(e.is_auth(), "{e}");
+    assert!(!format!("{e} {e:?}").contains(WRONG), "{e:?}");
+}
