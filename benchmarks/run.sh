@@ -11,8 +11,10 @@
 #   BENCH_SCENARIOS     comma-separated subset of throughput,heartbeat,subscribe,config,footprint (default: all)
 #   BENCH_SMOKE=1       small counts and short windows everywhere (not for publishing)
 #   RNACOS_BIN          r-nacos binary (else `rnacos` on PATH, else ~/.cargo/bin/rnacos)
-#   BENCH_ROUNDS        rounds per measurement, median taken (default 5)
-#   BENCH_CALLS         timed calls per run (default 1000)
+#   BENCH_ROUNDS        rounds per throughput measurement, median taken (default 7)
+#   BENCH_CALLS         timed calls per throughput run (default 4000: shorter runs let r-nacos's own
+#                       background work decide a paired ratio; 1000 swung it by +-5 % between runs)
+#   BENCH_QUIET_LIMIT   seconds to wait at most, after the builds, for the machine to be quiet (default 180)
 #   BENCH_SKIP_SDK=1    leave the async nacos-sdk peer out (its first build takes minutes)
 #   BENCH_SKIP_CLEAN_BUILD=1  skip the clean-build-time figure
 #   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (2)
@@ -34,6 +36,7 @@ fi
 SCENARIOS="${BENCH_SCENARIOS:-throughput,heartbeat,subscribe,config,footprint}"
 if [ "${BENCH_SMOKE:-}" = 1 ]; then
     : "${BENCH_ROUNDS:=1}" "${BENCH_CALLS:=100}" "${BENCH_HB_INSTANCES:=100}" "${BENCH_HB_WINDOW:=5}"
+    : "${BENCH_QUIET_LIMIT:=10}"
     : "${BENCH_HB_ROUNDS:=1}" "${BENCH_SUB_SERVICES:=100}" "${BENCH_SUB_IDLE:=3}"
     : "${BENCH_SUB_CHANGES_DEFAULT:=3}" "${BENCH_SUB_CHANGES_FAST:=5}" "${BENCH_SKIP_CLEAN_BUILD:=1}"
     : "${BENCH_CFG_KEYS:=100}" "${BENCH_CFG_IDLE:=5}" "${BENCH_CFG_CHANGES:=3}" "${BENCH_CFG_SETTLE:=3}"
@@ -194,7 +197,7 @@ EXTRA=()
     --http-port "$HTTP_PORT" --grpc-port "$GRPC_PORT" \
     --nbench "$NBENCH" --minimal-bin "$MINIMAL" --python "$VENV/bin/python" \
     --rnacos-version "$RNACOS_VERSION" \
-    --rounds "${BENCH_ROUNDS:-5}" --calls "${BENCH_CALLS:-1000}" \
+    --rounds "${BENCH_ROUNDS:-7}" --calls "${BENCH_CALLS:-4000}" --quiet-limit "${BENCH_QUIET_LIMIT:-180}" \
     --command "$COMMAND" --started "$STARTED" --scenarios "$SCENARIOS" \
     --hb-instances "${BENCH_HB_INSTANCES:-1000}" --hb-interval-ms "${BENCH_HB_INTERVAL_MS:-1000}" \
     --hb-window "${BENCH_HB_WINDOW:-20}" --hb-rounds "${BENCH_HB_ROUNDS:-2}" \

@@ -15,7 +15,10 @@
 //! adds) and `ureq-threads` (the floor in a process that also holds four
 //! idle threads, as many as ours' heartbeat scheduler and senders:
 //! diagnostic, it shows what a process pays for no longer being
-//! single-threaded). The Python v1
+//! single-threaded), and `raw` and `raw-thread` (register only: the
+//! request written by hand on a `TcpStream`, without and with one idle
+//! thread in the process: diagnostic, they show what a live thread costs
+//! a round trip with no HTTP library involved). The Python v1
 //! client and `nacos-sdk` run the same loop in their own programs
 //! (`contenders/python_v1.py`, `peers/nacos-sdk`).
 
@@ -288,6 +291,107 @@ impl Contender for Wire {
     }
 }
 
+/// The least a client can do: the register request `ureq-wire` sends
+/// (parameters in the query), written by hand on a kept-alive
+/// `std::net::TcpStream` with only the headers HTTP/1.1 needs, and the
+/// answer read by its `Content-Length`. No HTTP library, no allocation
+/// per call beyond the request line. Diagnostic: with `raw-thread` it
+/// shows what a live thread costs a round trip on this machine when no
+/// HTTP library is involved.
+struct Raw {
+    stream: std::net::TcpStream,
+    host: String,
+    grouped: String,
+    request: Vec<u8>,
+    answer: Vec<u8>,
+}
+
+impl Raw {
+    fn new(addr: &str, service: &str) -> Result<Raw, String> {
+        let stream = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Raw {
+            stream,
+            host: addr.to_string(),
+            // Form-encoded: the benchmark's names are `[A-Za-z0-9_-]`.
+            grouped: format!("{GROUP}%40%40{service}"),
+            request: Vec::with_capacity(512),
+            answer: vec![0; 4096],
+        })
+    }
+
+    /// Reads more of an answer into `answer[got..]`; returns the new end.
+    fn read_more(&mut self, got: usize) -> Result<usize, String> {
+        use std::io::Read;
+        if got == self.answer.len() {
+            return Err("answer over 4 KiB".into());
+        }
+        match self.stream.read(&mut self.answer[got..]) {
+            Ok(0) => Err("connection closed mid-answer".into()),
+            Ok(n) => Ok(got + n),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Reads one answer: the head up to its blank line, then the body by
+    /// `Content-Length`; `Err` unless it is `200` with the body `ok`.
+    fn read_answer(&mut self) -> Result<(), String> {
+        let mut got = 0;
+        let head_end = loop {
+            got = self.read_more(got)?;
+            if let Some(i) = self.answer[..got].windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = std::str::from_utf8(&self.answer[..head_end]).map_err(|e| e.to_string())?;
+        let len = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .ok_or_else(|| format!("no Content-Length in {head:?}"))?;
+        if !head.starts_with("HTTP/1.1 200") {
+            return Err(format!("answer {head:?}"));
+        }
+        if head_end + len > self.answer.len() {
+            return Err("answer body over 4 KiB".into());
+        }
+        while got < head_end + len {
+            got = self.read_more(got)?;
+        }
+        match &self.answer[head_end..got] {
+            b"ok" => Ok(()),
+            other => Err(format!("body {:?}", String::from_utf8_lossy(other))),
+        }
+    }
+}
+
+impl Contender for Raw {
+    fn register(&mut self, port: u16) -> Result<usize, String> {
+        use std::io::Write;
+        self.request.clear();
+        write!(
+            self.request,
+            "POST /nacos/v1/ns/instance?serviceName={}&groupName={GROUP}&clusterName=DEFAULT&ip={IP}\
+             &port={port}&weight=1&enable=true&enabled=true&healthy=true&ephemeral=true&metadata=%7B%7D \
+             HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n\r\n",
+            self.grouped, self.host
+        )
+        .map_err(|e| e.to_string())?;
+        self.stream
+            .write_all(&self.request)
+            .map_err(|e| e.to_string())?;
+        self.read_answer()?;
+        Ok(0)
+    }
+
+    fn list(&mut self) -> Result<usize, String> {
+        Err("raw: register only".into())
+    }
+}
+
 /// Starts `n` threads that wait, without waking, until the process ends:
 /// what ours' idle heartbeat threads are to the process.
 fn idle_threads(n: usize) {
@@ -331,6 +435,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "ureq-threads" => {
             idle_threads(4);
             Box::new(Floor::new(addr, service, Parse::Text, None))
+        }
+        "raw" => Box::new(Raw::new(addr, service)?),
+        "raw-thread" => {
+            idle_threads(1);
+            Box::new(Raw::new(addr, service)?)
         }
         "ureq-timeout" => Box::new(Floor::new(
             addr,
