@@ -198,6 +198,7 @@ EXTRA=()
     --nbench "$NBENCH" --minimal-bin "$MINIMAL" --python "$VENV/bin/python" \
     --rnacos-version "$RNACOS_VERSION" \
     --rounds "${BENCH_ROUNDS:-7}" --calls "${BENCH_CALLS:-4000}" --quiet-limit "${BENCH_QUIET_LIMIT:-180}" \
+    --server-pid "$RNACOS_PID" \
     --command "$COMMAND" --started "$STARTED" --scenarios "$SCENARIOS" \
     --hb-instances "${BENCH_HB_INSTANCES:-1000}" --hb-interval-ms "${BENCH_HB_INTERVAL_MS:-1000}" \
     --hb-window "${BENCH_HB_WINDOW:-20}" --hb-rounds "${BENCH_HB_ROUNDS:-2}" \
