@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use nacos_blocking::{ConfigEvent, Instance, NacosClient, ServiceEvent, ServicePage};
 use serde_json::Value;
-use support::batata::Batata;
+use support::batata::{login_token, Batata};
 use support::process::{body, status};
 use support::{
     assert_wrong_password_refused, eventually, http, http_get, http_post, logs, serves_a_round,
@@ -369,6 +369,85 @@ fn with_auth_the_client_logs_in_at_v3_and_everything_works() {
         NacosClient::builder().server_addr(server.addr()).retries(0),
         server.username(),
         &svc,
+    );
+}
+
+/// Tokens that expire while the client runs: batata set to a 3 s token
+/// lifetime. Batata accepts a token until a minute after it expires (the
+/// default leeway of the `jsonwebtoken` crate it validates with), so the
+/// test runs until a token taken by hand at the start is refused, then a
+/// few rounds more: the client's calls, beats and config reads go on
+/// throughout without one failure, and no request of the client's, beats
+/// included, meets a 403 (which it would survive by logging in again, and
+/// log): its token is renewed ahead, at 90% of the `tokenTtl` batata gives
+/// (`src/auth.rs`).
+#[test]
+#[ignore = "needs batata: bash scripts/test-v3.sh"]
+fn with_auth_a_token_that_expires_is_renewed_before_any_call_fails() {
+    const LEEWAY_AND_MORE: Duration = Duration::from_secs(100);
+    logs::install();
+    let server = Batata::start_with(
+        true,
+        &[("BATATA_CORE_AUTH_PLUGIN_DEFAULT_TOKEN_EXPIRE_SECONDS", "3")],
+    );
+    let port: u16 = server.addr().rsplit(':').next().unwrap().parse().unwrap();
+    let list_with = |token: &str| {
+        http_get(
+            port,
+            &format!("/nacos/v3/client/ns/instance/list?serviceName=any&accessToken={token}"),
+        )
+        .and_then(|r| status(&r))
+    };
+    let token = login_token(port, server.username(), server.password()).expect("login");
+    assert_eq!(list_with(&token), Some(200), "a fresh token works");
+
+    let c = NacosClient::builder()
+        .server_addr(server.addr())
+        .credentials(server.username(), server.password())
+        .heartbeat_interval(Duration::from_secs(1))
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let svc = unique("v3-ttl");
+    c.register_instance(&svc, &Instance::new("10.1.0.6", 80))
+        .unwrap();
+    let id = unique("v3-ttl-cfg");
+    let until = std::time::Instant::now() + LEEWAY_AND_MORE;
+    let (mut round, mut rounds_after_refusal) = (0, 0);
+    while rounds_after_refusal < 3 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the hand-taken token still works after {LEEWAY_AND_MORE:?}: batata did not expire \
+             it, so this test proves nothing"
+        );
+        round += 1;
+        let hosts = c.list_instances(&svc).map(|l| l.hosts.len());
+        assert_eq!(hosts.ok(), Some(1), "round {round}: list");
+        let content = format!("v={round}");
+        c.publish_config(&id, content.as_str())
+            .unwrap_or_else(|e| panic!("round {round}: publish: {e}"));
+        let read = c.get_config(&id);
+        assert_eq!(read.ok().flatten(), Some(content), "round {round}: read");
+        if list_with(&token) != Some(200) {
+            rounds_after_refusal += 1;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(
+        c.heartbeat_states()
+            .iter()
+            .all(|s| s.last_success.is_some()),
+        "{:?}",
+        c.heartbeat_states()
+    );
+    c.shutdown().unwrap();
+    let refused: Vec<String> = logs::lines()
+        .into_iter()
+        .filter(|l| l.contains("refused the token") && l.contains(&server.addr()))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "a token was used past its time: {refused:?}"
     );
 }
 
