@@ -23,7 +23,7 @@ fn shared_lock() -> RwLockReadGuard<'static, ()> {
 }
 
 fn cache_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(unique("nacos-blocking-cc-cache"))
+    support::scratch_dir("cc-cache")
 }
 
 fn client_for(addr: &str) -> NacosClient {
@@ -78,7 +78,7 @@ fn restart_until_it_keeps_configs(server: &mut RNacos, c: &NacosClient, restart_
 fn server() -> &'static RNacos {
     static SERVER: OnceLock<RNacos> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let mut server = RNacos::start();
+        let mut server = RNacos::start_for_static(&[]);
         let c = client_for(&server.addr());
         restart_until_it_keeps_configs(&mut server, &c, false);
         server
@@ -507,7 +507,7 @@ fn snapshot_when_the_server_is_gone_and_watch_resumes() {
 #[test]
 fn failover_files_override_the_server() {
     let _g = shared_lock();
-    let dir = std::env::temp_dir().join(unique("nacos-blocking-failover"));
+    let dir = support::scratch_dir("failover");
     let c = NacosClient::builder()
         .server_addr(shared_addr())
         .cache_dir(cache_dir())

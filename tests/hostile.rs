@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use nacos_blocking::{Instance, NacosClient};
 use support::fake::{ok, response, FakeServer};
-use support::{free_port, logs, unique};
+use support::{free_port, logs};
 
 /// A server address where nothing listens.
 fn dead_addr() -> String {
@@ -23,9 +23,7 @@ fn dead_addr() -> String {
 }
 
 fn temp_dir(prefix: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(unique(prefix));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::scratch_dir(prefix)
 }
 
 /// Runs `f` on a thread of its own and returns its result, failing the

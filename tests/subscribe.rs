@@ -34,11 +34,13 @@ fn client() -> NacosClient {
 
 /// One cache dir for the tests that do not look at it (their services differ).
 fn shared_cache() -> PathBuf {
-    std::env::temp_dir().join("nacos-blocking-sub-tests-cache")
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| support::scratch_dir("sub-tests-cache"))
+        .clone()
 }
 
 fn temp_dir(what: &str) -> PathBuf {
-    std::env::temp_dir().join(unique(&format!("nacos-blocking-sub-{what}")))
+    support::scratch_dir(&format!("sub-{what}"))
 }
 
 /// A persistent instance (no heartbeat needed to stay listed).

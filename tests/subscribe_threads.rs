@@ -12,7 +12,7 @@ use support::{unique, RNacos};
 
 #[test]
 fn a_thousand_subscriptions_use_the_threads_of_one() {
-    let dir = std::env::temp_dir().join(unique("nacos-blocking-threads"));
+    let dir = support::scratch_dir("threads");
     let c = NacosClient::builder()
         .server_addr(RNacos::shared().addr())
         .cache_dir(&dir)

@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::process::{body, http, http_get, http_post, status, LogWatch, Proc};
+use super::process::{body, http, http_get, http_post, status, LogWatch, Proc, ServerHome};
 use super::unique;
 
 /// What to do when Batata is missing, for error messages.
@@ -184,10 +184,7 @@ pub struct Batata {
     /// The main HTTP port; gRPC listens on `http_port + 1000` and `+ 1001`.
     pub http_port: u16,
     auth: bool,
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-    proc: Option<Proc>,
-    in_static: bool,
+    home: ServerHome,
 }
 
 impl std::fmt::Debug for Batata {
@@ -195,7 +192,7 @@ impl std::fmt::Debug for Batata {
         f.debug_struct("Batata")
             .field("addr", &self.addr())
             .field("auth", &self.auth)
-            .field("dir", &self.dir)
+            .field("dir", &self.home.dir)
             .field("running", &self.is_running())
             .finish()
     }
@@ -226,7 +223,7 @@ impl Batata {
         static SERVER: OnceLock<Batata> = OnceLock::new();
         SERVER.get_or_init(|| {
             let mut s = Batata::new(false, &[]);
-            s.in_static = true;
+            s.home.in_static = true;
             s.launch(false);
             s
         })
@@ -234,20 +231,16 @@ impl Batata {
 
     fn new(auth: bool, env: &[(&str, &str)]) -> Batata {
         let bin = batata_bin();
-        let dir = std::env::temp_dir().join(unique("nacos-blocking-batata"));
-        std::fs::create_dir_all(&dir).unwrap();
-        copy_dir(&batata_conf_dir(), &dir.join("conf"))
+        let home = ServerHome::new(
+            std::env::temp_dir().join(unique("nacos-blocking-batata")),
+            env,
+        );
+        copy_dir(&batata_conf_dir(), &home.dir.join("conf"))
             .unwrap_or_else(|e| panic!("copy Batata's conf/ next to {}: {e}", bin.display()));
         Batata {
             http_port: free_port_block(),
             auth,
-            dir,
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            proc: None,
-            in_static: false,
+            home,
         }
     }
 
@@ -285,7 +278,7 @@ impl Batata {
 
     /// The server's working directory (`conf/`, `data/`, `batata.log`).
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.home.dir
     }
 
     /// The server's output so far (its last 8 KB).
@@ -295,20 +288,21 @@ impl Batata {
 
     /// `true` while the process runs (not after [`stop`](Self::stop)).
     pub fn is_running(&self) -> bool {
-        self.proc.as_ref().is_some_and(Proc::alive)
+        self.home.is_running()
     }
 
     /// Kills the server (SIGKILL) and waits for it; ports and data dir are
     /// kept for [`start_again`](Self::start_again).
     pub fn stop(&mut self) {
-        if let Some(p) = self.proc.take() {
-            p.kill();
-        }
+        self.home.stop();
     }
 
     /// Starts a stopped server again on the same ports and data dir.
     pub fn start_again(&mut self) {
-        assert!(self.proc.is_none(), "start_again: the server is running");
+        assert!(
+            self.home.proc().is_none(),
+            "start_again: the server is running"
+        );
         self.launch(true);
     }
 
@@ -320,16 +314,16 @@ impl Batata {
 
     /// Freezes the process (SIGSTOP): it accepts connections but never answers.
     pub fn freeze(&self) {
-        self.proc.as_ref().unwrap().signal("STOP");
+        self.home.freeze();
     }
 
     /// Lets a frozen process run again.
     pub fn thaw(&self) {
-        self.proc.as_ref().unwrap().signal("CONT");
+        self.home.thaw();
     }
 
     fn log_path(&self) -> PathBuf {
-        self.dir.join("batata.log")
+        self.home.dir.join("batata.log")
     }
 
     /// Starts the process and waits until it serves. A server that does not
@@ -352,7 +346,7 @@ impl Batata {
             ));
             self.stop();
             if !in_place {
-                let _ = std::fs::remove_dir_all(self.dir.join("data"));
+                self.home.clear_data();
                 self.http_port = free_port_block();
             }
         }
@@ -374,17 +368,18 @@ impl Batata {
             ]
             .map(|(k, v)| (k.to_string(), v)),
         );
-        env.extend(self.env.iter().cloned());
+        env.extend(self.home.env.iter().cloned());
         // A server that lives in a `static` is never dropped: the watchdog
         // removes its directory when the test binary exits.
-        self.proc = Some(Proc::spawn_program(
+        let proc = Proc::spawn_program(
             &batata_bin(),
             &["-d", "server"],
-            &self.dir,
+            &self.home.dir,
             &self.log_path(),
             &env,
-            self.in_static,
-        ));
+            self.home.in_static,
+        );
+        self.home.started(proc);
     }
 
     /// `Ok` once the liveness probe answers and, with auth on, the admin
@@ -423,13 +418,6 @@ impl Batata {
             })?;
         }
         Ok(())
-    }
-}
-
-impl Drop for Batata {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-pub use process::{free_port, get_ok_body, http, http_get, http_post, LogWatch, Proc};
+pub use process::{free_port, get_ok_body, http, http_get, http_post, LogWatch, Proc, ServerHome};
 
 /// A unique name for services, data ids and directories within this run.
 pub fn unique(prefix: &str) -> String {
@@ -25,6 +25,32 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     )
+}
+
+/// A fresh, empty directory for one test (a client's disk cache, a
+/// failover dir) under a root of this test binary's. The root goes when
+/// the binary exits, however it exits: a shell started with it reads from
+/// a pipe this process holds open and removes the root once the pipe
+/// closes.
+pub fn scratch_dir(what: &str) -> PathBuf {
+    // The shell and the pipe to it live in the static: never dropped, the
+    // pipe closes only when this process ends.
+    static ROOT: OnceLock<(PathBuf, std::process::Child)> = OnceLock::new();
+    let (root, _watchdog) = ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join(unique("nacos-blocking-tests"));
+        std::fs::create_dir_all(&root).unwrap();
+        let watchdog = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"read _ignored; rm -rf "$0""#)
+            .arg(&root)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the scratch dir's watchdog shell");
+        (root, watchdog)
+    });
+    let dir = root.join(unique(what));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Settings for fast instance expiry, as the heartbeat tests need.
@@ -45,10 +71,7 @@ const ATTEMPTS: u32 = 10;
 pub struct RNacos {
     pub http_port: u16,
     pub grpc_port: u16,
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-    proc: Option<Proc>,
-    in_static: bool,
+    home: ServerHome,
 }
 
 impl RNacos {
@@ -66,17 +89,10 @@ impl RNacos {
 
     fn new(env: &[(&str, &str)]) -> RNacos {
         let dir = std::env::temp_dir().join(unique("nacos-blocking-rnacos"));
-        std::fs::create_dir_all(&dir).unwrap();
         RNacos {
             http_port: free_port(),
             grpc_port: free_port(),
-            dir,
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            proc: None,
-            in_static: false,
+            home: ServerHome::new(dir, env),
         }
     }
 
@@ -85,12 +101,16 @@ impl RNacos {
     /// of persistent instances.
     pub fn shared() -> &'static RNacos {
         static SERVER: OnceLock<RNacos> = OnceLock::new();
-        SERVER.get_or_init(|| {
-            let mut s = RNacos::new(FAST_EXPIRY);
-            s.in_static = true;
-            s.launch();
-            s
-        })
+        SERVER.get_or_init(|| RNacos::start_for_static(FAST_EXPIRY))
+    }
+
+    /// Starts a server that a `static` will hold (and so never drop): its
+    /// watchdog removes its directory when the test binary exits.
+    pub fn start_for_static(env: &[(&str, &str)]) -> RNacos {
+        let mut s = RNacos::new(env);
+        s.home.in_static = true;
+        s.launch();
+        s
     }
 
     /// `127.0.0.1:<http port>`.
@@ -118,7 +138,7 @@ impl RNacos {
                 log.text()
             ));
             self.kill();
-            let _ = std::fs::remove_dir_all(self.dir.join("data"));
+            self.home.clear_data();
             if !keep_ports {
                 self.http_port = free_port();
                 self.grpc_port = free_port();
@@ -132,7 +152,7 @@ impl RNacos {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.dir.join("rnacos.log")
+        self.home.dir.join("rnacos.log")
     }
 
     /// `Ok` once `/health` answers, a write through raft is kept and, with
@@ -191,7 +211,7 @@ impl RNacos {
     }
 
     fn spawn_once(&mut self) {
-        let data = self.dir.join("data");
+        let data = self.home.dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         let mut env = vec![
             ("RNACOS_HTTP_PORT".to_string(), self.http_port.to_string()),
@@ -205,19 +225,16 @@ impl RNacos {
                 data.to_string_lossy().into_owned(),
             ),
         ];
-        env.extend(self.env.iter().cloned());
+        env.extend(self.home.env.iter().cloned());
         // A server that lives in a `static` is never dropped: the watchdog
         // removes its directory when the test binary exits.
-        self.proc = Some(Proc::spawn(
-            &self.dir,
-            &self.log_path(),
-            &env,
-            self.in_static,
-        ));
+        let proc = Proc::spawn(&self.home.dir, &self.log_path(), &env, self.home.in_static);
+        self.home.started(proc);
     }
 
     fn setting(&self, key: &str) -> Option<&str> {
-        self.env
+        self.home
+            .env
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
@@ -249,38 +266,29 @@ impl RNacos {
 
     /// Kills the server (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
-        if let Some(p) = self.proc.take() {
-            p.kill();
-        }
+        self.home.stop();
     }
 
     /// Starts the server again on the same ports with a fresh data dir
     /// (r-nacos keeps ephemeral instances in memory only).
     pub fn restart(&mut self) {
         self.kill();
-        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+        self.home.clear_data();
         self.launch_with(true);
     }
 
     /// Freezes the process (SIGSTOP): it accepts connections but never answers.
     pub fn freeze(&self) {
-        self.proc.as_ref().unwrap().signal("STOP");
+        self.home.freeze();
     }
 
     /// Lets a frozen process run again.
     pub fn thaw(&self) {
-        self.proc.as_ref().unwrap().signal("CONT");
+        self.home.thaw();
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-}
-
-impl Drop for RNacos {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        &self.home.dir
     }
 }
 

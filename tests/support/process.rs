@@ -201,6 +201,79 @@ impl Proc {
     }
 }
 
+/// What a fixture server owns besides its ports: a directory of its own,
+/// its extra settings and its process while it runs. Dropping it kills the
+/// process and removes the directory (a server kept in a `static` is never
+/// dropped: its watchdog removes the directory, see `in_static`).
+pub struct ServerHome {
+    pub dir: PathBuf,
+    /// Settings on top of the fixture's own (they win).
+    pub env: Vec<(String, String)>,
+    /// Kept in a `static`: the process is started with `rm_on_exit`.
+    pub in_static: bool,
+    proc: Option<Proc>,
+}
+
+impl ServerHome {
+    /// A home in `dir` (created) with the settings `env`.
+    pub fn new(dir: PathBuf, env: &[(&str, &str)]) -> ServerHome {
+        std::fs::create_dir_all(&dir).unwrap();
+        ServerHome {
+            dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            in_static: false,
+            proc: None,
+        }
+    }
+
+    /// Records the process just started.
+    pub fn started(&mut self, proc: Proc) {
+        self.proc = Some(proc);
+    }
+
+    /// The process, while one was started and not stopped.
+    pub fn proc(&self) -> Option<&Proc> {
+        self.proc.as_ref()
+    }
+
+    /// `true` while the process runs (not after [`stop`](Self::stop)).
+    pub fn is_running(&self) -> bool {
+        self.proc.as_ref().is_some_and(Proc::alive)
+    }
+
+    /// Kills the process (SIGKILL) and waits for it; the directory stays.
+    pub fn stop(&mut self) {
+        if let Some(p) = self.proc.take() {
+            p.kill();
+        }
+    }
+
+    /// Removes the server's data (`<dir>/data`).
+    pub fn clear_data(&self) {
+        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+    }
+
+    /// Freezes the process (SIGSTOP): it accepts connections but never answers.
+    pub fn freeze(&self) {
+        self.proc.as_ref().expect("not running").signal("STOP");
+    }
+
+    /// Lets a frozen process run again.
+    pub fn thaw(&self) {
+        self.proc.as_ref().expect("not running").signal("CONT");
+    }
+}
+
+impl Drop for ServerHome {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Sends `kill -<sig> <pid>`: only ever to a process a fixture started.
 pub fn signal(pid: u32, sig: &str) {
     let _ = Command::new("kill")
