@@ -220,6 +220,13 @@ fn auto_chooses_v3_and_instances_round_trip() {
     std::thread::sleep(Duration::from_secs(4));
     assert!(client_hosts(&c, &svc).is_empty(), "the instance came back");
     c.shutdown().unwrap();
+    // Every list answer of batata's went through the crate's list parser
+    // (`decode_list` logs the ones that needed serde).
+    let by_serde: Vec<String> = logs::lines()
+        .into_iter()
+        .filter(|l| l.contains("decoded by serde"))
+        .collect();
+    assert!(by_serde.is_empty(), "{by_serde:?}");
 }
 
 #[test]

@@ -168,7 +168,12 @@ impl<'de> Deserialize<'de> for V3List {
 pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
     let data = match parse_v3_instance_list(body) {
         Some(data) => data,
-        None => envelope::data::<V3List>("instance list", body)?,
+        None => {
+            let data = envelope::data::<V3List>("instance list", body)?;
+            // A success the list parser should have taken: worth knowing.
+            log::debug!("nacos: a v3 instance list the list parser left was decoded by serde");
+            data
+        }
     };
     let mut info = match data {
         V3List::Wrapped(info) => info,
