@@ -139,7 +139,7 @@ fn publish_get_round_trips_content_unchanged() {
     let contents = [
         "x".to_string(),
         big,
-        "a&b=c+d%20e%\nline 2\r\n\tnon-ASCII: é 中文 🙂 ?#/".to_string(),
+        "a&b=c+d%20e%\nline 2\r\n\tnon-ASCII: é 中文 🙂 ?#/ !()~*'".to_string(),
     ];
     for (i, content) in contents.iter().enumerate() {
         let id = unique(&format!("rt{i}"));
