@@ -152,10 +152,10 @@ def pin_apart(server_pid):
                 pass  # a thread that ended meanwhile
 
     each_thread(server)
-    a_pinned = (cpus[0], sorted(server))
+    split = (cpus[0], sorted(server))
     log(f"throughput: contenders pinned to CPU {cpus[0]}, r-nacos (pid {server_pid}) to CPU(s) "
         f"{','.join(map(str, sorted(server)))}")
-    return client, lambda: each_thread(set(cpus)), a_pinned
+    return client, lambda: each_thread(set(cpus)), split
 
 
 def throughput(a, contenders):

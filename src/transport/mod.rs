@@ -412,7 +412,7 @@ impl Transport {
         // A form body for POST and PUT even when every parameter is in the
         // query (then empty), as the Java client's `exchangeForm` sends.
         let result = if req.method.has_form() {
-            self.exchange(url, req.body(), req, budget, extra)
+            self.exchange(url, &*req.body(), req, budget, extra)
         } else {
             self.exchange(url, (), req, budget, extra)
         };

@@ -2,6 +2,7 @@
 //! request (method, path, parameters, headers), how long it may take, and
 //! the answer.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -173,12 +174,13 @@ impl Request {
         }
     }
 
-    /// The encoded form body (POST and PUT).
-    pub(super) fn body(&self) -> String {
+    /// The encoded form body (POST and PUT): borrowed unless parameters
+    /// and form fields must be joined, so an attempt does not copy it.
+    pub(super) fn body(&self) -> Cow<'_, str> {
         match (self.params_in_query, self.form.is_empty()) {
-            (true, _) => self.form.clone(),
-            (false, true) => self.params.clone(),
-            (false, false) => format!("{}&{}", self.params, self.form),
+            (true, _) => Cow::Borrowed(&self.form),
+            (false, true) => Cow::Borrowed(&self.params),
+            (false, false) => Cow::Owned(format!("{}&{}", self.params, self.form)),
         }
     }
 
