@@ -93,6 +93,7 @@ mod envelope;
 mod error;
 mod handler;
 mod heartbeat;
+mod namespace;
 mod naming;
 mod redact;
 mod resolver;
@@ -117,6 +118,7 @@ pub use crate::dialect::Api;
 pub use crate::error::{Error, Result};
 pub use crate::handler::EventHandler;
 pub use crate::heartbeat::HeartbeatState;
+pub use crate::namespace::Namespace;
 pub use crate::naming::beat::BeatResult;
 pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{

@@ -144,7 +144,7 @@ fn exact_token_and_password_never_leak_and_login_is_single_flight() {
             && !lower.contains("request-module")
         {
             assert!(!head.contains("accessToken"), "{head}");
-            return Some(ok(r#"{"status":"UP"}"#));
+            return Some(ok(support::V1_METRICS));
         }
         assert!(head.contains(&format!("accessToken={TOKEN}")), "{head}");
         if refusing.load(Ordering::SeqCst) {

@@ -12,7 +12,11 @@ use std::time::Duration;
 use nacos_blocking::NacosClient;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// A TLS server on 127.0.0.1 answering every request with `{"status":"UP"}`.
+/// Nacos 2.4.3's `GET /v1/ns/operator/metrics?onlyStatus=false`, trimmed.
+const V1_METRICS: &str = r#"{"status":"UP","serviceCount":0,"instanceCount":0}"#;
+
+/// A TLS server on 127.0.0.1 answering every request with the v1 metrics
+/// of a Nacos 2.x server (`onlyStatus=false`: the API probe reads v1).
 struct TlsServer {
     port: u16,
     ca_pem: String,
@@ -55,7 +59,7 @@ impl TlsServer {
                         }
                     }
                     seen.fetch_add(1, Ordering::SeqCst);
-                    let body = r#"{"status":"UP"}"#;
+                    let body = V1_METRICS;
                     let _ = write!(
                         tls,
                         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

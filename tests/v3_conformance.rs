@@ -14,9 +14,9 @@ mod support;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use nacos_blocking::{Api, ConfigEvent, Instance, NacosClient, ServicePage};
+use nacos_blocking::{Api, ConfigEvent, Instance, NacosClient, ServicePage, ServiceSpec};
 use support::fake::{response, FakeServer};
-use support::fake_v3::FakeV3;
+use support::fake_v3::{FakeV3, Generation};
 use support::{
     assert_wrong_password_refused, eventually, logs, serves_a_round, two_server_client, unique,
     RNacos,
@@ -318,4 +318,213 @@ fn a_v1_and_a_v3_server_each_carry_the_client_while_the_other_is_down() {
     works("v1 down");
     assert!(!v3.to("POST", "/v3/client/ns/instance").is_empty());
     c.shutdown().unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Nacos 3.x as shipped (`tests/support/fake_v3/legacy.rs` cites the Java
+// source behind each answer): 3.2+ keeps `GET /v1/ns/operator/metrics`
+// (status only) and the v1 login; 3.0/3.1 keep the v1 client calls and
+// answer 410 to the v1 admin calls.
+
+/// Everything the client does, against one server: naming (register, get,
+/// update, list, deregister), heartbeats, a subscription, services, configs
+/// (publish, read, watch, remove) and the server status.
+fn the_whole_client_works(fake: &FakeV3, c: &NacosClient, tag: &str) {
+    let svc = unique(tag);
+    let inst = Instance::builder("10.3.0.1", 8080)
+        .weight(2.0)
+        .metadata("zone", "a")
+        .build();
+    c.register_instance(&svc, &inst).unwrap();
+    assert_eq!(c.get_instance(&svc, "10.3.0.1", 8080).unwrap().weight, 2.0);
+    let heavier = Instance::builder("10.3.0.1", 8080)
+        .weight(3.0)
+        .metadata("zone", "b")
+        .build();
+    c.update_instance(&svc, &heavier).unwrap();
+    let stored = fake.instances(&svc);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].weight, 3.0);
+    assert_eq!(
+        stored[0].metadata.get("zone").map(String::as_str),
+        Some("b")
+    );
+    let got = c.get_instance(&svc, "10.3.0.1", 8080).unwrap();
+    assert_eq!(
+        (got.weight, got.metadata.get("zone").cloned()),
+        (3.0, Some("b".into()))
+    );
+    // Heartbeats, in whichever API the server takes them.
+    let beaten = |r: &[support::proxy::Recorded]| {
+        r.iter().any(|q| {
+            q.path.ends_with("/v1/ns/instance/beat")
+                || (q.path.ends_with("/v3/client/ns/instance")
+                    && q.param("heartBeat") == Some("true"))
+        })
+    };
+    assert!(
+        fake.wait_for(Duration::from_secs(5), beaten),
+        "no heartbeat"
+    );
+    // A subscription: the current list, then the change.
+    let watcher = c.watch(&svc).unwrap();
+    let first = watcher.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(first.instances.len(), 1);
+    c.register_instance(&svc, &Instance::new("10.3.0.2", 8080))
+        .unwrap();
+    let next = watcher.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(next.added.len(), 1, "{next:?}");
+    drop(watcher);
+    assert!(c
+        .list_services(&ServicePage::new(1, 100))
+        .unwrap()
+        .names
+        .contains(&svc));
+    // Services of their own.
+    let other = unique(&format!("{tag}-svc"));
+    c.create_service(&other, &ServiceSpec::new().protect_threshold(0.5))
+        .unwrap();
+    assert_eq!(c.get_service(&other).unwrap().protect_threshold, 0.5);
+    c.update_service(&other, &ServiceSpec::new().protect_threshold(0.25))
+        .unwrap();
+    assert_eq!(c.get_service(&other).unwrap().protect_threshold, 0.25);
+    c.delete_service(&other).unwrap();
+    assert!(c.get_service(&other).is_err());
+    // Configs: publish, read, watch, change, remove.
+    let id = unique(&format!("{tag}-cfg"));
+    c.publish_config(id.as_str(), "one").unwrap();
+    assert_eq!(c.get_config(id.as_str()).unwrap().as_deref(), Some("one"));
+    let changes = c.watch_config(id.as_str()).unwrap();
+    let initial = changes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(initial.content.as_deref(), Some("one"));
+    c.publish_config(id.as_str(), "two").unwrap();
+    let changed = changes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(changed.content.as_deref(), Some("two"));
+    c.remove_config(id.as_str()).unwrap();
+    let removed = changes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(removed.content, None);
+    assert_eq!(c.server_status().unwrap(), "UP");
+    let namespaces = c.list_namespaces().unwrap();
+    assert_eq!(namespaces[0].id, "public", "{namespaces:?}");
+    c.deregister_instance(&svc, &heavier).unwrap();
+    c.deregister_instance(&svc, &Instance::new("10.3.0.2", 8080))
+        .unwrap();
+    assert!(fake.instances(&svc).is_empty());
+}
+
+fn requests_under(fake: &FakeV3, prefix: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.path.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn nacos_3_2_as_shipped_is_spoken_to_in_v3_though_its_v1_metrics_answer() {
+    logs::install();
+    let fake = FakeV3::builder().generation(Generation::V3_2).start();
+    let c = client(&fake.addr());
+    the_whole_client_works(&fake, &c, "gen32");
+    // One round of probes: the kept v1 metrics path (status only), then
+    // the v3 state; then nothing but v3.
+    let probe = fake.to("GET", "/v1/ns/operator/metrics");
+    assert_eq!(probe.len(), 1, "{probe:?}");
+    assert_eq!(probe[0].query("onlyStatus"), Some("false"));
+    assert!(probe[0].query("accessToken").is_none());
+    assert_eq!(requests_under(&fake, "/nacos/v1/"), 1);
+    let said = logs::lines()
+        .into_iter()
+        .filter(|l| l.contains(&fake.addr()) && l.contains("speaks the Nacos v3 HTTP API"))
+        .count();
+    assert_eq!(said, 1);
+    c.shutdown().unwrap();
+}
+
+#[test]
+fn nacos_3_0_keeps_v1_for_client_calls_and_uses_v3_admin_where_gated() {
+    logs::install();
+    let fake = FakeV3::builder().generation(Generation::V3_0).start();
+    let c = client(&fake.addr());
+    the_whole_client_works(&fake, &c, "gen30");
+    // One probe: the v1 metrics with every counter (`server_status` asks
+    // the same path for the status alone).
+    let probes = fake.to("GET", "/v1/ns/operator/metrics");
+    let full = probes
+        .iter()
+        .filter(|r| r.query("onlyStatus") == Some("false"));
+    assert_eq!(full.count(), 1, "{probes:?}");
+    assert!(fake.to("GET", "/v3/admin/core/state").is_empty());
+    // Open calls in v1, the config long poll included.
+    assert!(!fake.to("POST", "/v1/ns/instance").is_empty());
+    assert!(!fake.to("PUT", "/v1/ns/instance/beat").is_empty());
+    assert!(!fake.to("GET", "/v1/ns/instance/list").is_empty());
+    assert!(!fake.to("POST", "/v1/cs/configs/listener").is_empty());
+    assert!(!fake.to("POST", "/v1/cs/configs").is_empty());
+    assert!(
+        fake.to("GET", "/v3/client/cs/config").is_empty(),
+        "v3 config polling"
+    );
+    // Each gated call met one 410, then went to v3 admin on that server.
+    for (method, v1, v3) in [
+        ("PUT", "/v1/ns/instance", "/v3/admin/ns/instance"),
+        ("GET", "/v1/ns/instance", "/v3/admin/ns/instance"),
+        ("POST", "/v1/ns/service", "/v3/admin/ns/service"),
+        ("PUT", "/v1/ns/service", "/v3/admin/ns/service"),
+        ("GET", "/v1/ns/service", "/v3/admin/ns/service"),
+        ("DELETE", "/v1/ns/service", "/v3/admin/ns/service"),
+        (
+            "GET",
+            "/v1/console/namespaces",
+            "/v3/admin/core/namespace/list",
+        ),
+    ] {
+        assert_eq!(fake.to(method, v1).len(), 1, "{method} {v1}");
+        assert!(!fake.to(method, v3).is_empty(), "{method} {v3}");
+    }
+    let gated = logs::lines()
+        .into_iter()
+        .filter(|l| l.contains(&fake.addr()) && l.contains("HTTP 410"))
+        .count();
+    assert_eq!(gated, 7, "one line per gated call");
+    c.shutdown().unwrap();
+}
+
+#[test]
+fn nacos_3_0_with_admin_compatibility_on_keeps_v1_for_everything() {
+    let fake = FakeV3::builder()
+        .generation(Generation::V3_0AdminOpen)
+        .start();
+    let c = client(&fake.addr());
+    the_whole_client_works(&fake, &c, "gen30open");
+    let v3 = requests_under(&fake, "/nacos/v3/");
+    assert_eq!(
+        v3,
+        0,
+        "{:?}",
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/nacos/v3/"))
+            .collect::<Vec<_>>()
+    );
+    c.shutdown().unwrap();
+}
+
+#[test]
+fn auth_works_on_every_3_x_generation() {
+    for generation in [Generation::V3_2, Generation::V3_0] {
+        let fake = FakeV3::builder()
+            .generation(generation)
+            .auth(support::fake_v3::Auth::On)
+            .start();
+        let c = builder(&fake.addr())
+            .credentials(fake.username(), fake.password())
+            .build()
+            .unwrap();
+        the_whole_client_works(&fake, &c, "gen-auth");
+        let logins = fake.to("POST", "/v1/auth/users/login").len()
+            + fake.to("POST", "/v3/auth/user/login").len();
+        assert_eq!(logins, 1, "{generation:?}");
+        assert_wrong_password_refused(builder(&fake.addr()), fake.username(), "gen-auth-x");
+        c.shutdown().unwrap();
+    }
 }

@@ -235,6 +235,13 @@ impl NacosClient {
         api::list_services(self.ctx(), page)
     }
 
+    /// Every namespace of the server, the public one (id `"public"`)
+    /// first: v1 `console/namespaces`, v3 the namespace admin API (also on
+    /// Nacos 3.0/3.1, which refuse the v1 path by default).
+    pub fn list_namespaces(&self) -> Result<Vec<crate::Namespace>> {
+        crate::namespace::list(self.ctx())
+    }
+
     /// The server's own status (`UP` when it serves), from `operator/metrics`.
     pub fn server_status(&self) -> Result<String> {
         api::server_status(self.ctx())

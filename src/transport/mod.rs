@@ -63,6 +63,9 @@ enum Attempt {
     Fail(Error),
     /// 403: the token may be stale.
     Forbidden(Error),
+    /// 410 to a v1 call: switched off on this server (Nacos 3.0/3.1
+    /// `ApiCompatibilityFilter`); its v3 form may be open.
+    Gone(Error),
 }
 
 /// Sends requests for one client; shared by all its threads.
@@ -284,9 +287,14 @@ impl Transport {
                     remaining
                 };
                 attempts += 1;
+                let probe_started = Instant::now();
                 let outcome = match self.dialect_of(server, budget) {
-                    Ok(dialect) => match build(dialect) {
-                        Ok(req) => self.attempt(server, &req, dialect, budget, token),
+                    // The probe's time comes out of this server's share.
+                    Ok(dialect) => match self.request_for(server, build, dialect) {
+                        Ok((req, dialect)) => {
+                            let budget = budget.saturating_sub(probe_started.elapsed());
+                            self.attempt_or_v3(server, build, &req, dialect, budget, token)
+                        }
                         // This server's API cannot make the call: another
                         // server's may.
                         Err(e @ Error::Unsupported { .. }) => {
@@ -300,7 +308,7 @@ impl Transport {
                 };
                 match outcome {
                     Attempt::Done(resp) => return Ok(resp),
-                    Attempt::Fail(e) => return Err(e),
+                    Attempt::Fail(e) | Attempt::Gone(e) => return Err(e),
                     Attempt::Forbidden(e) => return Err(e),
                     Attempt::Next(e) => {
                         if !tried.iter().any(|t| t == server.label()) {
@@ -339,6 +347,52 @@ impl Transport {
             tried,
             last: Box::new(last),
         })
+    }
+
+    /// The request `build` makes for `server` in `dialect`, or in v3 where
+    /// that server refused the v1 form of the call (`410`).
+    fn request_for(
+        &self,
+        server: &ServerAddr,
+        build: Build<'_>,
+        dialect: Dialect,
+    ) -> Result<(Request, Dialect)> {
+        let req = build(dialect)?;
+        if dialect == Dialect::V1
+            && self
+                .dialects
+                .is_gated(server.label(), (req.method, req.path))
+        {
+            return Ok((build(Dialect::V3)?, Dialect::V3));
+        }
+        Ok((req, dialect))
+    }
+
+    /// One attempt; a v1 call the server refuses with `410` (Nacos 3.0/3.1
+    /// with API compatibility off) is made again at once in v3, within
+    /// what is left of `budget`, and goes to v3 there from then on.
+    fn attempt_or_v3(
+        &self,
+        server: &ServerAddr,
+        build: Build<'_>,
+        req: &Request,
+        dialect: Dialect,
+        budget: Duration,
+        token: Option<&Token>,
+    ) -> Attempt {
+        let started = Instant::now();
+        match self.attempt(server, req, dialect, budget, token) {
+            Attempt::Gone(e) => match build(Dialect::V3) {
+                Ok(v3) => {
+                    self.dialects.gate(server.label(), (req.method, req.path));
+                    let left = budget.saturating_sub(started.elapsed());
+                    self.attempt(server, &v3, Dialect::V3, left, token)
+                }
+                // No v3 form: the refusal is the answer.
+                Err(_) => Attempt::Fail(e),
+            },
+            other => other,
+        }
     }
 
     fn attempt(
@@ -438,7 +492,9 @@ impl Transport {
             server.label(),
             match &outcome {
                 Attempt::Done(r) => r.status.to_string(),
-                Attempt::Next(e) | Attempt::Fail(e) | Attempt::Forbidden(e) => e.to_string(),
+                Attempt::Next(e) | Attempt::Fail(e) | Attempt::Forbidden(e) | Attempt::Gone(e) => {
+                    e.to_string()
+                }
             },
             started.elapsed()
         );
@@ -511,6 +567,7 @@ impl Transport {
                 message: format!("{} answered 403: {}", server.label(), snippet(&body)),
             }),
             500..=599 => Attempt::Next(err),
+            410 if dialect == Dialect::V1 => Attempt::Gone(err),
             _ => Attempt::Fail(err),
         }
     }

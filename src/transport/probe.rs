@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::dialect::{self, Dialect, Probed};
+use crate::dialect::{self, Dialect, V1Probe, V3Probe};
 use crate::error::{snippet, Error};
 use crate::server_list::ServerAddr;
 use crate::transport::body::{read_capped, BodyError};
@@ -31,37 +31,40 @@ impl Transport {
             // probed again next time.
             return Ok(Dialect::V1);
         }
-        let found = match dialect::read_v1_probe(v1.0) {
-            Probed::Speaks(d) => Some(d),
-            Probed::Not => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let v3 = self.probe(server, dialect::V3_PROBE, left)?;
-                if (500..600).contains(&v3.0) {
-                    return Err(Attempt::Next(Error::Status {
-                        status: v3.0,
-                        body: snippet(&v3.1),
-                        server: server.label().to_string(),
-                    }));
-                }
-                match dialect::read_v3_probe(v3.0, &v3.1) {
-                    Probed::Speaks(d) => Some(d),
-                    Probed::Not => {
-                        return Err(Attempt::Fail(Error::Unsupported {
-                            what: format!(
-                                "{} speaks neither the Nacos v1 nor the v3 HTTP API \
-                                 (GET {cp}{} answered {}, GET {cp}{} answered {}); \
-                                 check the server address and context path",
-                                server.label(),
-                                dialect::V1_PROBE,
-                                v1.0,
-                                dialect::V3_PROBE,
-                                v3.0,
-                                cp = self.context_path,
-                            ),
-                        }))
-                    }
-                }
+        let v1_read = dialect::read_v1_probe(v1.0, &v1.1);
+        let found = if v1_read == V1Probe::Real {
+            Some(Dialect::V1)
+        } else {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let v3 = self.probe(server, dialect::V3_PROBE, left)?;
+            if (500..600).contains(&v3.0) {
+                return Err(Attempt::Next(Error::Status {
+                    status: v3.0,
+                    body: snippet(&v3.1),
+                    server: server.label().to_string(),
+                }));
             }
+            let v3_read = dialect::read_v3_probe(v3.0, &v3.1);
+            if let V3Probe::Serves(Some(version)) = &v3_read {
+                log::debug!("nacos: {} states version {version}", server.label());
+            }
+            let found = dialect::decide(v1_read, &v3_read);
+            if found.is_none() {
+                return Err(Attempt::Fail(Error::Unsupported {
+                    what: format!(
+                        "{} speaks neither the Nacos v1 nor the v3 HTTP API \
+                         (GET {cp}{} answered {}, GET {cp}{} answered {}); \
+                         check the server address and context path",
+                        server.label(),
+                        dialect::V1_PROBE,
+                        v1.0,
+                        dialect::V3_PROBE,
+                        v3.0,
+                        cp = self.context_path,
+                    ),
+                }));
+            }
+            found
         };
         let d = found.unwrap_or(Dialect::V1);
         self.dialects.learn(server.label(), d);

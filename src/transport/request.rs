@@ -54,6 +54,16 @@ impl Method {
         }
     }
 
+    /// The method as written in a request line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+
     /// POST and PUT carry a form body; GET and DELETE none.
     pub(super) fn has_form(self) -> bool {
         matches!(self, Method::Post | Method::Put)

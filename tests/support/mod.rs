@@ -347,6 +347,12 @@ pub fn serves_a_round(c: &nacos_blocking::NacosClient, service: &str, data_id: &
     assert_eq!(got.as_deref(), Some(round));
 }
 
+/// What a Nacos 2.x server answers to the API probe
+/// (`GET /nacos/v1/ns/operator/metrics?onlyStatus=false`; 2.4.3
+/// `OperatorController#metrics` L149–192, trimmed): its counters tell a
+/// real v1 server from Nacos 3.2's status-only stand-in.
+pub const V1_METRICS: &str = r#"{"status":"UP","serviceCount":0,"instanceCount":0,"subscribeCount":0,"cpu":0.0,"load":0.1,"mem":0.5}"#;
+
 /// A client of two servers at once, e.g. a v1-only and a v3-only one,
 /// with a 5 s timeout and no disk cache (for tests that take either away).
 pub fn two_server_client(a: &str, b: &str) -> nacos_blocking::NacosClient {

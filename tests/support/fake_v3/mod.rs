@@ -15,7 +15,11 @@
 //! - `/nacos/v3/admin/cs/config` POST/DELETE — `ConfigControllerV3`;
 //! - `/nacos/v3/admin/core/state` (+ `/liveness`, `/readiness`) — `ServerStateController` (v3);
 //! - `/nacos/v3/auth/user/login` — `plugin/auth/impl/controller/v3/UserControllerV3#login`;
-//! - everything under `/nacos/v1/` → 404 (Nacos 3.2 ships without v1).
+//! - `/nacos/v3/admin/ns/instance` GET — `InstanceControllerV3#detail`;
+//! - under `/nacos/v1/`, what the chosen [`Generation`] keeps (`legacy.rs`):
+//!   3.2+ only the status-only metrics and the login; 3.0/3.1 the v1 client
+//!   calls, with the admin and console calls answered `410` unless their
+//!   compatibility switch is on.
 //!
 //! Parameters are Spring's *request parameters*: the query string and a
 //! form body alike (query first). Envelopes are `api/…/model/v2/Result`,
@@ -31,6 +35,9 @@ use serde_json::{json, Value};
 
 use super::fake::{response, FakeServer};
 use super::proxy::{Recorded, RequestLog};
+
+mod legacy;
+pub use legacy::Generation;
 
 /// The one user of the fake ([`FakeV3::username`]).
 pub const FAKE_USER: &str = "nacos";
@@ -53,6 +60,7 @@ pub enum Auth {
 #[derive(Clone, Debug)]
 pub struct FakeV3Builder {
     auth: Auth,
+    generation: Generation,
     token_ttl: Duration,
     unhealthy_after: Duration,
     delete_after: Duration,
@@ -62,6 +70,13 @@ impl FakeV3Builder {
     /// Which calls need a token. Defaults to [`Auth::Off`].
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// Which Nacos 3 release to answer as. Defaults to
+    /// [`Generation::V3_2`].
+    pub fn generation(mut self, generation: Generation) -> Self {
+        self.generation = generation;
         self
     }
 
@@ -134,6 +149,7 @@ impl FakeV3 {
     pub fn builder() -> FakeV3Builder {
         FakeV3Builder {
             auth: Auth::Off,
+            generation: Generation::V3_2,
             token_ttl: Duration::from_secs(18_000),
             unhealthy_after: Duration::from_secs(15),
             delete_after: Duration::from_secs(30),
@@ -592,7 +608,7 @@ impl Inner {
         let p = Params(&req);
 
         if path.starts_with("/nacos/v1/") {
-            return spring_error(404, "Not Found", "No static resource", path);
+            return self.handle_v1(&req);
         }
         // No @Secured on these.
         match (method, path) {
@@ -621,11 +637,13 @@ impl Inner {
             ("DELETE", "/nacos/v3/client/ns/instance") => self.deregister(&p),
             ("GET", "/nacos/v3/client/ns/instance/list") => self.list(&p),
             ("PUT", "/nacos/v3/admin/ns/instance") => self.update_instance(&p),
+            ("GET", "/nacos/v3/admin/ns/instance") => self.get_instance(&p),
             ("POST", "/nacos/v3/admin/ns/service") => self.create_service(&p),
             ("PUT", "/nacos/v3/admin/ns/service") => self.update_service(&p),
             ("DELETE", "/nacos/v3/admin/ns/service") => self.delete_service(&p),
             ("GET", "/nacos/v3/admin/ns/service") => self.get_service(&p),
             ("GET", "/nacos/v3/admin/ns/service/list") => self.list_services(&p),
+            ("GET", "/nacos/v3/admin/core/namespace/list") => data(self.namespaces()),
             ("GET", "/nacos/v3/client/cs/config") => self.get_config(&p),
             ("POST", "/nacos/v3/admin/cs/config") => self.publish_config(&p),
             ("DELETE", "/nacos/v3/admin/cs/config") => self.remove_config(&p),
@@ -675,7 +693,7 @@ impl Inner {
 
     fn state(&self) -> Value {
         json!({
-            "version": "3.1.0",
+            "version": self.opts.generation.version(),
             "standalone_mode": "standalone",
             "startup_mode": "standalone",
             "function_mode": null,
@@ -980,6 +998,43 @@ impl Inner {
             "pagesAvailable": (total + page_size - 1) / page_size,
             "pageItems": items,
         }))
+    }
+
+    /// `NamespaceControllerV3#getNamespaceList` (3.0.3 L80–84): the public
+    /// namespace first (`NamespaceOperationService` L61–77), then the
+    /// namespaces anything was stored in.
+    fn namespaces(&self) -> Value {
+        let mut ids: Vec<String> = self
+            .naming
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|k| k.0.clone())
+            .collect();
+        ids.extend(self.configs.lock().unwrap().keys().map(|k| k.0.clone()));
+        ids.retain(|id| id != "public");
+        ids.sort();
+        ids.dedup();
+        let configs = self.configs.lock().unwrap();
+        let one = |id: &str, kind: i32| {
+            json!({
+                "namespace": id,
+                "namespaceShowName": id,
+                "namespaceDesc": if kind == 0 { "Public Namespace" } else { "" },
+                "quota": 200,
+                "configCount": configs.keys().filter(|k| k.0 == id).count(),
+                "type": kind,
+            })
+        };
+        let mut all = vec![one("public", 0)];
+        all.extend(ids.iter().map(|id| one(id, 2)));
+        Value::Array(all)
+    }
+
+    /// `InstanceControllerV3#detail` (L278–289): `Result<Instance>`.
+    fn get_instance(&self, p: &Params) -> Answer {
+        let (group, service, i) = self.find_instance(p)?;
+        data(instance_json(&group, &service, &i))
     }
 
     /// `ConfigFormV3.validate`: `groupName` (not `group`) is required.
