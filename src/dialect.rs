@@ -11,8 +11,8 @@
 //! round, without a token:
 //! - `GET /nacos/v1/ns/operator/metrics?onlyStatus=false`: a `200` whose
 //!   JSON carries the counters a v1 naming module reports (`serviceCount`,
-//!   `instanceCount`: Java 1.4.8, 2.4.3 and 3.0.3 `OperatorController#metrics`,
-//!   r-nacos) means v1, and nothing more is asked. A bare `200` is not
+//!   `instanceCount`: Java 1.4.8, 2.4.3 and 3.0.3 `OperatorController#metrics`)
+//!   means v1, and nothing more is asked. A bare `200` is not
 //!   enough: Nacos 3.2+ keeps this one path for old clients and answers
 //!   `{"status":"UP"}` whatever is asked, with every other v1 path gone
 //!   (alibaba/nacos #14050; 3.2 `OperatorMetricsV1Controller`).
@@ -24,8 +24,9 @@
 //!   filter gates it) is spoken to in v1: those versions keep the v1
 //!   client calls and the config long poll open by default. Any other v3
 //!   server (3.2+, batata, a version it does not state) gets v3.
-//! - No v3 state: v1 when the metrics path answered at all (an older
-//!   server with auth on), else the server speaks neither API.
+//! - No v3 state: v1 when the metrics path answered at all (r-nacos 0.8,
+//!   which answers the status alone; an older server with auth on), else
+//!   the server speaks neither API.
 //!
 //! Nacos 3.0 and 3.1 refuse the v1 *admin* calls by default (instance
 //! update and detail, services, namespaces: `ApiCompatibilityFilter`
@@ -92,8 +93,10 @@ impl Dialect {
 /// The v1 probe: the naming metrics with every counter. 2.x and 3.0/3.1
 /// answer only `{"status":"UP"}` unless asked for more (2.4.3 and 3.0.3
 /// `OperatorController#metrics`: `onlyStatus` defaults to `true`); 1.4.8
-/// and r-nacos send every counter anyway; 3.2+ sends only the status
-/// whatever is asked (`OperatorMetricsV1Controller`, "onlyStatus=true only").
+/// sends every counter anyway; 3.2+ sends only the status whatever is
+/// asked (`OperatorMetricsV1Controller`, "onlyStatus=true only"), and so
+/// does r-nacos 0.8 (which has no v3 state, so it is taken for v1 after
+/// the second probe).
 pub(crate) const V1_PROBE: &str = "/v1/ns/operator/metrics?onlyStatus=false";
 
 /// The v3 probe: the server state, answered without auth.
@@ -112,8 +115,8 @@ pub(crate) enum V1Probe {
 }
 
 /// Fields of the v1 metrics answer that 1.x, 2.x and 3.0/3.1
-/// (`OperatorController#metrics` with `onlyStatus=false`) and r-nacos
-/// send, and 3.2's stand-in does not.
+/// (`OperatorController#metrics` with `onlyStatus=false`) send, and 3.2's
+/// stand-in does not (nor r-nacos 0.8: status alone).
 const V1_METRICS_FIELDS: [&str; 2] = ["serviceCount", "instanceCount"];
 
 /// Reads the v1 probe's answer.
@@ -319,9 +322,9 @@ mod tests {
     fn each_generation_gets_its_api() {
         let v = |s: &str| V3Probe::Serves(Some(s.into()));
         use V1Probe::*;
-        // 1.x, 2.x, r-nacos, and 3.2+ with the legacy adapter: one probe.
+        // 1.x, 2.x, 3.0/3.1 and 3.2+ with the legacy adapter: one probe.
         assert_eq!(decide(Real, &V3Probe::Not), Some(Dialect::V1));
-        // 1.x/2.x with auth on: metrics refused, no v3.
+        // r-nacos 0.8 (status alone), 1.x/2.x with auth on: no v3.
         assert_eq!(decide(Answered, &V3Probe::Not), Some(Dialect::V1));
         // 3.0/3.1: metrics gated (410) or refused (403), v3 says 3.0/3.1.
         assert_eq!(decide(Answered, &v("3.0.3")), Some(Dialect::V1));
