@@ -305,10 +305,13 @@ impl ClientBuilder {
     }
 
     /// Where service lists and config snapshots are kept on disk (not
-    /// empty).
+    /// empty). Directories are created `0700` and files `0600` (configs
+    /// usually hold credentials); an existing directory writable by every
+    /// user, or (on Linux) owned by another user, is refused by `build()`.
     ///
     /// Defaults to `$XDG_CACHE_HOME/nacos-blocking`, else
-    /// `$HOME/.cache/nacos-blocking`.
+    /// `$HOME/.cache/nacos-blocking`; with neither variable set there is no
+    /// default (no shared temporary directory) and the disk cache is off.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -485,6 +488,19 @@ impl ClientBuilder {
     }
 
     pub(crate) fn into_config(self) -> Result<Config> {
+        let cache_dir = match (self.disk_cache, &self.cache_dir) {
+            (false, _) => None,
+            (true, Some(dir)) => Some(dir.clone()),
+            (true, None) => crate::disk::default_cache_dir(),
+        };
+        if let Some(dir) = &cache_dir {
+            if let Some(why) = crate::disk::unsafe_cache_dir(dir) {
+                return Err(Error::invalid(
+                    "cache_dir",
+                    format!("{} cannot hold cached configs: {why}", dir.display()),
+                ));
+            }
+        }
         let servers = match &self.endpoint {
             Some(ep) if self.server_addr.trim().is_empty() => {
                 if self.endpoint_refresh.is_zero() {
@@ -670,10 +686,7 @@ impl ClientBuilder {
             credentials,
             max_response_bytes: self.max_response_bytes,
             tls_roots: parse_pem_certificates(&self.tls_roots_pem)?,
-            cache_dir: self.disk_cache.then(|| {
-                self.cache_dir
-                    .unwrap_or_else(crate::disk::default_cache_dir)
-            }),
+            cache_dir,
             poll_interval: self.poll_interval,
             push_empty_protection: self.push_empty_protection,
             push_empty_window: self.push_empty_window,

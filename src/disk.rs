@@ -149,15 +149,28 @@ pub(crate) fn path_in(dir: &Path, parts: &[&str]) -> PathBuf {
     p
 }
 
+/// Creates `dir` and its missing parents, each new one readable by its
+/// owner alone (`0700` on Unix, umask aside): cached configs usually hold
+/// credentials.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Writes `bytes` to `path` through a temp file and a rename, so readers
-/// see the old file or the new one, never a torn one. No `fsync`: these
-/// are caches, rewritten on the next answer, and a crash that loses the
-/// newest copy leaves the previous one (or none), never a torn file.
+/// see the old file or the new one, never a torn one. The file is readable
+/// by its owner alone (`0600` on Unix), its new directories `0700`. No
+/// `fsync`: these are caches, rewritten on the next answer, and a crash
+/// that loses the newest copy leaves the previous one (or none), never a
+/// torn file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("path has no parent"))?;
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(
         ".{name}.{}.{:x}.tmp",
@@ -165,7 +178,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         crate::util::random_u64()
     ));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
         f.write_all(bytes)?;
         std::fs::rename(&tmp, path)
     })();
@@ -176,8 +193,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The default cache dir: `$XDG_CACHE_HOME/nacos-blocking`, else
-/// `$HOME/.cache/nacos-blocking`, else `<temp>/nacos-blocking`.
-pub(crate) fn default_cache_dir() -> PathBuf {
+/// `$HOME/.cache/nacos-blocking`, else none (no shared temporary
+/// fallback: the disk cache is then off unless a `cache_dir` is given).
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
     let from = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
@@ -185,8 +203,45 @@ pub(crate) fn default_cache_dir() -> PathBuf {
     };
     from("XDG_CACHE_HOME")
         .or_else(|| from("HOME").map(|h| h.join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("nacos-blocking")
+        .map(|d| d.join("nacos-blocking"))
+}
+
+/// Why a cache dir that exists must not be used: writable by every user
+/// (who could plant snapshot or cache files), or owned by another user.
+/// `None` when it is fine or does not exist yet. The owner is checked on
+/// Linux (against `/proc/self`'s); elsewhere only the mode is.
+pub(crate) fn unsafe_cache_dir(dir: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dir).ok()?;
+        if !meta.is_dir() {
+            return Some("it is not a directory".into());
+        }
+        if meta.mode() & 0o002 != 0 {
+            return Some(format!(
+                "it is writable by every user (mode {:o}); use a directory only you can write, \
+                 e.g. `chmod 700`",
+                meta.mode() & 0o7777
+            ));
+        }
+        #[cfg(target_os = "linux")]
+        if let Ok(me) = std::fs::metadata("/proc/self") {
+            if me.uid() != meta.uid() {
+                return Some(format!(
+                    "it is owned by another user (uid {}, this process runs as {})",
+                    meta.uid(),
+                    me.uid()
+                ));
+            }
+        }
+        None
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +293,32 @@ mod tests {
             let link = dir.join("zero");
             std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
             assert!(read_capped(&link, 10).is_err(), "a device");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cache_files_are_private_and_open_dirs_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("nb-private-{}", crate::util::random_u64()));
+        let p = dir.join("a").join("b").join("f");
+        write_atomic(&p, b"secret").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        for d in [dir.join("a"), dir.join("a").join("b")] {
+            assert_eq!(std::fs::metadata(&d).unwrap().mode() & 0o077, 0, "{d:?}");
+        }
+        assert_eq!(unsafe_cache_dir(&dir.join("a")), None);
+        assert_eq!(unsafe_cache_dir(&dir.join("missing")), None);
+        std::fs::set_permissions(dir.join("a"), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = unsafe_cache_dir(&dir.join("a")).unwrap();
+        assert!(why.contains("writable by every user"), "{why}");
+        assert!(unsafe_cache_dir(&p).unwrap().contains("not a directory"));
+        // Owned by another user: root's /, where it applies.
+        if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() != 0) {
+            assert!(unsafe_cache_dir(Path::new("/"))
+                .unwrap()
+                .contains("another user"));
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -54,9 +54,18 @@ impl ConfigName {
     }
 
     /// Resolves against the client's defaults and validates every part.
+    /// The public namespace is the empty tenant on the wire, however it was
+    /// written: Java 2.x does not read `tenant=public` as the public
+    /// namespace in a long poll's key (alibaba/nacos #4682; 2.4.3 `MD5Util`
+    /// and `GroupKey2`), so such polls would answer "changed" at once,
+    /// forever. The Java client's own convention is the empty tenant.
     pub(crate) fn resolve(self, config: &Config) -> Result<ConfigKey> {
+        let mut namespace = self.namespace.unwrap_or_else(|| config.namespace.clone());
+        if namespace == PUBLIC {
+            namespace.clear();
+        }
         let key = ConfigKey {
-            namespace: self.namespace.unwrap_or_else(|| config.namespace.clone()),
+            namespace,
             group: self.group.unwrap_or_else(|| config.group.clone()),
             data_id: self.data_id,
         };
@@ -116,6 +125,9 @@ impl From<&ConfigKey> for ConfigName {
     }
 }
 
+/// The public namespace's id, as users may write it.
+const PUBLIC: &str = "public";
+
 /// A config fully resolved against the client's defaults: the key that
 /// snapshots, watchers and events use.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -165,6 +177,11 @@ mod tests {
             .namespace("dev")
             .into_config()
             .unwrap();
+        let public = ConfigName::new("a")
+            .namespace("public")
+            .resolve(&c)
+            .unwrap();
+        assert_eq!(public.namespace, "", "public is the empty tenant");
         let k = ConfigName::from("a.yaml").resolve(&c).unwrap();
         assert_eq!(
             (k.namespace.as_str(), k.group.as_str()),

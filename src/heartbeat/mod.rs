@@ -230,22 +230,28 @@ fn beat_once(hb: &Heartbeats, job: &Job) -> Result<BeatResult> {
     Ok(answer)
 }
 
-/// Graceful leave: stops every beat (waiting up to one call deadline for
-/// beats on the wire) and deregisters every instance, starting no DELETE
-/// after one call deadline has passed (instances left over then simply
-/// expire on the server).
+/// The whole of a graceful leave (at most the client's `timeout`): the
+/// wait for beats on the wire and every DELETE share it, so `shutdown()`
+/// stays within about a second.
+const LEAVE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// Graceful leave: stops every beat (waiting for beats on the wire) and
+/// deregisters every instance, all within one deadline
+/// ([`LEAVE_DEADLINE`], or the client's `timeout` if shorter); instances
+/// left over then simply expire on the server.
 /// Returns what could not be deregistered.
 fn deregister_all(hb: &Heartbeats) -> Vec<String> {
-    let deadline = hb.ctx.config.timeout;
+    let deadline = hb.ctx.config.timeout.min(LEAVE_DEADLINE);
     let until = after(deadline);
     let mut problems = Vec::new();
     for (service, inst) in hb.table.remove_all(deadline) {
         let what = format!("{service} {}:{}", inst.ip, inst.port);
-        if Instant::now() >= until {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             problems.push(format!("{what} not deregistered: out of time"));
             continue;
         }
-        if let Err(e) = api::deregister(&hb.ctx, &service, &inst) {
+        if let Err(e) = api::deregister_within(&hb.ctx, &service, &inst, left) {
             log::warn!("nacos: could not deregister {what} on shutdown: {e}");
             problems.push(format!("{what} not deregistered: {e}"));
         }

@@ -52,10 +52,6 @@ fn written(resp: &Response) -> Result<()> {
     }
 }
 
-pub(crate) fn deregister(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
-    deregister_timed(ctx, key, inst, Timing::default())
-}
-
 /// Deregisters within what is `left` of the caller's deadline.
 pub(crate) fn deregister_within(
     ctx: &Context,
@@ -63,16 +59,7 @@ pub(crate) fn deregister_within(
     inst: &Instance,
     left: Duration,
 ) -> Result<()> {
-    deregister_timed(ctx, key, inst, Timing::within(left))
-}
-
-fn deregister_timed(
-    ctx: &Context,
-    key: &ServiceKey,
-    inst: &Instance,
-    timing: Timing,
-) -> Result<()> {
-    ctx.send_timed(timing, &|d| {
+    ctx.send_timed(Timing::within(left), &|d| {
         Ok(match d {
             Dialect::V1 => v1::deregister_request(key, inst),
             Dialect::V3 => v3::deregister_request(key, inst),

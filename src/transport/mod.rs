@@ -7,7 +7,8 @@
 
 use std::borrow::Cow;
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
@@ -68,6 +69,41 @@ enum Attempt {
     Gone(Error),
 }
 
+/// The client's stop signal as the transport sees it: set by
+/// [`Transport::interrupt`], it ends every pause between rounds at once and
+/// stops a call from trying again.
+#[derive(Debug, Default)]
+struct Stop {
+    /// Read on every attempt without a lock.
+    set: AtomicBool,
+    /// What pauses wait on.
+    stopped: Mutex<bool>,
+    woken: Condvar,
+}
+
+impl Stop {
+    fn set(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        *util::lock(&self.stopped) = true;
+        self.woken.notify_all();
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `d`, or less when the stop signal comes first; `true`
+    /// when it came.
+    fn pause(&self, d: Duration) -> bool {
+        let stopped = util::lock(&self.stopped);
+        let (stopped, _) = self
+            .woken
+            .wait_timeout_while(stopped, d, |s| !*s)
+            .unwrap_or_else(|p| p.into_inner());
+        *stopped
+    }
+}
+
 /// Sends requests for one client; shared by all its threads.
 #[derive(Debug)]
 pub(crate) struct Transport {
@@ -86,6 +122,7 @@ pub(crate) struct Transport {
     #[cfg(feature = "aksk")]
     signer: Option<crate::sign::Signer>,
     attempts: AtomicU64,
+    stop: Stop,
 }
 
 impl Transport {
@@ -136,6 +173,7 @@ impl Transport {
             #[cfg(feature = "aksk")]
             signer: config.aksk.clone().map(crate::sign::Signer::new),
             attempts: AtomicU64::new(0),
+            stop: Stop::default(),
         }
     }
 
@@ -150,7 +188,10 @@ impl Transport {
 
     /// Interrupts every request in flight (its socket is shut down, so a
     /// blocked read returns at once) and refuses new ones: for shutdown.
+    /// Pauses between rounds end at once, and a call interrupted so fails
+    /// with [`Error::Shutdown`] instead of trying again.
     pub(crate) fn interrupt(&self) {
+        self.stop.set();
         self.agent.clone().shutdown();
     }
 
@@ -169,6 +210,9 @@ impl Transport {
                 deadline: self.timeout,
                 server: None,
             });
+        }
+        if self.stop.is_set() {
+            return Err(Error::Shutdown);
         }
         let total = timeout.saturating_add(timing.hold);
         let deadline = util::after(total);
@@ -253,7 +297,9 @@ impl Transport {
                     // makes rounds that try nothing).
                     break;
                 }
-                std::thread::sleep(pause.min(remaining));
+                if self.stop.pause(pause.min(remaining)) {
+                    return Err(Error::Shutdown);
+                }
             }
             round = round.saturating_add(1);
             answered = false;
@@ -310,6 +356,8 @@ impl Transport {
                     Attempt::Done(resp) => return Ok(resp),
                     Attempt::Fail(e) | Attempt::Gone(e) => return Err(e),
                     Attempt::Forbidden(e) => return Err(e),
+                    // Cut short by the client's shutdown: never tried again.
+                    Attempt::Next(_) if self.stop.is_set() => return Err(Error::Shutdown),
                     Attempt::Next(e) => {
                         if !tried.iter().any(|t| t == server.label()) {
                             tried.push(server.label().to_string());
