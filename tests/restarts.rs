@@ -122,3 +122,116 @@ fn an_instant_restart_never_shows_subscribers_an_empty_list() {
     assert!(state.is_ok() && !state.holding_empty, "{state:?}");
     owner.shutdown().unwrap();
 }
+
+/// After an outage long enough for error backoff to saturate, a watch polled
+/// every second is fresh again within two intervals of the server answering
+/// (backoff is capped at twice the interval), not after a minute.
+#[test]
+fn a_watch_is_fresh_within_two_intervals_of_the_server_answering_again() {
+    let mut server = RNacos::start();
+    let interval = Duration::from_secs(1);
+    let c = NacosClient::builder()
+        .server_addr(server.addr())
+        .timeout(Duration::from_secs(2))
+        .poll_interval(Some(interval))
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let svc = unique("fresh");
+    c.register_instance(&svc, &Instance::new("10.62.0.1", 6201))
+        .unwrap();
+    let watcher = c.watch(&svc).unwrap();
+    assert_eq!(
+        watcher
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .instances
+            .len(),
+        1
+    );
+    assert!(c.subscription_state(&svc).unwrap().is_ok());
+    server.kill();
+    std::thread::sleep(Duration::from_secs(15));
+    let down = c.subscription_state(&svc).unwrap();
+    assert!(!down.is_ok() && down.consecutive_failures >= 3, "{down:?}");
+    server.restart(); // empty data dir; returns once the server answers
+    let answering = Instant::now();
+    let answering_at = std::time::SystemTime::now();
+    assert!(
+        eventually(Duration::from_secs(10), || c
+            .subscription_state(&svc)
+            .is_some_and(|s| s.is_ok() && s.last_success >= Some(answering_at))),
+        "{:?}",
+        c.subscription_state(&svc)
+    );
+    let took = answering.elapsed();
+    // Two intervals, plus the poll itself and a loaded machine's slack.
+    assert!(
+        took <= interval * 2 + Duration::from_millis(800),
+        "fresh after {took:?}"
+    );
+    drop(watcher);
+    c.shutdown().unwrap();
+}
+
+/// A watch on a server that is down: its state says no poll has
+/// succeeded (not `ok`), and with a list kept on disk from an earlier run
+/// that list is the initial event.
+#[test]
+fn a_watch_on_a_server_that_is_down_is_honest_and_serves_the_disk_cache() {
+    let server = RNacos::start();
+    let dir = support::scratch_dir("down-watch");
+    let builder = || {
+        NacosClient::builder()
+            .server_addr(server.addr())
+            .timeout(Duration::from_secs(1))
+            .retries(0)
+            .poll_interval(Some(Duration::from_millis(200)))
+            .cache_dir(&dir)
+    };
+    let svc = unique("down-watch");
+    let earlier = builder().build().unwrap();
+    earlier
+        .register_instance(&svc, &Instance::new("10.62.0.2", 6202))
+        .unwrap();
+    let w = earlier.watch(&svc).unwrap();
+    assert_eq!(
+        w.recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .instances
+            .len(),
+        1
+    );
+    drop(w);
+    earlier.shutdown().unwrap();
+    // Nothing listens on this port: a server that is down.
+    let down = support::free_port();
+    let c = NacosClient::builder()
+        .server_addr(format!("127.0.0.1:{down}"))
+        .timeout(Duration::from_secs(1))
+        .retries(0)
+        .poll_interval(Some(Duration::from_millis(200)))
+        .cache_dir(&dir)
+        .build()
+        .unwrap();
+    let never = unique("never-seen");
+    let fresh = c.watch(&never).unwrap();
+    // Before the first poll has even been tried, and after it failed.
+    let s = c.subscription_state(&never).unwrap();
+    assert!(!s.is_ok() && s.instances.is_none(), "{s:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let s = c.subscription_state(&never).unwrap();
+    assert!(
+        !s.is_ok() && s.instances.is_none() && s.consecutive_failures > 0,
+        "{s:?}"
+    );
+    assert!(fresh.try_recv().is_err(), "no event without a list");
+    drop(fresh);
+    // The same service name in another client's cache: the initial event.
+    let kept = c.watch(&svc).unwrap();
+    let first = kept.recv_timeout(Duration::from_secs(3)).unwrap();
+    assert!(first.initial && first.instances.len() == 1, "{first:?}");
+    let s = c.subscription_state(&svc).unwrap();
+    assert!(!s.is_ok(), "served from disk is not a poll: {s:?}");
+    c.shutdown().unwrap();
+}

@@ -23,6 +23,30 @@ pub(crate) fn store(dir: &Path, key: &ServiceKey, info: &ServiceInfo) {
     }
 }
 
+/// The list kept for `key`, if there is a readable one.
+pub(crate) fn load(dir: &Path, key: &ServiceKey) -> Option<ServiceInfo> {
+    read(&file_for(dir, key))
+}
+
+/// One list file; an unreadable or foreign one is skipped with a log line.
+fn read(path: &Path) -> Option<ServiceInfo> {
+    let parsed = disk::read_capped(path, disk::MAX_FILE_BYTES)
+        .map_err(|e| e.to_string())
+        .and_then(|b| match b {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice::<ServiceInfo>(&b)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        });
+    match parsed {
+        Ok(info) => info,
+        Err(e) => {
+            log::warn!("nacos: skipping {}: {e}", path.display());
+            None
+        }
+    }
+}
+
 /// Every service list found under `<dir>/naming/`. Unreadable or foreign
 /// files are skipped with a log line.
 pub(crate) fn load_all(dir: &Path) -> HashMap<ServiceKey, ServiceInfo> {
@@ -36,17 +60,8 @@ pub(crate) fn load_all(dir: &Path) -> HashMap<ServiceKey, ServiceInfo> {
                     group: group.clone(),
                     name,
                 };
-                let parsed = disk::read_capped(&path, disk::MAX_FILE_BYTES)
-                    .and_then(|b| b.ok_or_else(|| std::io::ErrorKind::NotFound.into()))
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| {
-                        serde_json::from_slice::<ServiceInfo>(&b).map_err(|e| e.to_string())
-                    });
-                match parsed {
-                    Ok(info) => {
-                        out.insert(key, info);
-                    }
-                    Err(e) => log::warn!("nacos: skipping {}: {e}", path.display()),
+                if let Some(info) = read(&path) {
+                    out.insert(key, info);
                 }
             }
         }

@@ -22,8 +22,12 @@ use crate::subscribe::event::{diff, EmptyGuard, ServiceEvent};
 use crate::subscribe::state::SubscriptionState;
 use crate::util::{later, lock};
 
-/// Errors back off up to this.
+/// Errors back off up to this, whatever the interval.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// After a failed poll the entry is tried again after its interval, then
+/// twice it: never later, so a watch is fresh within two intervals of the
+/// server answering again.
+const BACKOFF_CAP: u32 = 2;
 /// The interval before the server has advised one (`cacheMillis`).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 /// Entries due this soon after the scheduler looks are polled with those
@@ -102,6 +106,9 @@ struct Table {
     /// When the scheduler will look again by itself (`None`: it is not
     /// waiting for a time, so anything due must wake it).
     planned: Option<Instant>,
+    /// Whether an entry's last poll failed: the next success revives the
+    /// others at once (the server is back).
+    any_failing: bool,
     closed: bool,
 }
 
@@ -147,6 +154,8 @@ pub(crate) struct Registry {
     interval: Option<Duration>,
     /// Lists loaded from disk at start (`load_cache_at_start`).
     from_disk: HashMap<ServiceKey, ServiceInfo>,
+    /// Where lists are kept: a first poll that fails serves the kept list.
+    cache_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -178,11 +187,13 @@ impl Registry {
                 entries: HashMap::new(),
                 due: BinaryHeap::new(),
                 planned: None,
+                any_failing: false,
                 closed: false,
             }),
             ids: AtomicU64::new(1),
             interval: config.poll_interval,
             from_disk,
+            cache_dir: config.cache_dir.clone(),
         }
     }
 
@@ -380,11 +391,15 @@ impl Registry {
         }
         e.failures = 0;
         e.last_success = Some(SystemTime::now());
-        let interval = self.interval.unwrap_or(match e.advised {
+        e.next_due = later(now, jittered(self.interval_of(e)));
+    }
+
+    /// The entry's poll interval: configured, else advised, else 10 s.
+    fn interval_of(&self, e: &Entry) -> Duration {
+        self.interval.unwrap_or(match e.advised {
             Some(d) if !d.is_zero() => d.clamp(ADVISED_MIN, MAX_BACKOFF),
             _ => DEFAULT_INTERVAL,
-        });
-        e.next_due = later(now, jittered(interval));
+        })
     }
 
     /// Records a poll's result and says what to deliver and store.
@@ -396,7 +411,8 @@ impl Registry {
         window: Option<Duration>,
     ) -> Outcome {
         let mut out = Outcome::default();
-        let mut t = self.lock();
+        let mut guard = self.lock();
+        let t = &mut *guard;
         let Some(e) = t
             .entries
             .get_mut(&*job.target)
@@ -409,11 +425,13 @@ impl Registry {
         match result {
             Err(err) => {
                 e.failures = e.failures.saturating_add(1);
-                let base = self.interval.unwrap_or(DEFAULT_INTERVAL);
+                let base = self.interval_of(e);
                 let backoff = base
-                    .saturating_mul(1 << e.failures.min(16))
+                    .saturating_mul(1 << (e.failures - 1).min(BACKOFF_CAP - 1))
                     .min(MAX_BACKOFF);
-                e.next_due = later(now, jittered(backoff).min(MAX_BACKOFF));
+                // Jittered below only: never past the cap.
+                e.next_due = later(now, backoff.mul_f64(0.9 + 0.1 * crate::util::random_f64()));
+                t.any_failing = true;
                 let level = if e.failures == 1 {
                     log::Level::Warn
                 } else {
@@ -425,6 +443,22 @@ impl Registry {
                     e.failures
                 );
                 e.last_error = Some(err.to_string());
+                // A first poll that fails: the list kept on disk, if any,
+                // is the listeners' initial event (the state still says
+                // no poll has succeeded).
+                if e.good.is_none() {
+                    if let Some(kept) = self
+                        .cache_dir
+                        .as_deref()
+                        .and_then(|d| disk_cache::load(d, service))
+                    {
+                        e.good = Some(ServiceInfo {
+                            hosts: in_clusters(&kept.hosts, &job.target.clusters),
+                            clusters: job.target.clusters_param(),
+                            ..kept
+                        });
+                    }
+                }
             }
             Ok((mut info, body)) => {
                 e.advised = Some(Duration::from_millis(info.cache_millis));
@@ -475,6 +509,10 @@ impl Registry {
     /// again. `true` when it falls due before the scheduler planned to
     /// look (so it must be woken); otherwise the scheduler finds it in
     /// time by itself, and the poll costs it no wake-up.
+    ///
+    /// A poll that succeeded while others had failed revives them: they
+    /// are due at once (the server answers again), and the scheduler is
+    /// woken.
     pub(crate) fn finish(&self, job: &Job) -> bool {
         let mut guard = self.lock();
         let t = &mut *guard;
@@ -486,9 +524,27 @@ impl Registry {
             return false;
         };
         e.in_flight = false;
-        let (id, due) = (e.id, e.next_due);
+        let (id, due, ok) = (e.id, e.next_due, e.failures == 0);
         t.schedule(id, due, &job.target);
-        t.planned.is_none_or(|p| due < p)
+        let mut wake = t.planned.is_none_or(|p| due < p);
+        if ok && t.any_failing {
+            t.any_failing = false;
+            let now = Instant::now();
+            let revived: Vec<(u64, Arc<Target>)> = t
+                .entries
+                .values_mut()
+                .filter(|e| e.failures > 0 && !e.in_flight)
+                .map(|e| {
+                    e.next_due = now;
+                    (e.id, e.target.clone())
+                })
+                .collect();
+            wake |= !revived.is_empty();
+            for (id, target) in revived {
+                t.schedule(id, now, &target);
+            }
+        }
+        wake
     }
 }
 
@@ -690,17 +746,82 @@ mod tests {
         let z = r.cached(&z).unwrap();
         assert_eq!(z.hosts.len(), 1);
         assert_eq!(z.hosts[0].cluster_name, "z");
-        let before = Instant::now();
-        for _ in 0..10 {
+        // Backoff: the interval (100 ms), then twice it, never more.
+        let interval = Duration::from_millis(100);
+        for failures in 1..=10u32 {
+            let before = Instant::now();
             poll(&r, Err(Error::Shutdown));
+            let after = Instant::now();
+            let (_, next) = r.take_due(before);
+            let next = next.unwrap();
+            let cap = interval * failures.min(BACKOFF_CAP);
+            assert!(next <= after + cap, "{failures}: {:?}", next - before);
+            // Jittered by up to 10% below.
+            assert!(
+                next >= before + cap.mul_f64(0.9),
+                "{failures}: {:?}",
+                next - before
+            );
         }
-        let (_, next) = r.take_due(before);
-        let wait = next.unwrap() - before;
-        assert!(wait <= MAX_BACKOFF + Duration::from_secs(1), "{wait:?}");
-        // Jittered by up to 10% below the cap.
-        assert!(
-            wait >= MAX_BACKOFF.mul_f64(0.9) - Duration::from_secs(1),
-            "{wait:?}"
-        );
+    }
+
+    #[test]
+    fn a_success_revives_failing_entries_at_once() {
+        let r = registry();
+        let other = Target {
+            service: ServiceKey::new("", "G", "other"),
+            clusters: Vec::new(),
+        };
+        r.add(&target(), listener()).unwrap();
+        r.add(&other, listener()).unwrap();
+        let (jobs, _) = r.take_due(Instant::now());
+        assert_eq!(jobs.len(), 2);
+        let body = || KeptBody::new(format!("{{\"n\":{}}}", crate::util::random_u64()), 1);
+        // Both fail; one succeeds on its next try: the other is due now.
+        for job in &jobs {
+            r.complete(job, Err(Error::Shutdown), HOLD);
+            r.finish(job);
+        }
+        assert!(!r.state(&target()).unwrap().is_ok());
+        let (first, _) = r.take_due(Instant::now() + Duration::from_millis(150));
+        let ok = first
+            .iter()
+            .find(|j| *j.target == target())
+            .unwrap()
+            .clone();
+        let failing = first.iter().find(|j| *j.target == other).unwrap().clone();
+        r.complete(&failing, Err(Error::Shutdown), HOLD);
+        r.finish(&failing);
+        r.complete(&ok, Ok((list(&[1]), body())), HOLD);
+        assert!(r.finish(&ok), "the scheduler is woken");
+        let (now, _) = r.take_due(Instant::now());
+        assert_eq!(now.len(), 1);
+        assert_eq!(*now[0].target, other);
+        assert!(r.state(&target()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn before_the_first_poll_the_state_is_not_ok() {
+        let r = registry();
+        r.add(&target(), listener()).unwrap();
+        let s = r.state(&target()).unwrap();
+        assert!(!s.is_ok() && s.instances.is_none(), "{s:?}");
+    }
+
+    #[test]
+    fn a_first_poll_that_fails_serves_the_list_kept_on_disk() {
+        let dir = std::env::temp_dir().join(format!("nb-subdisk-{}", crate::util::random_u64()));
+        let c = ClientBuilder::default()
+            .server_addr("127.0.0.1")
+            .cache_dir(&dir)
+            .into_config()
+            .unwrap();
+        disk_cache::store(&dir, &target().service, &list(&[1, 2]));
+        let r = Registry::new(&c);
+        r.add(&target(), listener()).unwrap();
+        assert_eq!(poll(&r, Err(Error::Shutdown)), vec![(true, 2, 0)]);
+        let s = r.state(&target()).unwrap();
+        assert!(!s.is_ok() && s.instances == Some(2), "{s:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -30,8 +30,10 @@ pub struct SubscriptionState {
 }
 
 impl SubscriptionState {
-    /// `true` unless the latest poll failed.
+    /// `true` once a poll has succeeded and the latest did not fail:
+    /// `false` before the first poll answered (a list served from the disk
+    /// cache is not a poll) and while polls fail.
     pub fn is_ok(&self) -> bool {
-        self.consecutive_failures == 0
+        self.last_success.is_some() && self.consecutive_failures == 0
     }
 }

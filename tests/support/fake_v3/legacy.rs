@@ -283,20 +283,7 @@ impl Inner {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
-        let naming = self.naming.lock().unwrap();
-        let hosts: Vec<Value> = naming
-            .get(&key(&p.namespace(), group, service))
-            .map(|s| {
-                s.instances
-                    .iter()
-                    .map(|i| &i.inst)
-                    .filter(|i| {
-                        i.enabled && (clusters.is_empty() || clusters.contains(&i.cluster.as_str()))
-                    })
-                    .map(|i| instance_json(group, service, i))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let hosts = self.listed(p, group, service, &clusters);
         json_v1(&json!({
             "name": format!("{group}@@{service}"),
             "groupName": group,

@@ -806,19 +806,26 @@ impl Inner {
             .split(',')
             .map(str::trim)
             .collect();
+        data(Value::Array(self.listed(p, group, service, &clusters)))
+    }
+
+    /// The enabled instances of a service in `clusters` (all when empty),
+    /// as Jackson writes them.
+    fn listed(&self, p: &Params, group: &str, service: &str, clusters: &[&str]) -> Vec<Value> {
         let naming = self.naming.lock().unwrap();
-        let hosts: Vec<Value> = naming
+        naming
             .get(&key(&p.namespace(), group, service))
             .map(|s| {
                 s.instances
                     .iter()
                     .map(|i| &i.inst)
-                    .filter(|i| i.enabled && clusters.contains(&i.cluster.as_str()))
+                    .filter(|i| {
+                        i.enabled && (clusters.is_empty() || clusters.contains(&i.cluster.as_str()))
+                    })
                     .map(|i| instance_json(group, service, i))
                     .collect()
             })
-            .unwrap_or_default();
-        data(Value::Array(hosts))
+            .unwrap_or_default()
     }
 
     /// `InstanceControllerV3#update` → `InstanceOperatorClientImpl.updateInstance`:
