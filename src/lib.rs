@@ -109,7 +109,7 @@ mod watch;
 mod worker;
 
 pub use crate::builder::ClientBuilder;
-pub use crate::client::NacosClient;
+pub use crate::client::{NacosClient, WeakClient};
 pub use crate::config::DEFAULT_GROUP;
 pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
 pub use crate::config_center::event::ConfigEvent;

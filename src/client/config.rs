@@ -54,7 +54,10 @@ impl NacosClient {
     /// and a panic is logged and the handler lives on.
     ///
     /// Dropping the returned guard unsubscribes; `.detach()` keeps the
-    /// handler for the client's life.
+    /// handler for the client's life. A handler that needs the client
+    /// should capture a [`WeakClient`](crate::WeakClient)
+    /// ([`downgrade`](Self::downgrade)), not a clone, or the client and its
+    /// threads keep running after the program dropped its own handles.
     ///
     /// ```no_run
     /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;

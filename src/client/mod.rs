@@ -7,7 +7,7 @@ mod naming;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::builder::ClientBuilder;
 use crate::config::Servers;
@@ -35,6 +35,42 @@ use crate::worker::Workers;
 #[derive(Clone)]
 pub struct NacosClient {
     inner: Arc<Inner>,
+}
+
+/// A handle that does not keep the client running: what a listener should
+/// hold when it needs the client.
+///
+/// A listener that captures a [`NacosClient`] clone keeps the client, and
+/// so every background thread, alive for as long as the listener is
+/// registered: for a detached subscription, forever, even after the
+/// program dropped every handle of its own. Capture a `WeakClient` instead
+/// ([`NacosClient::downgrade`]) and [`upgrade`](WeakClient::upgrade) it in
+/// the listener; once the program's handles are gone, `upgrade` returns
+/// `None` and the threads stop.
+///
+/// ```no_run
+/// # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
+/// use nacos_blocking::ServiceEvent;
+/// let weak = client.downgrade();
+/// client
+///     .subscribe("orders", move |event: &ServiceEvent| {
+///         if let Some(client) = weak.upgrade() {
+///             let _ = client.list_instances("payments");
+///         }
+///     })?
+///     .detach();
+/// # Ok::<(), nacos_blocking::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct WeakClient {
+    inner: Weak<Inner>,
+}
+
+impl WeakClient {
+    /// The client, if a [`NacosClient`] handle still exists.
+    pub fn upgrade(&self) -> Option<NacosClient> {
+        self.inner.upgrade().map(|inner| NacosClient { inner })
+    }
 }
 
 /// Owned by the client handles only: its `Drop` stops everything.
@@ -163,6 +199,14 @@ impl NacosClient {
             Ok(())
         } else {
             Err(Error::ShutdownIncomplete { problems })
+        }
+    }
+
+    /// A handle that does not keep the client running ([`WeakClient`]):
+    /// what a listener should capture when it needs the client.
+    pub fn downgrade(&self) -> WeakClient {
+        WeakClient {
+            inner: Arc::downgrade(&self.inner),
         }
     }
 

@@ -275,7 +275,11 @@ impl NacosClient {
     /// thread while it runs).
     ///
     /// Dropping the returned guard unsubscribes; `.detach()` keeps the
-    /// handler for the client's life. Python v1: `subscribe`.
+    /// handler for the client's life. A handler that needs the client
+    /// should capture a [`WeakClient`](crate::WeakClient)
+    /// ([`downgrade`](Self::downgrade)), not a clone: a clone in a
+    /// registered handler keeps the client and its threads running after
+    /// the program dropped its own handles. Python v1: `subscribe`.
     ///
     /// ```no_run
     /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
