@@ -40,12 +40,20 @@ fn refresh_servers(ctx: &Context, url: &str) -> bool {
         }
     };
     let mut list: Vec<ServerAddr> = Vec::new();
+    // One warning per answer, however many entries are bad.
+    let (mut bad, mut first_bad) = (0usize, None);
     for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match ServerAddr::parse(line, server_list::DEFAULT_PORT) {
             Ok(a) if !list.contains(&a) => list.push(a),
             Ok(_) => {}
-            Err(e) => log::warn!("nacos: address server sent a bad entry: {e}"),
+            Err(e) => {
+                bad += 1;
+                first_bad.get_or_insert(e);
+            }
         }
+    }
+    if let Some(e) = first_bad {
+        log::warn!("nacos: address server {url} sent {bad} bad entries, skipped (the first: {e})");
     }
     if list.is_empty() {
         log::warn!("nacos: address server {url} listed no servers; keeping the old list");

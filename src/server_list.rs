@@ -18,10 +18,40 @@ pub(crate) struct ServerAddr {
     label: String,
 }
 
+/// The longest server entry read: a scheme, a 253-byte host name and a
+/// port fit well within it.
+const MAX_ENTRY: usize = 300;
+
+/// A name a resolver can be asked for: dot-separated labels of ASCII
+/// letters, digits, `-` and `_` (container and `/etc/hosts` names use it),
+/// each 1–63 bytes, 253 in all.
+fn is_server_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.trim_end_matches('.').split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 impl ServerAddr {
     /// Parses one entry: `host`, `host:port`, `[v6]:port`, `http://…` or `https://…`.
     pub(crate) fn parse(entry: &str, default_port: u16) -> Result<ServerAddr> {
         let entry = entry.trim();
+        if entry.len() > MAX_ENTRY {
+            let start: String = entry.chars().take(40).collect();
+            return Err(Error::invalid(
+                "server_addr",
+                format!(
+                    "`{start}…`: longer than {MAX_ENTRY} bytes ({} bytes)",
+                    entry.len()
+                ),
+            ));
+        }
         let bad = |why: &str| Error::invalid("server_addr", format!("`{entry}`: {why}"));
         if entry.is_empty() {
             return Err(bad("empty server address"));
@@ -62,6 +92,12 @@ impl ServerAddr {
         .map_err(|e| bad(&e.to_string()))?;
         let host = match host {
             url::Host::Ipv6(a) => format!("[{a}]"),
+            url::Host::Domain(d) if !is_server_name(&d) => {
+                // Refused before anything asks a resolver for it.
+                return Err(bad(
+                    "not a host name (letters, digits, `-` and `_` in dot-separated labels)",
+                ));
+            }
             other => other.to_string(),
         };
         let scheme = if scheme.is_empty() { "http" } else { scheme };
@@ -237,9 +273,20 @@ mod tests {
             "[::1",
             "bad host",
             "user@h:1",
+            "garbage!!",
+            "a..b",
+            "-a.b",
+            "h$:1",
         ] {
             let e = ServerAddr::parse(bad, DEFAULT_PORT).unwrap_err();
             assert_eq!(e.invalid_field(), Some("server_addr"), "{bad}");
+        }
+        // A huge entry is refused without being copied into the error.
+        let huge = "a".repeat(10 * 1024 * 1024);
+        let e = ServerAddr::parse(&huge, DEFAULT_PORT).unwrap_err();
+        assert!(e.to_string().len() < 300, "{}", e.to_string().len());
+        for good in ["nacos_1:8848", "localhost", "a-b.c.example.", "x.y_z"] {
+            assert!(ServerAddr::parse(good, DEFAULT_PORT).is_ok(), "{good}");
         }
     }
 

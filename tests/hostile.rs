@@ -364,6 +364,105 @@ fn a_server_list_that_stays_empty_ends_at_the_deadline() {
     assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
 }
 
+#[test]
+fn address_server_garbage_never_replaces_a_good_list() {
+    logs::install();
+    // Its big answers must not count in another test's memory figures.
+    let _one = memory_lock();
+    let nacos = FakeServer::answering(support::V1_METRICS);
+    let good = format!("{}\n", nacos.addr());
+    let turn = Arc::new(AtomicUsize::new(0));
+    let t = turn.clone();
+    // First the good list, then a name no resolver should be asked for,
+    // a 10 MB line and thousands of bad lines.
+    let addr_server = FakeServer::start(move |_| {
+        let answer = if t.fetch_add(1, Ordering::SeqCst) == 0 {
+            good.clone()
+        } else {
+            format!(
+                "garbage!!\n{}\n{}",
+                "a".repeat(10 << 20),
+                "bad entry!\n".repeat(10_000)
+            )
+        };
+        Some(ok(&answer))
+    });
+    let c = NacosClient::builder()
+        .endpoint(addr_server.addr())
+        .endpoint_refresh(Duration::from_millis(200))
+        .cache_dir(temp_dir("nb-addr-garbage"))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    assert_eq!(c.server_status().unwrap(), "UP");
+    let seen = Instant::now();
+    while turn.load(Ordering::SeqCst) < 4 {
+        assert!(seen.elapsed() < Duration::from_secs(10), "no refresh");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The good list is kept: calls still reach the server.
+    assert_eq!(c.server_status().unwrap(), "UP");
+    // One warning per answer, not one per line.
+    let warnings = logs::lines()
+        .into_iter()
+        .filter(|l| l.contains(&addr_server.addr()) && l.contains("bad entries"))
+        .count();
+    let refreshes = turn.load(Ordering::SeqCst);
+    assert!(
+        warnings <= refreshes,
+        "{warnings} warnings for {refreshes} answers"
+    );
+    c.shutdown().unwrap();
+}
+
+#[test]
+fn an_oversize_answer_fails_over_to_a_server_that_answers_within_bounds() {
+    let huge = FakeServer::start(|_| Some(ok(&"x".repeat(64 * 1024))));
+    let fine = FakeServer::answering(support::V1_METRICS);
+    // Servers are tried from a random start: both orders, many times.
+    for _ in 0..8 {
+        let c = NacosClient::builder()
+            .server_addr(format!("{},{}", huge.addr(), fine.addr()))
+            .max_response_bytes(4096)
+            .disk_cache(false)
+            .build()
+            .unwrap();
+        assert_eq!(c.server_status().unwrap(), "UP");
+        c.shutdown().unwrap();
+    }
+}
+
+#[test]
+fn a_v1_instance_detail_that_names_no_instance_is_an_error() {
+    for body in [
+        "{}",
+        r#"{"code":500}"#,
+        r#"{"ip":"","port":0}"#,
+        r#"{"metadata":{}}"#,
+        "[]",
+        "null",
+    ] {
+        let server = FakeServer::start(move |head| {
+            Some(ok(if head.contains("/operator/metrics") {
+                support::V1_METRICS
+            } else {
+                body
+            }))
+        });
+        let c = NacosClient::builder()
+            .server_addr(server.addr())
+            .disk_cache(false)
+            .build()
+            .unwrap();
+        let e = c.get_instance("svc", "10.0.0.1", 80).unwrap_err();
+        assert!(
+            matches!(e, nacos_blocking::Error::Decode { .. }),
+            "{body}: {e:?}"
+        );
+        c.shutdown().unwrap();
+    }
+}
+
 // --- Secrets ----------------------------------------------------------------
 
 /// A server that logs everyone in with `TOKEN-SECRET-2` and answers every

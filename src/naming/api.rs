@@ -127,6 +127,13 @@ pub(crate) fn get_instance(
             Err(refusal) => return Err(refusal.into()),
         },
     };
+    if !detail.names_an_instance() {
+        return Err(Error::decode(
+            "instance",
+            "the answer names no instance (no ip and port)",
+            &resp.body,
+        ));
+    }
     let listed = if detail.enabled.is_some() && detail.ephemeral.is_some() {
         None
     } else {

@@ -178,6 +178,14 @@ pub(crate) struct InstanceDetail {
 }
 
 impl InstanceDetail {
+    /// Whether the answer names an instance at all: Java (1.4.8, 2.4.3
+    /// `InstanceController#detail`, 3.x `InstanceControllerV3#detail`),
+    /// r-nacos and batata always send its `ip` and `port`; `{}` or
+    /// `{"code":500}` decode into defaults and must not pass for one.
+    pub(crate) fn names_an_instance(&self) -> bool {
+        !self.ip.is_empty() && self.port != 0
+    }
+
     /// The instance: what the detail says, `enabled`/`ephemeral` it does not
     /// say from `listed` (the same instance in `instance/list`); not listed
     /// means disabled (no server lists disabled instances), with

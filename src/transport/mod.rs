@@ -64,6 +64,9 @@ enum Attempt {
     Fail(Error),
     /// 403: the token may be stale.
     Forbidden(Error),
+    /// An answer larger than `max_response_bytes`: asking this server again
+    /// costs the same, another server may answer within bounds.
+    Oversize(Error),
     /// 410 to a v1 call: switched off on this server (Nacos 3.0/3.1
     /// `ApiCompatibilityFilter`); its v3 form may be open.
     Gone(Error),
@@ -284,6 +287,8 @@ impl Transport {
         // server answers 5xx (that is its answer), the call gives up after
         // `retries` more rounds.
         let mut answered = false;
+        // Servers whose answer was too large: not asked again in this call.
+        let mut oversize: Vec<String> = Vec::new();
         let mut round = 0u32;
         'rounds: loop {
             if round > 0 {
@@ -321,6 +326,10 @@ impl Transport {
             let count = servers.len();
             for i in 0..count {
                 let server = &servers[(start + i) % count];
+                if oversize.iter().any(|s| s == server.label()) {
+                    unsupported += 1;
+                    continue;
+                }
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
                     break 'rounds;
@@ -355,6 +364,14 @@ impl Transport {
                 match outcome {
                     Attempt::Done(resp) => return Ok(resp),
                     Attempt::Fail(e) | Attempt::Gone(e) => return Err(e),
+                    Attempt::Oversize(e) if count == 1 => return Err(e),
+                    Attempt::Oversize(e) => {
+                        log::debug!("nacos: {e}; trying the next server");
+                        oversize.push(server.label().to_string());
+                        unsupported += 1;
+                        only_statuses = false;
+                        last = Some(e);
+                    }
                     Attempt::Forbidden(e) => return Err(e),
                     // Cut short by the client's shutdown: never tried again.
                     Attempt::Next(_) if self.stop.is_set() => return Err(Error::Shutdown),
@@ -524,7 +541,7 @@ impl Transport {
                 match read_capped(resp.body_mut(), self.max_response_bytes) {
                     Ok(body) => self.classify(server, req, dialect, status, body),
                     // Not transient: asking again costs the same.
-                    Err(BodyError::TooLarge) => Attempt::Fail(self.too_large(server.label())),
+                    Err(BodyError::TooLarge) => Attempt::Oversize(self.too_large(server.label())),
                     Err(BodyError::Read(e)) => {
                         Attempt::Next(self.transport_error(server, e, budget))
                     }
@@ -540,9 +557,11 @@ impl Transport {
             server.label(),
             match &outcome {
                 Attempt::Done(r) => r.status.to_string(),
-                Attempt::Next(e) | Attempt::Fail(e) | Attempt::Forbidden(e) | Attempt::Gone(e) => {
-                    e.to_string()
-                }
+                Attempt::Next(e)
+                | Attempt::Fail(e)
+                | Attempt::Forbidden(e)
+                | Attempt::Gone(e)
+                | Attempt::Oversize(e) => e.to_string(),
             },
             started.elapsed()
         );

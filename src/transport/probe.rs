@@ -98,7 +98,9 @@ impl Transport {
                         log::debug!("nacos: probe {path} of {} -> {status}", server.label());
                         Ok((status, body))
                     }
-                    Err(BodyError::TooLarge) => Err(Attempt::Fail(self.too_large(server.label()))),
+                    Err(BodyError::TooLarge) => {
+                        Err(Attempt::Oversize(self.too_large(server.label())))
+                    }
                     Err(BodyError::Read(e)) => {
                         Err(Attempt::Next(self.transport_error(server, e, budget)))
                     }
