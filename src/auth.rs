@@ -34,6 +34,8 @@ const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone)]
 pub(crate) struct Token {
     pub(crate) value: String,
+    /// `Bearer <value>`, for the `Authorization` header.
+    pub(crate) bearer: String,
     refresh_at: Instant,
     /// Which login produced it, so a 403 invalidates only the token it saw.
     pub(crate) generation: u64,
@@ -148,6 +150,7 @@ impl Auth {
             Ok((value, ttl)) => {
                 s.generation += 1;
                 let token = Token {
+                    bearer: format!("Bearer {value}"),
                     value,
                     refresh_at: util::after(ttl - ttl / 10),
                     generation: s.generation,

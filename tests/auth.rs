@@ -43,7 +43,8 @@ fn has_token_like(text: &str) -> bool {
 
 #[test]
 fn right_credentials_work_across_token_expiry_wrong_ones_fail() {
-    logs::install();
+    // Every crate's records at TRACE: the token reaches none of them.
+    logs::install_trace();
     let server = auth_server("2");
 
     // Without credentials the server refuses: the auth error kind.
@@ -146,7 +147,14 @@ fn exact_token_and_password_never_leak_and_login_is_single_flight() {
             assert!(!head.contains("accessToken"), "{head}");
             return Some(ok(support::V1_METRICS));
         }
-        assert!(head.contains(&format!("accessToken={TOKEN}")), "{head}");
+        // The token travels in headers, never in the request line.
+        let request_line = head.lines().next().unwrap_or("");
+        assert!(!request_line.contains(TOKEN), "{head}");
+        assert!(
+            lower.contains(&format!("accesstoken: {}", TOKEN.to_ascii_lowercase())),
+            "{head}"
+        );
+        assert!(head.contains(&format!("Bearer {TOKEN}")), "{head}");
         if refusing.load(Ordering::SeqCst) {
             Some("HTTP/1.1 403 Forbidden\r\nContent-Length: 13\r\n\r\nunknown user!".to_string())
         } else {

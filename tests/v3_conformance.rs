@@ -240,9 +240,11 @@ fn auth_logs_in_at_the_v3_path_and_logs_in_again_when_the_token_is_refused() {
     fake.revoke_tokens();
     assert_eq!(c.list_instances(&svc).unwrap().hosts.len(), 1);
     assert_eq!(fake.to("POST", "/v3/auth/user/login").len(), 2);
-    // The token travels in the query (batata reads it nowhere else).
+    // The token travels in headers (`accessToken`, `Authorization: Bearer`),
+    // never in the URL, where logs of every crate could show it.
     let listed = fake.to("GET", "/v3/client/ns/instance/list").pop().unwrap();
-    assert!(listed.query.iter().any(|(k, _)| k == "accessToken"));
+    assert!(listed.query("accessToken").is_none(), "{listed:?}");
+    assert!(listed.header("accesstoken").is_some_and(|t| !t.is_empty()));
     assert_wrong_password_refused(builder(&fake.addr()), fake.username(), &svc);
     c.shutdown().unwrap();
 }

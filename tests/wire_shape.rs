@@ -4,8 +4,8 @@
 //!
 //! Each row cites the Java source it was written from (alibaba/nacos tags
 //! 2.4.3 and 1.4.8). Where this crate deliberately differs, the row says
-//! why. Query and form keys are compared as sorted sets; `accessToken` is
-//! checked on its own.
+//! why. Query and form keys are compared as sorted sets; the token (an
+//! `accessToken` header, never a parameter) is checked on its own.
 
 mod support;
 
@@ -395,8 +395,9 @@ fn auth_server() -> RNacos {
 
 /// Login: 2.4.3 HttpLoginProcessor.getResponse (1.4.8 SecurityProxy.login)
 /// posts to `/v1/auth/users/login` with `username` in the query and
-/// `password` in the form body. Then every call carries `accessToken` in
-/// the query (r-nacos reads it only there or in a header). With two
+/// `password` in the form body. Then every call carries the token in the
+/// `accessToken` header (r-nacos reads it there or in the query; never the
+/// URL, which logs may show) and as `Authorization: Bearer`. With two
 /// namespaces watched, one long poll per namespace, each with its tenant,
 /// and r-nacos answers both.
 #[test]
@@ -425,7 +426,11 @@ fn login_then_one_long_poll_per_namespace() {
     assert!(metrics[0].header("request-module").is_none());
     let r = metrics[1].clone();
     shape(&r, "Naming", &[], &[]);
-    assert!(r.query("accessToken").is_some_and(|t| !t.is_empty()));
+    assert!(
+        r.query("accessToken").is_none(),
+        "the token is never in the URL"
+    );
+    assert!(r.header("accesstoken").is_some_and(|t| !t.is_empty()));
 
     let (ns_a, ns_b) = ("wire-a", "wire-b");
     let id = unique("wire-2ns");
@@ -455,7 +460,8 @@ fn login_then_one_long_poll_per_namespace() {
                 "{configs:?}"
             );
         }
-        assert!(r.query("accessToken").is_some(), "{}", r.raw_head);
+        assert!(r.header("accesstoken").is_some(), "{}", r.raw_head);
+        assert!(r.query("accessToken").is_none(), "{}", r.raw_head);
     }
 
     // r-nacos answers both namespaces' polls.

@@ -509,12 +509,6 @@ impl Transport {
             if let (Module::Naming, Some(app)) = (req.module, &self.app_name) {
                 q.append_pair("app", app);
             }
-            // Always in the query, even where the Java config client puts
-            // it in a POST's form body: r-nacos reads it only from the
-            // query (or an `accessToken` header); Java servers from either.
-            if let Some(t) = token {
-                q.append_pair("accessToken", &t.value);
-            }
             #[cfg(feature = "aksk")]
             for (k, v) in &signed.params {
                 q.append_pair(k, v);
@@ -531,9 +525,9 @@ impl Transport {
         // A form body for POST and PUT even when every parameter is in the
         // query (then empty), as the Java client's `exchangeForm` sends.
         let result = if req.method.has_form() {
-            self.exchange(url, &*req.body(), req, budget, extra)
+            self.exchange(url, &*req.body(), req, budget, extra, token)
         } else {
-            self.exchange(url, (), req, budget, extra)
+            self.exchange(url, (), req, budget, extra, token)
         };
         let outcome = match result {
             Ok(mut resp) => {
@@ -579,6 +573,7 @@ impl Transport {
         req: &Request,
         budget: Duration,
         extra: &[(&'static str, String)],
+        token: Option<&Token>,
     ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let mut request = ureq::http::Request::new(body);
         *request.method_mut() = req.method.http();
@@ -590,6 +585,21 @@ impl Transport {
                 HeaderName::try_from(*k).map_err(ureq::http::Error::from)?,
                 HeaderValue::try_from(v.as_str()).map_err(ureq::http::Error::from)?,
             );
+        }
+        // The token in headers, never in the URL, so no log line of any
+        // crate (ureq logs request URIs at DEBUG) can show it. Each server
+        // reads one of them: Java 1.4.8 `NacosAuthManager#resolveToken`
+        // `Authorization: Bearer`; Java 2.x/3.x `HttpIdentityContextBuilder`
+        // either; r-nacos and batata (`middleware/auth.rs extract_token`)
+        // the `accessToken` header first. Marked sensitive: `http`'s
+        // `Debug` prints no value.
+        if let Some(t) = token {
+            for (name, value) in [("accesstoken", &t.value), ("authorization", &t.bearer)] {
+                let mut value =
+                    HeaderValue::try_from(value.as_str()).map_err(ureq::http::Error::from)?;
+                value.set_sensitive(true);
+                headers.insert(HeaderName::from_static(name), value);
+            }
         }
         // The agent's own timeouts are the client's `timeout` and
         // `connect_timeout`: a first attempt whose budget is the whole

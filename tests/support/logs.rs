@@ -1,4 +1,5 @@
-//! A logger that keeps every record at DEBUG and above, for assertions.
+//! A logger that keeps every record at DEBUG and above (TRACE with
+//! [`install_trace`]), from every crate, for assertions.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -6,7 +7,7 @@ struct Capture(Mutex<Vec<String>>);
 
 impl log::Log for Capture {
     fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= log::Level::Debug
+        m.level() <= log::max_level()
     }
     fn log(&self, r: &log::Record) {
         if self.enabled(r.metadata()) {
@@ -31,6 +32,13 @@ pub fn install() {
         log::set_logger(capture()).expect("no other logger");
         log::set_max_level(log::LevelFilter::Debug);
     });
+}
+
+/// Installs the capturing logger and raises it to TRACE for every crate
+/// (ureq's and rustls's records included) for the rest of the process.
+pub fn install_trace() {
+    install();
+    log::set_max_level(log::LevelFilter::Trace);
 }
 
 /// Every line captured so far.
