@@ -27,11 +27,19 @@ pub(crate) const POOL_THREADS: usize = 4;
 /// are merged: queues nobody reads stay bounded, and nothing is lost.
 pub(crate) const QUEUE_CAP: usize = 1024;
 
+/// How many bytes of events (by [`Coalesce::weight`]) may wait for one
+/// listener or watcher before they are merged: 1,024 lists of a 2,000-host
+/// service held 262 MiB.
+pub(crate) const QUEUE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Events that can be merged when too many wait: `a.merge(b)` says what
 /// `a` then `b` say (a config: the latest content; a service: the net
 /// change from the oldest waiting list to the newest).
 pub(crate) trait Coalesce: Sized {
     fn merge(self, later: Self) -> Self;
+
+    /// About how many bytes the event holds, for [`QUEUE_BYTES`].
+    fn weight(&self) -> usize;
 }
 
 /// Merges `events` (oldest first) into one; `None` when there are none.
@@ -109,6 +117,8 @@ impl Delivery {
 
 struct Queue<E> {
     events: VecDeque<Arc<E>>,
+    /// The weight of `events`, for [`QUEUE_BYTES`].
+    bytes: usize,
     /// In the pool's ready channel or being drained by a pool thread.
     scheduled: bool,
     /// Removed: pending events are dropped, the handler is dropped.
@@ -136,6 +146,7 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
             handler: Mutex::new(Some(Box::new(handler))),
             queue: Mutex::new(Queue {
                 events: VecDeque::new(),
+                bytes: 0,
                 scheduled: false,
                 removed: false,
             }),
@@ -148,12 +159,17 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
         if q.removed {
             return;
         }
+        q.bytes = q.bytes.saturating_add(event.weight());
         q.events.push_back(event);
-        if q.events.len() > QUEUE_CAP {
+        if q.events.len() > QUEUE_CAP || (q.bytes > QUEUE_BYTES && q.events.len() > 1) {
             let waiting = std::mem::take(&mut q.events).into_iter().map(owned);
-            q.events.extend(merge_all(waiting).map(Arc::new));
+            let merged = merge_all(waiting);
+            q.bytes = merged.as_ref().map_or(0, Coalesce::weight);
+            q.events.extend(merged.map(Arc::new));
             log::warn!(
-                "nacos: a listener falls behind; {QUEUE_CAP}+ waiting events merged into one"
+                "nacos: a listener falls behind; its waiting events ({QUEUE_CAP}+, or over \
+                 {} MiB) merged into one",
+                QUEUE_BYTES >> 20
             );
         }
         if !q.scheduled {
@@ -171,6 +187,7 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
             let mut q = lock(&self.queue);
             q.removed = true;
             q.events.clear();
+            q.bytes = 0;
         }
         if let Ok(mut h) = self.handler.try_lock() {
             h.take();
@@ -184,7 +201,10 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Drain for Listener<E> {
             let event = {
                 let mut q = lock(&self.queue);
                 match q.events.pop_front() {
-                    Some(e) if !q.removed => e,
+                    Some(e) if !q.removed => {
+                        q.bytes = q.bytes.saturating_sub(e.weight());
+                        e
+                    }
                     _ => {
                         q.scheduled = false;
                         if q.removed {
@@ -221,6 +241,10 @@ mod tests {
         fn merge(self, later: u32) -> u32 {
             self + later
         }
+
+        fn weight(&self) -> usize {
+            4
+        }
     }
 
     #[test]
@@ -239,6 +263,41 @@ mod tests {
             sum += n;
         }
         assert_eq!(sum as usize, 10 * QUEUE_CAP, "every event counted once");
+        pool.shutdown();
+    }
+
+    impl Coalesce for Vec<u8> {
+        fn merge(mut self, later: Vec<u8>) -> Vec<u8> {
+            self.extend(later);
+            self
+        }
+
+        fn weight(&self) -> usize {
+            self.len()
+        }
+    }
+
+    #[test]
+    fn a_queue_of_heavy_events_is_merged_by_bytes() {
+        let pool = Delivery::new();
+        let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let l = Listener::new(tx);
+        let each = 64 * 1024;
+        for _ in 0..600 {
+            l.push(Arc::new(vec![1u8; each]), &pool);
+        }
+        {
+            let q = lock(&l.queue);
+            assert!(q.events.len() < 600, "merged: {} waiting", q.events.len());
+            assert_eq!(q.bytes, q.events.iter().map(|e| e.len()).sum::<usize>());
+        }
+        pool.start().unwrap();
+        let mut total = 0;
+        while let Ok(v) = rx.recv_timeout(Duration::from_millis(500)) {
+            total += v.len();
+        }
+        assert_eq!(total, 600 * each, "every byte delivered once");
+        assert_eq!(lock(&l.queue).bytes, 0);
         pool.shutdown();
     }
 

@@ -2,13 +2,13 @@
 //! [`Subscription`] guard, and the [`Watcher`] receiver built on it.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{select, Receiver, Sender};
 
-use crate::delivery::{Coalesce, QUEUE_CAP};
+use crate::delivery::{Coalesce, QUEUE_BYTES, QUEUE_CAP};
 use crate::handler::EventHandler;
 use crate::util::lock;
 
@@ -149,6 +149,9 @@ impl StopState {
 pub(crate) struct Feed<E> {
     tx: Sender<E>,
     overflow: Overflow<E>,
+    /// The weight of the events in the channel (shared with the watcher,
+    /// which takes it off as it reads).
+    queued: Arc<AtomicUsize>,
     state: Arc<StopState>,
 }
 
@@ -161,12 +164,18 @@ type Overflow<E> = Arc<Mutex<Option<E>>>;
 impl<E: Coalesce + Send + 'static> EventHandler<E> for Feed<E> {
     fn handle_event(&mut self, event: E) {
         let mut over = lock(&self.overflow);
-        if over.is_some() || self.tx.len() >= QUEUE_CAP {
+        let weight = event.weight();
+        let queued = self.queued.load(Ordering::SeqCst);
+        if over.is_some()
+            || self.tx.len() >= QUEUE_CAP
+            || (queued > 0 && queued.saturating_add(weight) > QUEUE_BYTES)
+        {
             *over = Some(match over.take() {
                 Some(waiting) => waiting.merge(event),
                 None => event,
             });
         } else {
+            self.queued.fetch_add(weight, Ordering::SeqCst);
             let _ = self.tx.send(event);
         }
     }
@@ -205,6 +214,9 @@ impl<E> Drop for Feed<E> {
 pub struct Watcher<E> {
     events: Receiver<E>,
     overflow: Overflow<E>,
+    queued: Arc<AtomicUsize>,
+    /// `Coalesce::weight` of its events.
+    weigh: fn(&E) -> usize,
     state: Arc<StopState>,
 }
 
@@ -250,9 +262,11 @@ pub(crate) fn watcher<E: Coalesce + Send + 'static, Err>(
         fed: AtomicBool::new(true),
     });
     let overflow: Overflow<E> = Arc::new(Mutex::new(None));
+    let queued = Arc::new(AtomicUsize::new(0));
     let feed = Feed {
         tx,
         overflow: overflow.clone(),
+        queued: queued.clone(),
         state: state.clone(),
     };
     let guard = subscribe(feed)?;
@@ -260,6 +274,8 @@ pub(crate) fn watcher<E: Coalesce + Send + 'static, Err>(
     Ok(Watcher {
         events: rx,
         overflow,
+        queued,
+        weigh: E::weight,
         state,
     })
 }
@@ -268,7 +284,21 @@ impl<E> Watcher<E> {
     /// The oldest waiting event, if any: the channel's, else the overflow.
     fn take(&self) -> Option<E> {
         let mut over = lock(&self.overflow);
-        self.events.try_recv().ok().or_else(|| over.take())
+        match self.events.try_recv() {
+            Ok(e) => Some(self.taken(e)),
+            Err(_) => over.take(),
+        }
+    }
+
+    /// An event read off the channel: its weight no longer waits.
+    fn taken(&self, e: E) -> E {
+        let w = (self.weigh)(&e);
+        let _ = self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| {
+                Some(q.saturating_sub(w))
+            });
+        e
     }
 
     /// Blocks until the next event; [`Stopped`] once the watcher is stopped
@@ -278,7 +308,7 @@ impl<E> Watcher<E> {
             return Ok(e);
         }
         select! {
-            recv(self.events) -> e => e.or_else(|_| self.take().ok_or(Stopped)),
+            recv(self.events) -> e => e.map(|e| self.taken(e)).or_else(|_| self.take().ok_or(Stopped)),
             recv(self.state.woken) -> _ => self.take().ok_or(Stopped),
         }
     }
@@ -289,7 +319,7 @@ impl<E> Watcher<E> {
             return Ok(e);
         }
         select! {
-            recv(self.events) -> e => e.or_else(|_| self.take().ok_or(RecvTimeoutError::Stopped)),
+            recv(self.events) -> e => e.map(|e| self.taken(e)).or_else(|_| self.take().ok_or(RecvTimeoutError::Stopped)),
             recv(self.state.woken) -> _ => self.take().ok_or(RecvTimeoutError::Stopped),
             default(timeout) => Err(RecvTimeoutError::Timeout),
         }
@@ -501,6 +531,10 @@ mod tests {
             self.extend(later);
             self
         }
+
+        fn weight(&self) -> usize {
+            4 * self.len()
+        }
     }
 
     /// 200,000 events through the real delivery path (listener queue, pool
@@ -544,6 +578,25 @@ mod tests {
         assert!(got.iter().copied().eq(0..N), "out of order");
         drop(w);
         assert!(pool.shutdown().is_empty());
+    }
+
+    #[test]
+    fn a_watcher_nobody_reads_is_bounded_in_bytes_too() {
+        // Events of 1 MiB each (by weight): far fewer than 1,024 wait.
+        let (slot, w) = manual::<Vec<u32>>(Arc::new(AtomicUsize::new(0)));
+        let per = (1 << 20) / 4;
+        for n in 0..200u32 {
+            send(&slot, vec![n; per]);
+        }
+        let waiting = w.len();
+        assert!(waiting <= QUEUE_BYTES / (1 << 20) + 1, "{waiting} waiting");
+        let all: Vec<u32> = w.try_iter().flatten().collect();
+        assert_eq!(all.len(), 200 * per, "nothing lost");
+        assert!(all.windows(2).all(|p| p[0] <= p[1]), "in order");
+        // Read as it goes, the watcher counts what it took off.
+        send(&slot, vec![7; per]);
+        assert_eq!(w.try_recv().unwrap().len(), per);
+        assert_eq!(w.queued.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -80,6 +80,15 @@ impl Coalesce for ConfigEvent {
             ..later
         }
     }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<ConfigEvent>()
+            + self.content.as_ref().map_or(0, String::len)
+            + self.md5.len()
+            + self.key.namespace.len()
+            + self.key.group.len()
+            + self.key.data_id.len()
+    }
 }
 
 #[cfg(test)]

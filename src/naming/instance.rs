@@ -177,6 +177,22 @@ pub(crate) struct InstanceDetail {
     metadata: HashMap<String, String>,
 }
 
+impl Instance {
+    /// About how many bytes the instance holds (for bounded queues).
+    pub(crate) fn weight(&self) -> usize {
+        std::mem::size_of::<Instance>()
+            + self.ip.len()
+            + self.cluster_name.len()
+            + self.instance_id.as_ref().map_or(0, String::len)
+            + self.service_name.as_ref().map_or(0, String::len)
+            + self
+                .metadata
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+    }
+}
+
 impl InstanceDetail {
     /// Whether the answer names an instance at all: Java (1.4.8, 2.4.3
     /// `InstanceController#detail`, 3.x `InstanceControllerV3#detail`),

@@ -149,6 +149,15 @@ fn id(i: &Instance) -> (&str, u16, &str) {
 impl Coalesce for ServiceEvent {
     /// `self` took the list from `old` to `mid`, `later` from `mid` to
     /// `new`: the merge takes it from `old` to `new`.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<ServiceEvent>()
+            + [&self.instances, &self.added, &self.removed, &self.modified]
+                .iter()
+                .flat_map(|list| list.iter())
+                .map(Instance::weight)
+                .sum::<usize>()
+    }
+
     fn merge(self, later: ServiceEvent) -> ServiceEvent {
         if self.initial {
             // Still the first event: everything there now is "added".
