@@ -70,6 +70,73 @@ fn an_update_survives_a_restart_with_an_empty_data_dir() {
     owner.shutdown().unwrap();
 }
 
+/// A restart faster than one beat interval: no beat fails, and r-nacos
+/// re-creates the instance from the next beat without its weight
+/// (`../shared/nacos-v1-protocol.md` §10). The periodic read-back after a
+/// beat (every 6th beat of an instance whose weight is not 1 or that is
+/// disabled) finds it held otherwise and registers it again, as updated.
+#[test]
+fn an_update_survives_an_instant_restart_the_server_hides() {
+    let mut server = RNacos::start();
+    let owner = client(&server);
+    let reader = client(&server);
+    let service = unique("hidden");
+    // Beats every 5 s: the restart (a second or two) falls between two.
+    let beat = ("preserved.heart.beat.interval", "5000");
+    let first = Instance::builder("10.9.0.3", 8080)
+        .metadata(beat.0, beat.1)
+        .build();
+    owner.register_instance(&service, &first).unwrap();
+    let updated = Instance::builder("10.9.0.3", 8080)
+        .metadata(beat.0, beat.1)
+        .metadata("version", "2")
+        .weight(3.0)
+        .build();
+    owner.update_instance(&service, &updated).unwrap();
+    let held = |c: &NacosClient| -> Option<(Option<String>, f64)> {
+        let hosts = c.list_instances(&service).ok()?.hosts;
+        let h = hosts.first()?;
+        Some((h.metadata.get("version").cloned(), h.weight))
+    };
+    let as_updated = Some((Some("2".to_string()), 3.0));
+    assert!(eventually(Duration::from_secs(5), || held(&reader) == as_updated));
+    // Right after a beat went through, restart at once with nothing.
+    let beaten = |after: Option<std::time::SystemTime>| {
+        owner
+            .heartbeat_state(&service, &updated)
+            .and_then(|s| s.last_success)
+            .filter(|t| Some(*t) > after)
+    };
+    let before = beaten(None);
+    assert!(eventually(Duration::from_secs(8), || beaten(before).is_some()));
+    server.restart();
+    let restarted = Instant::now();
+    // Re-created from the next beat (weight 1), then registered again
+    // after a read-back: within six beats.
+    let mut seen = Vec::new();
+    let back = eventually(Duration::from_secs(45), || {
+        let h = held(&reader);
+        seen.push(h.clone());
+        h == as_updated
+    });
+    let state = owner.heartbeat_state(&service, &updated).unwrap();
+    assert!(
+        state.last_error.is_none(),
+        "a beat failed, so this is no hidden restart: {state:?}"
+    );
+    assert!(
+        back,
+        "still held otherwise {:?} after the restart: {seen:?}",
+        restarted.elapsed()
+    );
+    assert!(
+        seen.iter()
+            .any(|h| h.as_ref().is_some_and(|(_, w)| *w == 1.0)),
+        "never saw the re-created instance, so the check was not needed: {seen:?}"
+    );
+    owner.shutdown().unwrap();
+}
+
 #[test]
 fn an_instant_restart_never_shows_subscribers_an_empty_list() {
     let mut server = RNacos::start();

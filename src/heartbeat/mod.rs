@@ -226,8 +226,47 @@ fn beat_once(hb: &Heartbeats, job: &Job) -> Result<BeatResult> {
             inst.port
         );
         api::register(&hb.ctx, service, inst)?;
+    } else if job.check && !job.recovering {
+        check_held(hb, service, inst);
     }
     Ok(answer)
+}
+
+/// Reads the instance back and registers it again when the server holds
+/// it otherwise than registered (a server restarted faster than one beat
+/// interval that re-created it from a beat: r-nacos 0.8 keeps neither its
+/// weight nor its `enabled`, and answers the beat as usual). A failed
+/// read changes nothing: the next check asks again.
+fn check_held(hb: &Heartbeats, service: &ServiceKey, inst: &Instance) {
+    let target = crate::naming::service::Target {
+        service: service.clone(),
+        clusters: vec![inst.cluster_name.clone()],
+    };
+    match api::get_instance(&hb.ctx, &target, &inst.ip, inst.port) {
+        Ok(held) if (held.weight - inst.weight).abs() > 1e-9 || held.enabled != inst.enabled => {
+            log::info!(
+                "nacos: the server holds {service} {}:{} with weight {} and enabled {}, \
+                 not as registered (restarted and re-created from a beat?); registering it again",
+                inst.ip,
+                inst.port,
+                held.weight,
+                held.enabled
+            );
+            if let Err(e) = api::register(&hb.ctx, service, inst) {
+                log::debug!(
+                    "nacos: registering {service} {}:{} again failed: {e}",
+                    inst.ip,
+                    inst.port
+                );
+            }
+        }
+        Ok(_) => {}
+        Err(e) => log::debug!(
+            "nacos: could not read {service} {}:{} back: {e}",
+            inst.ip,
+            inst.port
+        ),
+    }
 }
 
 /// The whole of a graceful leave (at most the client's `timeout`): the

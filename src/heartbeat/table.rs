@@ -60,6 +60,8 @@ struct Entry {
     own_interval: Option<Duration>,
     light_ok: bool,
     need_full: bool,
+    /// Beats begun, for the periodic check ([`CHECK_EVERY`]).
+    beats: u32,
     state: Progress,
     /// When the beat in hand (or the next one) is due: the next one is due
     /// one interval after it, not after the beat came back, so the time a
@@ -77,6 +79,7 @@ impl Entry {
             own_interval: interval_of_metadata(inst),
             light_ok: false,
             need_full: true,
+            beats: 0,
             state: Progress {
                 interval,
                 last_success: None,
@@ -122,6 +125,22 @@ pub(super) struct Job {
     /// Earlier beats failed: the server may have restarted and lost the
     /// instance, or re-created it from a beat with less than it has.
     pub(super) recovering: bool,
+    /// After this beat, check that the server holds the instance as
+    /// registered (see [`CHECK_EVERY`]).
+    pub(super) check: bool,
+}
+
+/// Every this many beats, an instance that a server re-creating it from a
+/// beat would get wrong (a weight other than 1, or disabled: r-nacos 0.8
+/// and batata re-create an unknown instance from a beat without either,
+/// answering as if nothing happened) is read back after its beat, and
+/// registered again if the server holds it otherwise: a server restarted
+/// faster than one beat interval loses no update for longer than this.
+pub(super) const CHECK_EVERY: u32 = 6;
+
+/// Whether a server that re-creates `inst` from a beat gets it wrong.
+fn lost_on_recreation(inst: &Instance) -> bool {
+    inst.weight != 1.0 || !inst.enabled
 }
 
 /// Every heartbeated instance of one client, and how its beats go.
@@ -251,13 +270,15 @@ impl BeatTable {
     /// replaced: what to send, and whether the beat may be light.
     pub(super) fn begin(&self, key: &Key, gen: u64, light_allowed: bool) -> Option<Job> {
         let mut table = lock(&self.table);
-        let e = table.entries.get(key).filter(|e| e.gen == gen)?;
+        let e = table.entries.get_mut(key).filter(|e| e.gen == gen)?;
+        e.beats = e.beats.wrapping_add(1);
         let job = Job {
             key: key.clone(),
             instance: e.instance.clone(),
             period: e.period,
             light: light_allowed && e.light_ok && !e.need_full,
             recovering: e.state.consecutive_failures > 0,
+            check: e.beats % CHECK_EVERY == 0 && lost_on_recreation(&e.instance),
         };
         *table.running.entry(key.clone()).or_insert(0) += 1;
         Some(job)
