@@ -13,14 +13,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crossbeam_channel::{select, Receiver, Sender};
-
-use crate::error::Result;
 use crate::handler::EventHandler;
 use crate::util::lock;
-use crate::worker::{guarded, Workers};
+use crate::worker::{guarded, Pool, Workers};
 
-/// How many threads run listeners (started with the first listener).
+/// How many threads run listeners at most: one starts with the first
+/// event, another only while every one is busy with a listener.
 pub(crate) const POOL_THREADS: usize = 4;
 
 /// How many events may wait for one listener (or one watcher) before they
@@ -54,64 +52,42 @@ trait Drain: Send + Sync {
 
 /// The pool of one client.
 pub(crate) struct Delivery {
-    ready_tx: Sender<Arc<dyn Drain>>,
-    ready_rx: Receiver<Arc<dyn Drain>>,
+    /// Listeners with events to run, and the threads that run them.
+    ready: Pool<Arc<dyn Drain>>,
     workers: Workers,
-    started: Mutex<bool>,
 }
 
 impl fmt::Debug for Delivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Delivery")
-            .field("ready", &self.ready_rx.len())
+            .field("ready", &self.ready)
             .finish_non_exhaustive()
     }
 }
 
 impl Delivery {
     pub(crate) fn new() -> Delivery {
-        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
         Delivery {
-            ready_tx,
-            ready_rx,
+            ready: Pool::new("deliver-", POOL_THREADS),
             workers: Workers::new(),
-            started: Mutex::new(false),
         }
-    }
-
-    /// Starts the pool threads unless they run already.
-    pub(crate) fn start(&self) -> Result<()> {
-        let mut started = lock(&self.started);
-        if *started {
-            return Ok(());
-        }
-        for i in 0..POOL_THREADS {
-            let ready = self.ready_rx.clone();
-            self.workers
-                .spawn(&format!("deliver-{i}"), move |stop| loop {
-                    select! {
-                        recv(stop.receiver()) -> _ => return,
-                        recv(ready) -> listener => match listener {
-                            Ok(listener) => listener.drain(),
-                            Err(_) => return,
-                        },
-                    }
-                })?;
-        }
-        *started = true;
-        Ok(())
     }
 
     /// Stops and joins the pool (a listener running now finishes first).
     /// Queued events are dropped with their listeners.
     pub(crate) fn shutdown(&self) -> Vec<String> {
         let problems = self.workers.shutdown();
-        while self.ready_rx.try_recv().is_ok() {}
+        self.ready.clear();
         problems
     }
 
     fn schedule(&self, listener: Arc<dyn Drain>) {
-        let _ = self.ready_tx.send(listener);
+        let started = self.ready.submit(&self.workers, listener, || {
+            |listener: Arc<dyn Drain>| listener.drain()
+        });
+        if let Err(e) = started {
+            log::debug!("nacos: no delivery thread: {e}");
+        }
     }
 }
 
@@ -251,13 +227,18 @@ mod tests {
     fn a_listener_that_falls_behind_gets_merged_events_not_fewer() {
         let pool = Delivery::new();
         let (tx, rx) = crossbeam_channel::unbounded();
-        let l = Listener::new(tx);
-        // The pool is not started: nothing drains, the queue fills up.
+        // The handler holds its first event until the gate opens: the
+        // queue fills up behind it.
+        let (gate, held) = crossbeam_channel::bounded::<()>(0);
+        let l = Listener::new(move |n: &u32| {
+            let _ = held.recv_timeout(Duration::from_secs(10));
+            tx.send(*n).unwrap();
+        });
         for _ in 0..10 * QUEUE_CAP {
             l.push(Arc::new(1), &pool);
         }
         assert!(lock(&l.queue).events.len() <= QUEUE_CAP + 1);
-        pool.start().unwrap();
+        drop(gate);
         let mut sum = 0;
         while let Ok(n) = rx.recv_timeout(Duration::from_millis(500)) {
             sum += n;
@@ -281,7 +262,11 @@ mod tests {
     fn a_queue_of_heavy_events_is_merged_by_bytes() {
         let pool = Delivery::new();
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let l = Listener::new(tx);
+        let (gate, held) = crossbeam_channel::bounded::<()>(0);
+        let l = Listener::new(move |v: &Vec<u8>| {
+            let _ = held.recv_timeout(Duration::from_secs(10));
+            tx.send(v.clone()).unwrap();
+        });
         let each = 64 * 1024;
         for _ in 0..600 {
             l.push(Arc::new(vec![1u8; each]), &pool);
@@ -291,7 +276,7 @@ mod tests {
             assert!(q.events.len() < 600, "merged: {} waiting", q.events.len());
             assert_eq!(q.bytes, q.events.iter().map(|e| e.len()).sum::<usize>());
         }
-        pool.start().unwrap();
+        drop(gate);
         let mut total = 0;
         while let Ok(v) = rx.recv_timeout(Duration::from_millis(500)) {
             total += v.len();
@@ -304,7 +289,6 @@ mod tests {
     #[test]
     fn slow_or_panicking_listener_does_not_block_others() {
         let pool = Delivery::new();
-        pool.start().unwrap();
         let (slow_tx, slow_rx) = crossbeam_channel::unbounded();
         let slow = Listener::new(move |e: &u32| {
             std::thread::sleep(Duration::from_millis(500));
@@ -341,7 +325,6 @@ mod tests {
     #[test]
     fn a_listener_can_remove_itself() {
         let pool = Delivery::new();
-        pool.start().unwrap();
         let slot: Arc<Mutex<Option<Arc<Listener<u32>>>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = crossbeam_channel::unbounded();
         let me = slot.clone();

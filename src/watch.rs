@@ -546,7 +546,6 @@ mod tests {
         use crate::delivery::{Delivery, Listener};
         const N: u32 = 200_000;
         let pool = Arc::new(Delivery::new());
-        pool.start().unwrap();
         let slot: Slot<Arc<Listener<Vec<u32>>>> = Arc::new(Mutex::new(None));
         let s = slot.clone();
         let w = watcher::<Vec<u32>, ()>(move |feed| {

@@ -3,11 +3,12 @@
 //! Every worker of a client waits on the same stop channel (with a
 //! timeout instead of `sleep`), so dropping its sender wakes them all at once.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{select, Receiver, RecvTimeoutError, Sender};
 
 use crate::error::{Error, Result};
 use crate::util::lock;
@@ -25,6 +26,96 @@ impl StopSignal {
     /// The raw receiver, for `select!` alongside other channels.
     pub(crate) fn receiver(&self) -> &Receiver<()> {
         &self.0
+    }
+}
+
+/// Up to `max` threads taking jobs from one channel, started one at a time
+/// as the work needs them: a job queued while more jobs wait than threads
+/// of the pool are idle starts another, until there are `max`. A client with one
+/// registered instance or one listener runs one such thread, not `max`.
+pub(crate) struct Pool<J> {
+    name: &'static str,
+    max: usize,
+    tx: Sender<J>,
+    rx: Receiver<J>,
+    started: AtomicUsize,
+    idle: Arc<AtomicUsize>,
+}
+
+impl<J> std::fmt::Debug for Pool<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.name)
+            .field("threads", &self.started.load(Ordering::SeqCst))
+            .field("max", &self.max)
+            .field("queued", &self.rx.len())
+            .finish()
+    }
+}
+
+impl<J: Send + 'static> Pool<J> {
+    /// A pool whose threads are named `nacos-<name><n>`.
+    pub(crate) fn new(name: &'static str, max: usize) -> Pool<J> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Pool {
+            name,
+            max,
+            tx,
+            rx,
+            started: AtomicUsize::new(0),
+            idle: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Queues `job`; starts a thread on `workers` for it when none of the
+    /// pool is idle and fewer than `max` run. `runner` makes what a new
+    /// thread runs each job with (called only when one starts).
+    pub(crate) fn submit<R>(
+        &self,
+        workers: &Workers,
+        job: J,
+        runner: impl FnOnce() -> R,
+    ) -> Result<()>
+    where
+        R: FnMut(J) + Send + 'static,
+    {
+        self.tx.send(job).map_err(|_| Error::Shutdown)?;
+        if self.rx.len() <= self.idle.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let n = self.started.load(Ordering::SeqCst);
+        if n >= self.max
+            || self
+                .started
+                .compare_exchange(n, n + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let (rx, idle, mut run) = (self.rx.clone(), self.idle.clone(), runner());
+        workers.spawn(&format!("{}{n}", self.name), move |stop| loop {
+            idle.fetch_add(1, Ordering::SeqCst);
+            let job = select! {
+                recv(stop.receiver()) -> _ => return,
+                recv(rx) -> job => job,
+            };
+            idle.fetch_sub(1, Ordering::SeqCst);
+            match job {
+                Ok(job) => run(job),
+                Err(_) => return,
+            }
+        })
+    }
+
+    /// How many threads the pool has started.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn threads(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Drops every queued job (for shutdown).
+    pub(crate) fn clear(&self) {
+        while self.rx.try_recv().is_ok() {}
     }
 }
 
@@ -113,6 +204,36 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::Instant;
+
+    #[test]
+    fn a_pool_grows_only_while_every_thread_is_busy() {
+        let w = Workers::new();
+        let pool: Pool<u64> = Pool::new("tp", 3);
+        let (done_tx, done_rx) = crossbeam_channel::unbounded();
+        let runner = || {
+            let done = done_tx.clone();
+            move |ms: u64| {
+                std::thread::sleep(Duration::from_millis(ms));
+                done.send(()).unwrap();
+            }
+        };
+        // One job at a time: one thread, however many jobs.
+        for _ in 0..5 {
+            pool.submit(&w, 0, runner).unwrap();
+            done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(pool.threads(), 1);
+        // Jobs that wait for each other: up to the limit.
+        for _ in 0..10 {
+            pool.submit(&w, 200, runner).unwrap();
+        }
+        for _ in 0..10 {
+            done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        assert_eq!(pool.threads(), 3);
+        assert!(w.shutdown().is_empty());
+    }
 
     #[test]
     fn shutdown_wakes_and_joins_workers() {

@@ -312,9 +312,11 @@ fn five_hundred_instances(addr: &str) {
     assert!(eventually(Duration::from_secs(5), || beaten_ok(
         &c, &svc, &first
     )));
-    let with_one = support::thread_count();
-    // The harness thread, the client's scheduler and its three senders.
-    assert!(with_one >= 5, "{with_one} threads");
+    // The scheduler and one sender: the sender pool grows only while
+    // every sender is busy.
+    let mut with_one = support::nacos_thread_names();
+    with_one.sort();
+    assert_eq!(with_one, ["nacos-hb-sched", "nacos-hb-send-0"]);
 
     let rest: Vec<Instance> = (2..=500).map(|p| beaten("10.61.0.1", p, ms)).collect();
     for inst in &rest {
@@ -322,7 +324,16 @@ fn five_hundred_instances(addr: &str) {
     }
     // Past the server's 9 s removal time: only beats keep them listed.
     std::thread::sleep(Duration::from_secs(12));
-    assert_eq!(support::thread_count(), with_one);
+    let with_many = support::nacos_thread_names();
+    assert!(
+        with_many.len() <= 4
+            && with_many
+                .iter()
+                .filter(|n| n.starts_with("nacos-hb-send"))
+                .count()
+                <= 3,
+        "{with_many:?}"
+    );
 
     let info = c.list_healthy_instances(svc.as_str()).unwrap();
     assert_eq!(info.hosts.len(), 500);

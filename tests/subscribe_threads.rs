@@ -35,22 +35,11 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
     assert!(support::eventually(Duration::from_secs(5), || initial
         .load(Ordering::SeqCst)
         == 1));
-    let with_one = support::thread_count();
-    let names = support::nacos_thread_names();
-    // One scheduler, a pool of four pollers and four delivery threads.
+    // One scheduler, one poller, one delivery thread: the pools grow only
+    // while every thread of theirs is busy.
     assert_eq!(
-        names,
-        [
-            "nacos-deliver-0",
-            "nacos-deliver-1",
-            "nacos-deliver-2",
-            "nacos-deliver-3",
-            "nacos-sub-poll0",
-            "nacos-sub-poll1",
-            "nacos-sub-poll2",
-            "nacos-sub-poll3",
-            "nacos-sub-sched",
-        ]
+        support::nacos_thread_names(),
+        ["nacos-deliver-0", "nacos-sub-poll0", "nacos-sub-sched"]
     );
     for i in 1..1000 {
         subscribe(format!("{base}-{i}"));
@@ -62,8 +51,17 @@ fn a_thousand_subscriptions_use_the_threads_of_one() {
         "only {} initial events",
         initial.load(Ordering::SeqCst)
     );
-    assert_eq!(support::thread_count(), with_one);
-    assert_eq!(support::nacos_thread_names(), names);
+    // However many subscriptions: the scheduler and at most four pollers
+    // and four delivery threads.
+    let names = support::nacos_thread_names();
+    let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+    assert!(
+        count("nacos-sub-sched") == 1
+            && count("nacos-sub-poll") <= 4
+            && count("nacos-deliver-") <= 4
+            && names.len() <= 9,
+        "{names:?}"
+    );
     c.shutdown().unwrap();
     assert!(
         support::nacos_thread_names().is_empty(),

@@ -224,7 +224,6 @@ impl ConfigWatch {
         key: ConfigKey,
         handler: H,
     ) -> Result<Subscription> {
-        self.ctx.delivery.start()?;
         let listener = Listener::new(handler);
         let mut fetched: Option<Option<String>> = None;
         let id = loop {
@@ -374,7 +373,6 @@ mod tests {
     #[test]
     fn each_new_md5_is_delivered_once() {
         let cw = watch();
-        cw.ctx.delivery.start().unwrap();
         let (tx, rx) = crossbeam_channel::unbounded();
         add(&cw, "a", vec![(1, Listener::new(tx))]);
         assert!(cw.apply(&key("a"), Some("v1".into())));

@@ -33,7 +33,7 @@ mod timer;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -42,7 +42,7 @@ use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
 use crate::util::{after, later, lock};
-use crate::worker::{guarded, StopSignal, Workers};
+use crate::worker::{guarded, Pool, StopSignal, Workers};
 
 pub(crate) use state::BeatKey;
 pub use state::HeartbeatState;
@@ -54,6 +54,8 @@ use timer::{Schedule, Timers};
 pub(crate) struct Heartbeats {
     ctx: Arc<Context>,
     workers: Workers,
+    /// Due beats and the threads that send them (up to [`SENDERS`]).
+    senders: Pool<(Key, u64)>,
     table: BeatTable,
     /// Due beats, and how to wake the scheduler.
     schedule: Mutex<Schedule>,
@@ -64,6 +66,7 @@ impl Heartbeats {
         Arc::new(Heartbeats {
             ctx,
             workers: Workers::new(),
+            senders: Pool::new("hb-send-", SENDERS),
             table: BeatTable::default(),
             schedule: Mutex::new(Schedule {
                 timers: Timers::new(),
@@ -80,16 +83,9 @@ impl Heartbeats {
             return Ok(());
         }
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-        let (job_tx, job_rx) = crossbeam_channel::unbounded::<(Key, u64)>();
         let hb = self.clone();
         self.workers
-            .spawn("hb-sched", move |stop| schedule(&stop, &rx, &hb, &job_tx))?;
-        for i in 0..SENDERS {
-            let (hb, jobs) = (self.clone(), job_rx.clone());
-            self.workers.spawn(&format!("hb-send-{i}"), move |stop| {
-                send_beats(&stop, &jobs, &hb)
-            })?;
-        }
+            .spawn("hb-sched", move |stop| schedule(&stop, &rx, &hb))?;
         sched.wake = Some(tx);
         Ok(())
     }
@@ -134,12 +130,15 @@ impl Heartbeats {
     /// Stops and joins the threads (requests in flight were interrupted
     /// by the context's close); returns what went wrong.
     pub(crate) fn shutdown(&self) -> Vec<String> {
-        self.workers.shutdown()
+        let problems = self.workers.shutdown();
+        self.senders.clear();
+        problems
     }
 }
 
-/// How many threads send beats. Fixed: it never grows with the number of
-/// instances.
+/// How many threads send beats at most: one starts with the first beat,
+/// another only while every one is busy (a slow server), never more
+/// however many instances.
 const SENDERS: usize = 3;
 
 /// How long the scheduler sleeps when nothing is scheduled (it is woken by
@@ -148,7 +147,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
 /// The scheduler: hands due beats to the senders, then sleeps until the
 /// next one is due or it is woken (a beat due earlier was scheduled).
-fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Heartbeats, jobs: &Sender<(Key, u64)>) {
+fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Arc<Heartbeats>) {
     loop {
         let (due, wait) = {
             let mut s = lock(&hb.schedule);
@@ -159,7 +158,11 @@ fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Heartbeats, jobs: &Send
             (due, wait)
         };
         for job in due {
-            if jobs.send(job).is_err() {
+            let sender = || {
+                let hb = hb.clone();
+                move |(key, gen): (Key, u64)| run(&hb, &key, gen)
+            };
+            if hb.senders.submit(&hb.workers, job, sender).is_err() {
                 return;
             }
         }
@@ -167,19 +170,6 @@ fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Heartbeats, jobs: &Send
             recv(stop.receiver()) -> _ => return,
             recv(wake) -> w => if w.is_err() { return },
             default(wait) => {}
-        }
-    }
-}
-
-/// A sender: takes due beats one by one until the client stops.
-fn send_beats(stop: &StopSignal, jobs: &Receiver<(Key, u64)>, hb: &Heartbeats) {
-    loop {
-        select! {
-            recv(stop.receiver()) -> _ => return,
-            recv(jobs) -> job => match job {
-                Ok((key, gen)) => run(hb, &key, gen),
-                Err(_) => return,
-            },
         }
     }
 }

@@ -69,7 +69,6 @@ impl Subscriptions {
         handler: H,
     ) -> Result<Subscription> {
         self.start()?;
-        self.ctx.delivery.start()?;
         let listener = Listener::new(handler);
         let id = self
             .registry
@@ -136,7 +135,9 @@ impl Subscriptions {
     /// threads; returns what went wrong.
     pub(crate) fn shutdown(&self) -> Vec<String> {
         self.registry.close();
-        self.workers.shutdown()
+        let problems = self.workers.shutdown();
+        self.channels.clear();
+        problems
     }
 
     /// How long an empty list replacing a non-empty one is held: the

@@ -1,5 +1,6 @@
 //! The polling engine: one scheduler thread per client hands due polls to a
-//! small fixed pool, so a slow server answer holds up only its own service.
+//! small pool that grows only while every thread is busy (up to
+//! [`POOL_SIZE`]), so a slow server answer holds up only its own service.
 //! Events go to listeners through the client's delivery pool. Threads
 //! start with the first subscription.
 
@@ -13,9 +14,9 @@ use crate::naming::api::{decode_list, fetch_instance_list};
 use crate::subscribe::body::KeptBody;
 use crate::subscribe::registry::Job;
 use crate::subscribe::{disk_cache, Subscriptions};
-use crate::worker::{guarded, StopSignal};
+use crate::worker::{guarded, Pool, StopSignal};
 
-/// Threads that run polls.
+/// Threads that run polls, at most.
 pub(crate) const POOL_SIZE: usize = 4;
 
 /// The scheduler's longest nap when nothing is due.
@@ -27,20 +28,23 @@ pub(crate) struct Channels {
     /// Wakes the scheduler (a new subscription, a finished poll).
     wake_tx: Sender<()>,
     wake_rx: Receiver<()>,
-    jobs_tx: Sender<Job>,
-    jobs_rx: Receiver<Job>,
+    /// Due polls and the threads that run them.
+    jobs: Pool<Job>,
 }
 
 impl Channels {
     pub(crate) fn new() -> Channels {
         let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
-        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
         Channels {
             wake_tx,
             wake_rx,
-            jobs_tx,
-            jobs_rx,
+            jobs: Pool::new("sub-poll", POOL_SIZE),
         }
+    }
+
+    /// Drops the polls not yet taken (for shutdown).
+    pub(crate) fn clear(&self) {
+        self.jobs.clear();
     }
 
     /// Asks the scheduler to look at the table again.
@@ -53,21 +57,29 @@ impl Channels {
 pub(crate) fn start(subs: &Arc<Subscriptions>) -> Result<()> {
     let s = subs.clone();
     subs.workers
-        .spawn("sub-sched", move |stop| schedule(&s, &stop))?;
-    for i in 0..POOL_SIZE {
-        let s = subs.clone();
-        subs.workers
-            .spawn(&format!("sub-poll{i}"), move |stop| work(&s, &stop))?;
-    }
-    Ok(())
+        .spawn("sub-sched", move |stop| schedule(&s, &stop))
 }
 
-fn schedule(subs: &Subscriptions, stop: &StopSignal) {
+fn schedule(subs: &Arc<Subscriptions>, stop: &StopSignal) {
     loop {
         let now = Instant::now();
         let (jobs, next) = subs.registry.take_due(now);
         for job in jobs {
-            if subs.channels.jobs_tx.send(job).is_err() {
+            let worker = || {
+                let subs = subs.clone();
+                move |job: Job| {
+                    guarded("a subscription poll", || run(&subs, &job));
+                    if subs.registry.finish(&job) {
+                        subs.channels.wake();
+                    }
+                }
+            };
+            if subs
+                .channels
+                .jobs
+                .submit(&subs.workers, job, worker)
+                .is_err()
+            {
                 return;
             }
         }
@@ -76,23 +88,6 @@ fn schedule(subs: &Subscriptions, stop: &StopSignal) {
             recv(stop.receiver()) -> _ => return,
             recv(subs.channels.wake_rx) -> _ => {}
             default(nap) => {}
-        }
-    }
-}
-
-fn work(subs: &Subscriptions, stop: &StopSignal) {
-    loop {
-        select! {
-            recv(stop.receiver()) -> _ => return,
-            recv(subs.channels.jobs_rx) -> job => match job {
-                Ok(job) => {
-                    guarded("a subscription poll", || run(subs, &job));
-                    if subs.registry.finish(&job) {
-                        subs.channels.wake();
-                    }
-                }
-                Err(_) => return,
-            },
         }
     }
 }
