@@ -21,6 +21,37 @@ use support::{eventually, thread_count, unique, RNacos};
 fn listeners_holding_weak_clients_let_the_client_stop() {
     let server = RNacos::start();
     let before = thread_count();
+
+    // Threads sized to the work: one registered instance and one config
+    // watch run four.
+    let small = NacosClient::builder()
+        .server_addr(server.addr())
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let beaten = Instance::builder("10.63.0.9", 6309)
+        .metadata("preserved.heart.beat.interval", "300")
+        .build();
+    small.register_instance(unique("small"), &beaten).unwrap();
+    let w = small.watch_config(unique("small-cfg").as_str()).unwrap();
+    w.recv_timeout(Duration::from_secs(5)).unwrap();
+    // A few beats have gone out.
+    std::thread::sleep(Duration::from_millis(1000));
+    let mut names = support::nacos_thread_names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "nacos-cfg-0",
+            "nacos-deliver-0",
+            "nacos-hb-sched",
+            "nacos-hb-send-0"
+        ]
+    );
+    drop(w);
+    small.shutdown().unwrap();
+    assert!(support::nacos_thread_names().is_empty());
+
     let calls = Arc::new(AtomicUsize::new(0));
     let client = NacosClient::builder()
         .server_addr(server.addr())

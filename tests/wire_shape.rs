@@ -327,23 +327,19 @@ fn every_call_matches_the_java_client() {
 
 /// The listener: 1.4.8 ClientWorker.checkUpdateConfigStr posts
 /// `Listening-Configs` (form body, with `tenant` added by
-/// ServerHttpAgent.injectSecurityInfo) and header `Long-Pulling-Timeout`;
-/// a request that must not be held adds `Long-Pulling-Timeout-No-Hangup:
-/// true` (2.4.3 LongPollingService.addLongPollingClient then answers at once).
+/// ServerHttpAgent.injectSecurityInfo) and header `Long-Pulling-Timeout`.
+/// A key added while the namespace's poll is held gets a fresh long poll
+/// with every key of the namespace at once (never a no-hangup check).
 #[test]
-fn long_poll_and_check_requests() {
+fn long_polls_cover_keys_added_while_one_is_held() {
     let server = RNacos::start();
     let proxy = RecordingProxy::start(server.http_port);
     let c = client(&proxy);
     let ids: Vec<String> = (0..3).map(|_| unique("wire-lp")).collect();
-    let listener = |r: &Recorded, no_hangup: bool| {
-        r.method == "POST"
-            && r.path == "/nacos/v1/cs/configs/listener"
-            && r.header("Long-Pulling-Timeout-No-Hangup").is_some() == no_hangup
-    };
+    let listener = |r: &Recorded| r.method == "POST" && r.path == "/nacos/v1/cs/configs/listener";
     let mut watchers = Vec::new();
-    // Three keys one after another: the first two occupy both poll threads
-    // with long polls (held: none of the keys exists), the third is checked.
+    // Three keys one after another, each while the last poll is held (none
+    // of the keys exists, so r-nacos holds every poll).
     for id in &ids {
         watchers.push(
             c.watch_config(ConfigName::new(id.as_str()).group(GROUP))
@@ -352,36 +348,37 @@ fn long_poll_and_check_requests() {
         std::thread::sleep(Duration::from_millis(400));
     }
     assert!(proxy.wait_for(Duration::from_secs(5), |rs| {
-        rs.iter().any(|r| listener(r, true))
+        rs.iter().filter(|r| listener(r)).count() >= 3
     }));
     let requests = proxy.requests();
-    let polls: Vec<&Recorded> = requests.iter().filter(|r| listener(r, false)).collect();
-    let checks: Vec<&Recorded> = requests.iter().filter(|r| listener(r, true)).collect();
-    assert!(polls.len() >= 2, "{requests:#?}");
-    for r in polls.iter().chain(&checks) {
+    let polls: Vec<&Recorded> = requests.iter().filter(|r| listener(r)).collect();
+    for r in &polls {
         shape(r, "Config", &[], &["Listening-Configs", "tenant"]);
         assert_eq!(r.form("tenant"), Some(NS));
         assert_eq!(r.header("Long-Pulling-Timeout"), Some("10000"));
+        assert!(r.header("Long-Pulling-Timeout-No-Hangup").is_none());
     }
-    for r in &checks {
-        assert_eq!(r.header("Long-Pulling-Timeout-No-Hangup"), Some("true"));
-        assert!(r
-            .form("Listening-Configs")
-            .unwrap()
-            .contains(ids[2].as_str()));
-    }
+    let last = polls.last().unwrap().form("Listening-Configs").unwrap();
+    assert!(ids.iter().all(|id| last.contains(id.as_str())), "{last:?}");
 
-    // r-nacos answers both kinds: a change to the checked key is delivered.
+    // r-nacos answers the fresh poll at once: a change to the last key
+    // is delivered.
     let other = NacosClient::builder()
         .server_addr(server.addr())
         .namespace(NS)
         .build()
         .unwrap();
+    let sent = std::time::Instant::now();
     other
         .publish_config(ConfigName::new(ids[2].as_str()).group(GROUP), "x=1")
         .unwrap();
     let ev = next_change(&watchers[2], Duration::from_secs(15)).expect("the change is delivered");
     assert_eq!(ev.content.as_deref(), Some("x=1"));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
 }
 
 fn auth_server() -> RNacos {
@@ -663,16 +660,14 @@ fn next_change(w: &Watcher<ConfigEvent>, within: Duration) -> Option<ConfigEvent
 }
 
 /// `Api::Auto` probes a server once (src/dialect.rs), and asks again only
-/// after a connection to it was refused or reset: a config check that
-/// r-nacos holds past the check's own 1 s deadline times out by design and
-/// must not send the probe again.
+/// after a connection to it was refused or reset: long polls that r-nacos
+/// holds, fresh ones for keys added meanwhile, never send the probe again.
 #[test]
 fn the_api_probe_is_made_once_per_server() {
     let server = RNacos::shared();
     let proxy = RecordingProxy::start(server.http_port);
     let c = client(&proxy);
-    // Two keys occupy both long-poll threads; a third is left to the
-    // checker, whose checks r-nacos holds until they time out.
+    // Each key added while the last poll is held: a fresh poll each.
     let _watchers: Vec<_> = (0..3)
         .map(|_| {
             let w = c.watch_config(unique("probe-once").as_str()).unwrap();
@@ -680,13 +675,9 @@ fn the_api_probe_is_made_once_per_server() {
             w
         })
         .collect();
-    std::thread::sleep(Duration::from_secs(4));
-    let held_checks = proxy
-        .to("POST", "/v1/cs/configs/listener")
-        .iter()
-        .filter(|r| r.header("long-pulling-timeout-no-hangup").is_some())
-        .count();
-    assert!(held_checks >= 2, "the checker did not run: {held_checks}");
+    std::thread::sleep(Duration::from_secs(2));
+    let polls = proxy.to("POST", "/v1/cs/configs/listener").len();
+    assert!(polls >= 3, "{polls} polls");
     let probes = proxy.to("GET", "/v1/ns/operator/metrics");
     assert_eq!(probes.len(), 1, "{probes:#?}");
 }

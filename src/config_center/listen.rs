@@ -1,31 +1,29 @@
-//! Watching configs: one long poll for every watched key of a client.
+//! Watching configs: one long poll per watched namespace, each on a
+//! thread of its own, so a poll one server holds for one namespace never
+//! delays another's.
 //!
-//! # Threads (a fixed number, however many keys are watched)
+//! # Threads: one per watched namespace
 //!
-//! A blocking request cannot be cancelled, so a long poll in flight cannot
-//! be told about a key added after it was sent. Instead of interrupting
-//! it, a second poll is issued:
+//! A blocking request cannot be told about a key added after it was sent,
+//! so a key added while its namespace's poll is held is covered by a fresh
+//! poll, at once:
 //!
-//! - Two poll threads, `nacos-cfg-lp-0` and `-1`, long-poll every
-//!   watched key (in batches of [`BATCH`](crate::config_center::protocol::BATCH) keys), holding
-//!   each request up to the client's `long_poll_timeout`. Adding a key
-//!   bumps a generation; when the newest poll in flight is older than the
-//!   current generation, an idle poll thread (after `poll::DEBOUNCE`, so a
-//!   burst of adds makes one request) sends a fresh long poll with every
-//!   key. When the older poll comes back, its thread sees a newer one in
-//!   flight and goes idle. So an idle client has exactly one long poll in
-//!   flight, and a new key is covered by a long poll at once.
-//! - `nacos-cfg-check` handles the rare case of keys added while *both*
-//!   poll threads are busy: it checks just those keys with non-held
-//!   requests (the server answers at once), at growing intervals from
-//!   `poll::CHECK_FIRST` up to `poll::CHECK_MAX`, until a poll thread frees up
-//!   and covers them.
+//! - The first key of a namespace starts that namespace's poll thread,
+//!   `nacos-cfg-<n>`, which long-polls every watched key of the namespace
+//!   (each request holds up to the client's `long_poll_timeout`; past
+//!   [`BATCH`](crate::config_center::protocol::BATCH) keys the batches go
+//!   out concurrently, as Java runs one `LongPollingRunnable` per batch).
+//! - A key added to a namespace whose poll is in flight bumps the
+//!   namespace's generation and starts another thread for it, which (after
+//!   `poll::DEBOUNCE`, so a burst of adds makes one request) sends a fresh
+//!   long poll with every key of the namespace. When the older poll comes
+//!   back, its thread sees a newer one in flight and ends. So an idle
+//!   namespace has exactly one long poll in flight and one thread, and a
+//!   change to a key is seen within one round trip of the server
+//!   answering, whenever and wherever the key was added.
+//! - When a namespace's last key goes, its thread ends once its poll
+//!   returns (at most `long_poll_timeout` later).
 //! - Listeners run on the client's delivery pool (see `delivery.rs`).
-//!
-//! More than [`BATCH`](crate::config_center::protocol::BATCH) keys take several requests, which
-//! one poll thread sends in turn: a change to a key outside the batch in
-//! flight is seen when its batch's turn comes (at most one timeout per
-//! earlier batch). Up to 3,000 keys, every change is seen at once.
 //!
 //! On a reported change the content is fetched and delivered once per new
 //! MD5 (a change seen by two polls is delivered once). Removing a watcher
@@ -37,9 +35,9 @@
 //! by the context's close, which shuts its socket down.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-
-use crossbeam_channel::{Receiver, Sender};
+use std::time::{Duration, Instant};
 
 use crate::config_center::api;
 use crate::config_center::event::ConfigEvent;
@@ -53,9 +51,6 @@ use crate::util::lock;
 use crate::watch::Subscription;
 use crate::worker::Workers;
 
-/// How many threads long-poll.
-pub(crate) const POLLERS: usize = 2;
-
 /// One watched key.
 #[derive(Debug)]
 struct Entry {
@@ -63,9 +58,6 @@ struct Entry {
     md5: String,
     /// The content last seen, for the initial event of a later listener.
     content: Option<String>,
-    /// The generation that added it: long polls of this generation or
-    /// later include it.
-    gen: u64,
     sinks: Vec<(u64, Arc<Listener<ConfigEvent>>)>,
 }
 
@@ -73,12 +65,22 @@ struct Entry {
 struct State {
     entries: HashMap<ConfigKey, Entry>,
     next_id: u64,
-    /// Bumped whenever a key is added.
-    gen: u64,
-    /// The generations of the long polls in flight (or backing off).
-    in_flight: Vec<u64>,
-    threads_started: bool,
+    /// How each watched namespace is polled.
+    spaces: HashMap<String, Space>,
     closed: bool,
+}
+
+/// The polls of one namespace.
+#[derive(Debug, Default)]
+struct Space {
+    /// Bumped whenever a key of the namespace is added.
+    gen: u64,
+    /// The generations of its polls in flight (or pausing).
+    in_flight: Vec<u64>,
+    /// A thread was started to poll it afresh and has not polled yet.
+    pending: bool,
+    /// When a key was last added.
+    last_add: Option<Instant>,
 }
 
 /// The config watches of one client: the watched keys, their threads.
@@ -92,8 +94,8 @@ pub(crate) struct ConfigWatch {
     /// the same change apply it in order and deliver it once. Never held
     /// while user code runs.
     process: Mutex<()>,
-    pub(crate) wake_poll: (Sender<()>, Receiver<()>),
-    pub(crate) wake_check: (Sender<()>, Receiver<()>),
+    /// Numbers the poll threads (`nacos-cfg-<n>`).
+    threads: AtomicU64,
 }
 
 impl ConfigWatch {
@@ -104,8 +106,7 @@ impl ConfigWatch {
             me: me.clone(),
             state: Mutex::new(State::default()),
             process: Mutex::new(()),
-            wake_poll: crossbeam_channel::bounded(1),
-            wake_check: crossbeam_channel::bounded(1),
+            threads: AtomicU64::new(0),
         })
     }
 
@@ -149,47 +150,86 @@ impl ConfigWatch {
         }
     }
 
-    /// When a new long poll is due (no poll in flight, or the newest is
-    /// older than the key set): registers it and returns its generation
-    /// and keys.
-    pub(crate) fn start_poll(&self) -> Option<(u64, Vec<(ConfigKey, String)>)> {
+    /// Whether `namespace` needs a fresh poll thread now: a key was added
+    /// that no poll in flight (or about to start) covers. Marks one as
+    /// pending, so a burst of adds starts one thread.
+    pub(crate) fn claim_poller(&self, namespace: &str) -> bool {
         let mut st = self.state();
-        let newest = st.in_flight.iter().max().copied();
-        if st.closed || st.entries.is_empty() || newest.is_some_and(|g| g >= st.gen) {
-            return None;
+        if st.closed {
+            return false;
         }
-        let gen = st.gen;
-        st.in_flight.push(gen);
-        let items = st
+        let space = st.spaces.entry(namespace.to_string()).or_default();
+        let newest = space.in_flight.iter().max().copied();
+        if space.pending || newest.is_some_and(|g| g >= space.gen) {
+            return false;
+        }
+        space.pending = true;
+        true
+    }
+
+    /// How long until `namespace` has had no key added for `quiet`.
+    pub(crate) fn quiet_in(&self, namespace: &str, quiet: Duration) -> Duration {
+        let st = self.state();
+        let last = st.spaces.get(namespace).and_then(|s| s.last_add);
+        last.map_or(Duration::ZERO, |t| {
+            (t + quiet).saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// A number for the next poll thread's name.
+    pub(crate) fn next_thread(&self) -> u64 {
+        self.threads.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers the next long poll of `namespace` and returns its
+    /// generation and keys; `None` when this thread should end: the
+    /// namespace has no key left, or a newer poll is in flight, or a fresh
+    /// thread is about to poll it. `fresh` is the thread started by
+    /// [`claim_poller`](Self::claim_poller), on its first poll.
+    pub(crate) fn start_poll(
+        &self,
+        namespace: &str,
+        fresh: bool,
+    ) -> Option<(u64, Vec<(ConfigKey, String)>)> {
+        let mut guard = self.state();
+        let st = &mut *guard;
+        let space = st.spaces.get_mut(namespace)?;
+        if fresh {
+            space.pending = false;
+        }
+        let newest = space.in_flight.iter().max().copied();
+        let items: Vec<(ConfigKey, String)> = st
             .entries
             .iter()
+            .filter(|(k, _)| k.namespace == namespace)
             .map(|(k, e)| (k.clone(), e.md5.clone()))
             .collect();
+        let taken = st.closed
+            || items.is_empty()
+            || (!fresh && space.pending)
+            || newest.is_some_and(|g| g >= space.gen);
+        if taken {
+            if items.is_empty() && space.in_flight.is_empty() && !space.pending {
+                st.spaces.remove(namespace);
+            }
+            return None;
+        }
+        let gen = space.gen;
+        space.in_flight.push(gen);
         Some((gen, items))
     }
 
-    pub(crate) fn end_poll(&self, gen: u64) {
+    pub(crate) fn end_poll(&self, namespace: &str, gen: u64) {
         let mut st = self.state();
-        if let Some(i) = st.in_flight.iter().position(|g| *g == gen) {
-            st.in_flight.swap_remove(i);
+        if let Some(space) = st.spaces.get_mut(namespace) {
+            if let Some(i) = space.in_flight.iter().position(|g| *g == gen) {
+                space.in_flight.swap_remove(i);
+            }
         }
     }
 
-    /// Keys no poll in flight covers, when every poll thread is busy.
-    pub(crate) fn uncovered(&self) -> Vec<(ConfigKey, String)> {
-        let st = self.state();
-        if st.in_flight.len() < POLLERS {
-            return Vec::new(); // an idle poll thread covers them
-        }
-        let newest = st.in_flight.iter().max().copied().unwrap_or(0);
-        st.entries
-            .iter()
-            .filter(|(_, e)| e.gen > newest)
-            .map(|(k, e)| (k.clone(), e.md5.clone()))
-            .collect()
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
+    #[cfg(test)]
+    fn is_closed(&self) -> bool {
         self.state().closed
     }
 
@@ -242,16 +282,16 @@ impl ConfigWatch {
             }
             st.next_id += 1;
             let id = st.next_id;
+            let space = st.spaces.entry(key.namespace.clone()).or_default();
             if is_new {
-                st.gen += 1;
+                space.gen += 1;
+                space.last_add = Some(Instant::now());
             }
-            let gen = st.gen;
             let entry = st.entries.entry(key.clone()).or_insert_with(|| {
                 let content = fetched.take().flatten();
                 Entry {
                     md5: content.as_deref().map(md5::hex).unwrap_or_default(),
                     content,
-                    gen,
                     sinks: Vec::new(),
                 }
             });
@@ -267,18 +307,6 @@ impl ConfigWatch {
                 cw.remove(&key, id);
             }
         }))
-    }
-
-    /// `true` the first time only: the caller starts the threads.
-    pub(crate) fn claim_threads(&self) -> bool {
-        let mut st = self.state();
-        !std::mem::replace(&mut st.threads_started, true)
-    }
-
-    /// Tells the poll threads and the checker that a key was added.
-    pub(crate) fn wake(&self) {
-        let _ = self.wake_poll.0.try_send(());
-        let _ = self.wake_check.0.try_send(());
     }
 }
 
@@ -322,15 +350,26 @@ mod tests {
     }
 
     fn add(cw: &ConfigWatch, data_id: &str, sinks: Vec<(u64, Arc<Listener<ConfigEvent>>)>) {
+        add_in(cw, "", data_id, sinks);
+    }
+
+    fn add_in(
+        cw: &ConfigWatch,
+        namespace: &str,
+        data_id: &str,
+        sinks: Vec<(u64, Arc<Listener<ConfigEvent>>)>,
+    ) {
         let mut st = cw.state();
-        st.gen += 1;
-        let gen = st.gen;
+        let space = st.spaces.entry(namespace.to_string()).or_default();
+        space.gen += 1;
         st.entries.insert(
-            key(data_id),
+            ConfigKey {
+                namespace: namespace.into(),
+                ..key(data_id)
+            },
             Entry {
                 md5: String::new(),
                 content: None,
-                gen,
                 sinks,
             },
         );
@@ -345,29 +384,37 @@ mod tests {
     #[test]
     fn a_key_added_during_a_poll_is_covered_at_once() {
         let cw = watch();
-        assert!(cw.start_poll().is_none(), "nothing to watch");
+        assert!(cw.start_poll("", true).is_none(), "nothing to watch");
         add(&cw, "a", vec![]);
-        let (g1, items) = cw.start_poll().unwrap();
+        assert!(cw.claim_poller(""), "the first key starts a thread");
+        assert!(!cw.claim_poller(""), "one is pending already");
+        let (g1, items) = cw.start_poll("", true).unwrap();
         assert_eq!(names(&items), ["a"]);
-        assert!(cw.start_poll().is_none(), "one poll covers everything");
-        // Added while the first poll is in flight: the idle thread polls again.
+        assert!(!cw.claim_poller(""), "one poll covers everything");
+        // Added while the first poll is held: a fresh poll at once.
         add(&cw, "b", vec![]);
-        assert!(cw.uncovered().is_empty(), "left to the idle poll thread");
-        let (g2, items) = cw.start_poll().unwrap();
-        assert_eq!(names(&items), ["a", "b"]);
-        // Added while both are in flight: the checker covers it.
+        assert!(cw.claim_poller(""));
         add(&cw, "c", vec![]);
-        assert_eq!(names(&cw.uncovered()), ["c"]);
-        // The older poll returns; its thread covers everything anew.
-        cw.end_poll(g1);
-        assert!(cw.uncovered().is_empty());
-        let (g3, items) = cw.start_poll().unwrap();
+        assert!(!cw.claim_poller(""), "a burst of adds makes one poll");
+        let (g2, items) = cw.start_poll("", true).unwrap();
         assert_eq!(names(&items), ["a", "b", "c"]);
-        // The other returns and finds a newer poll in flight: it goes idle.
-        cw.end_poll(g2);
-        assert!(cw.start_poll().is_none());
-        cw.end_poll(g3);
-        assert!(cw.start_poll().is_some(), "no poll in flight: poll again");
+        // The older poll returns and finds a newer one in flight: it ends.
+        cw.end_poll("", g1);
+        assert!(cw.start_poll("", false).is_none());
+        // The newer one goes on polling.
+        cw.end_poll("", g2);
+        let (g3, _) = cw.start_poll("", false).unwrap();
+        // Another namespace has polls of its own.
+        add_in(&cw, "dev", "x", vec![]);
+        assert!(cw.claim_poller("dev"));
+        let (_, items) = cw.start_poll("dev", true).unwrap();
+        assert_eq!(names(&items), ["x"]);
+        assert!(!cw.claim_poller(""), "public is covered by its own poll");
+        cw.end_poll("", g3);
+        // Its last key gone, the namespace's thread ends.
+        cw.state().entries.retain(|k, _| k.namespace != "");
+        assert!(cw.start_poll("", false).is_none());
+        assert!(!cw.state().spaces.contains_key(""), "forgotten");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The config center: get, publish and remove configs, and watch them with
-//! one long poll per client, with snapshots for when the servers are away.
+//! one long poll per watched namespace, with snapshots for when the
+//! servers are away.
 
 pub(crate) mod api;
 pub(crate) mod event;
@@ -21,18 +22,18 @@ pub(crate) use event::ConfigEvent;
 pub(crate) use key::ConfigKey;
 pub(crate) use listen::ConfigWatch;
 
-/// Adds a listener of `key` (its initial event first), and makes sure the
-/// long-poll threads run.
+/// Adds a listener of `key` (its initial event first), and makes sure a
+/// long poll of its namespace covers it.
 pub(crate) fn subscribe<H: EventHandler<ConfigEvent>>(
     cw: &Arc<ConfigWatch>,
     key: ConfigKey,
     handler: H,
 ) -> Result<Subscription> {
+    let namespace = key.namespace.clone();
     let sub = cw.subscribe(key, handler)?;
-    if cw.claim_threads() {
-        poll::start(cw)?;
+    if cw.claim_poller(&namespace) {
+        poll::spawn(cw, &namespace)?;
     }
-    cw.wake();
     Ok(sub)
 }
 

@@ -1,20 +1,19 @@
-//! The threads behind config watching: two long-poll threads and a
-//! checker for keys added while both are busy (see `listen.rs` for why).
+//! The threads behind config watching: one per watched namespace, plus one
+//! for a fresh poll after a key was added while the namespace's poll was
+//! held (see `listen.rs` for why).
 //!
 //! A server without a long poll (the v3 API) is polled by the same
-//! threads instead: each round reads every watched key once (v3 has no
-//! batch read) and compares the MD5 the server reports with the one held,
-//! so an unchanged config costs its request and nothing else; then the
-//! thread waits `config_poll_interval`.
+//! threads instead: each round reads every watched key of the namespace
+//! once (v3 has no batch read) and compares the MD5 the server reports
+//! with the one held, so an unchanged config costs its request and nothing
+//! else; then the thread waits `config_poll_interval`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::select;
-
 use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
-use crate::config_center::listen::{ConfigWatch, POLLERS};
+use crate::config_center::listen::ConfigWatch;
 use crate::config_center::{protocol, snapshot};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -23,17 +22,11 @@ use crate::worker::StopSignal;
 
 const LISTENER: &str = "/v1/cs/configs/listener";
 
-/// How long an idle poll thread waits after a key is added, so that keys
-/// added together go out in one request.
+/// A fresh poll thread waits until no key was added to its namespace for
+/// this long (but [`DEBOUNCE_MAX`] at most), so that keys added together go
+/// out in one request.
 const DEBOUNCE: Duration = Duration::from_millis(50);
-
-/// First and longest interval between checks of keys no poll covers.
-const CHECK_FIRST: Duration = Duration::from_millis(250);
-const CHECK_MAX: Duration = Duration::from_secs(2);
-
-/// The longest a check of keys no poll covers waits for its answer (a
-/// server that holds it anyway is left to answer no one).
-const CHECK_WAIT: Duration = Duration::from_secs(1);
+const DEBOUNCE_MAX: Duration = Duration::from_millis(500);
 
 /// A long poll answered faster than this with nothing new is suspicious
 /// (a server that does not hold): the second in a row backs off.
@@ -42,21 +35,14 @@ const TOO_FAST: Duration = Duration::from_secs(1);
 /// Longest pause between attempts while the servers fail.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Asks which of `items` changed. Every item must be of one namespace,
-/// sent as `tenant` (left out for the public namespace).
+/// Asks which of `items` changed, holding the request up to `hold` when
+/// nothing did. Every item must be of one namespace, sent as `tenant`
+/// (left out for the public namespace).
 ///
-/// As the Java client (1.4.8 `ClientWorker.checkUpdateConfigStr`): every
-/// request carries `Long-Pulling-Timeout: <ms>`, and a check that must not
-/// be held (`Hold::No`) adds `Long-Pulling-Timeout-No-Hangup: true`. The
-/// Java server (2.4.3 `LongPollingService.addLongPollingClient`) then
-/// answers at once, in the body, changed or not; without
-/// `Long-Pulling-Timeout` it would take the short-poll path of
-/// `ConfigServletInner.doPollingConfig`, which answers in
-/// `Probe-Modify-Response*` headers for `Client-Version` below 2.0.4 and
-/// not at all (the list goes to a request attribute nobody reads) from
-/// 2.0.4 on. r-nacos ignores the no-hangup header and holds a check like a
-/// long poll (up to the timeout, clamped to 10–120 s), answering at once
-/// only when something changed, so a check is given the same hold.
+/// As the Java client (1.4.8 `ClientWorker.checkUpdateConfigStr`): the
+/// request carries `Long-Pulling-Timeout: <ms>` (without it a Java 2.x
+/// server takes the short-poll path of `ConfigServletInner.doPollingConfig`,
+/// which answers nowhere usable from 2.0.4 on).
 ///
 /// The `tenant` parameter is what the Java client adds to every config
 /// request of a namespaced client (1.4.8 `ServerHttpAgent.injectSecurityInfo`);
@@ -65,31 +51,16 @@ fn listen(
     cw: &ConfigWatch,
     items: &[(ConfigKey, String)],
     hold: Duration,
-    hang: Hold,
 ) -> Result<Vec<ConfigKey>> {
     let namespace = items.first().map_or("", |(k, _)| k.namespace.as_str());
     debug_assert!(items.iter().all(|(k, _)| k.namespace == namespace));
     let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
-    let timing = match hang {
-        Hold::Yes => Timing { within: None, hold },
-        // Java answers a no-hangup check at once (2.4.3
-        // `LongPollingService.addLongPollingClient`); r-nacos ignores the
-        // header and holds it like a long poll, answering at once only when
-        // one of its keys changes. So a check waits `CHECK_WAIT` at most:
-        // the checker is then free to check keys added meanwhile.
-        Hold::No => Timing::within(CHECK_WAIT),
-    };
+    let timing = Timing { within: None, hold };
     let build = |d: Dialect| match d {
-        Dialect::V1 => {
-            let req = Request::new(Method::Post, Module::Config, LISTENER)
-                .param("Listening-Configs", configs.as_str())
-                .nonempty_param("tenant", namespace)
-                .header("Long-Pulling-Timeout", hold.as_millis().to_string());
-            Ok(match hang {
-                Hold::Yes => req,
-                Hold::No => req.header("Long-Pulling-Timeout-No-Hangup", "true"),
-            })
-        }
+        Dialect::V1 => Ok(Request::new(Method::Post, Module::Config, LISTENER)
+            .param("Listening-Configs", configs.as_str())
+            .nonempty_param("tenant", namespace)
+            .header("Long-Pulling-Timeout", hold.as_millis().to_string())),
         Dialect::V3 => Err(Error::Unsupported {
             what: "config listening: the v3 API has none (watches poll instead)".into(),
         }),
@@ -140,13 +111,6 @@ fn polls(cw: &ConfigWatch) -> bool {
     !cw.ctx.speaks(Dialect::V1) && cw.ctx.speaks(Dialect::V3)
 }
 
-/// Whether the server may hold a listener request until something changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Hold {
-    Yes,
-    No,
-}
-
 /// `items` as requests: grouped by namespace (each request carries one
 /// `tenant`), then cut into batches of at most [`protocol::BATCH`] keys.
 fn batches(mut items: Vec<(ConfigKey, String)>) -> Vec<Vec<(ConfigKey, String)>> {
@@ -156,6 +120,16 @@ fn batches(mut items: Vec<(ConfigKey, String)>) -> Vec<Vec<(ConfigKey, String)>>
         out.extend(same_ns.chunks(protocol::BATCH).map(<[_]>::to_vec));
     }
     out
+}
+
+impl Outcome {
+    fn and(self, other: Outcome) -> Outcome {
+        Outcome {
+            delivered: self.delivered || other.delivered,
+            failed: self.failed || other.failed,
+            shutdown: self.shutdown || other.shutdown,
+        }
+    }
 }
 
 /// What handling one answer came to.
@@ -192,70 +166,75 @@ fn backoff(failures: u32) -> Duration {
     (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
 }
 
-/// Starts the poll threads and the checker on `cw`'s workers.
-pub(crate) fn start(cw: &Arc<ConfigWatch>) -> Result<()> {
-    for i in 0..POLLERS {
-        let c = cw.clone();
-        cw.workers
-            .spawn(&format!("cfg-lp-{i}"), move |stop| poll_loop(&c, &stop))?;
-    }
-    let c = cw.clone();
+/// Starts a poll thread for `namespace` on `cw`'s workers (after
+/// [`ConfigWatch::claim_poller`] said one is needed).
+pub(crate) fn spawn(cw: &Arc<ConfigWatch>, namespace: &str) -> Result<()> {
+    let (c, ns) = (cw.clone(), namespace.to_string());
+    let name = format!("cfg-{}", cw.next_thread() % 100_000);
     cw.workers
-        .spawn("cfg-check", move |stop| check_loop(&c, &stop))
+        .spawn(&name, move |stop| poll_loop(&c, &ns, &stop))
 }
 
-fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
+/// One namespace's polls, until a newer thread takes over, its last key
+/// goes, or the client stops.
+fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
     let hold = cw.ctx.config.long_poll_timeout;
     let mut failures = 0u32;
     let mut fruitless = 0u32;
+    // Keys added together go out in one request.
+    let mut fresh = true;
+    let born = Instant::now();
     loop {
-        let Some((gen, items)) = cw.start_poll() else {
-            if cw.is_closed() {
-                return;
-            }
-            select! {
-                recv(stop.receiver()) -> _ => return,
-                recv(cw.wake_poll.1) -> _ => {}
-            }
-            if stop.wait(DEBOUNCE) {
-                return;
-            }
-            continue;
-        };
-        let mut failed = false;
-        let mut fast_and_fruitless = false;
-        let mut polled = polls(cw);
-        for chunk in batches(items) {
-            let started = Instant::now();
-            let answer = if polled {
-                Err(Error::Unsupported {
-                    what: String::new(),
-                })
-            } else {
-                listen(cw, &chunk, hold, Hold::Yes)
-            };
-            match answer {
-                Ok(changed) => {
-                    let outcome = process(cw, changed);
-                    failed |= outcome.failed;
-                    fast_and_fruitless |= !outcome.delivered && started.elapsed() < TOO_FAST;
-                }
-                Err(Error::Shutdown) => return,
-                Err(e) if e.is_unsupported() => {
-                    polled = true;
-                    let outcome = read_round(cw, &chunk);
-                    if outcome.shutdown {
-                        return;
-                    }
-                    failed |= outcome.failed;
-                }
-                Err(e) => {
-                    log::warn!("nacos: config long poll failed: {e}");
-                    failed = true;
-                }
-            }
+        let wait = cw.quiet_in(namespace, DEBOUNCE);
+        let left = DEBOUNCE_MAX.saturating_sub(born.elapsed());
+        if wait.is_zero() || left.is_zero() {
+            break;
         }
-        let pause = if failed {
+        if stop.wait(wait.min(left)) {
+            return;
+        }
+    }
+    while let Some((gen, items)) = cw.start_poll(namespace, std::mem::take(&mut fresh)) {
+        let started = Instant::now();
+        let mut polled = polls(cw);
+        let outcome = if polled {
+            read_round(cw, &items)
+        } else {
+            // Past one batch, every batch is its own concurrent request.
+            let answers = std::thread::scope(|s| {
+                let mut chunks = batches(items).into_iter();
+                let first = chunks.next().unwrap_or_default();
+                let others: Vec<_> = chunks
+                    .map(|chunk| s.spawn(move || (listen(cw, &chunk, hold), chunk)))
+                    .collect();
+                let mut answers = vec![(listen(cw, &first, hold), first)];
+                answers.extend(others.into_iter().filter_map(|h| h.join().ok()));
+                answers
+            });
+            let mut outcome = Outcome::default();
+            for (answer, chunk) in answers {
+                outcome = outcome.and(match answer {
+                    Ok(changed) => process(cw, changed),
+                    Err(Error::Shutdown) => return,
+                    Err(e) if e.is_unsupported() => {
+                        polled = true;
+                        read_round(cw, &chunk)
+                    }
+                    Err(e) => {
+                        log::warn!("nacos: config long poll failed: {e}");
+                        Outcome {
+                            failed: true,
+                            ..Outcome::default()
+                        }
+                    }
+                });
+            }
+            outcome
+        };
+        if outcome.shutdown {
+            return;
+        }
+        let pause = if outcome.failed {
             failures += 1;
             backoff(failures - 1)
         } else {
@@ -263,6 +242,7 @@ fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
             Duration::ZERO
         };
         // Never spin on a server that answers at once with nothing new.
+        let fast_and_fruitless = !polled && !outcome.delivered && started.elapsed() < TOO_FAST;
         fruitless = if fast_and_fruitless { fruitless + 1 } else { 0 };
         let pause = if fruitless >= 2 {
             pause.max(backoff(fruitless - 2))
@@ -274,62 +254,13 @@ fn poll_loop(cw: &ConfigWatch, stop: &StopSignal) {
         } else {
             pause
         };
-        // Still counted as in flight while pausing, so the other poll
-        // thread does not take over and double the rate.
+        // Still counted as in flight while pausing, so a fresh thread is
+        // started only for keys added meanwhile.
         let stopped = !pause.is_zero() && stop.wait(pause);
-        cw.end_poll(gen);
+        cw.end_poll(namespace, gen);
         if stopped {
             return;
         }
-    }
-}
-
-fn check_loop(cw: &ConfigWatch, stop: &StopSignal) {
-    let mut every = CHECK_FIRST;
-    loop {
-        if cw.is_closed() {
-            return;
-        }
-        let items = cw.uncovered();
-        if items.is_empty() {
-            every = CHECK_FIRST;
-            select! {
-                recv(stop.receiver()) -> _ => return,
-                recv(cw.wake_check.1) -> _ => {}
-            }
-            // Let an idle poll thread take the new key first.
-            if stop.wait(DEBOUNCE * 2) {
-                return;
-            }
-            continue;
-        }
-        for chunk in batches(items) {
-            let answer = if polls(cw) {
-                Err(Error::Unsupported {
-                    what: String::new(),
-                })
-            } else {
-                listen(cw, &chunk, cw.ctx.config.long_poll_timeout, Hold::No)
-            };
-            match answer {
-                Ok(changed) => {
-                    process(cw, changed);
-                }
-                Err(Error::Shutdown) => return,
-                Err(e) if e.is_unsupported() => {
-                    if read_round(cw, &chunk).shutdown {
-                        return;
-                    }
-                }
-                // A server that held the check (r-nacos): checked again soon.
-                Err(e) if e.is_timeout() => {}
-                Err(e) => log::debug!("nacos: config check of new keys failed: {e}"),
-            }
-        }
-        if stop.wait(every) {
-            return;
-        }
-        every = (every * 2).min(CHECK_MAX);
     }
 }
 
