@@ -412,7 +412,7 @@ mod tests {
         assert!(!cw.claim_poller(""), "public is covered by its own poll");
         cw.end_poll("", g3);
         // Its last key gone, the namespace's thread ends.
-        cw.state().entries.retain(|k, _| k.namespace != "");
+        cw.state().entries.retain(|k, _| !k.namespace.is_empty());
         assert!(cw.start_poll("", false).is_none());
         assert!(!cw.state().spaces.contains_key(""), "forgotten");
     }
