@@ -73,6 +73,7 @@ pub struct ClientBuilder {
     api: Api,
     config_poll_interval: Duration,
     config_failover_dir: Option<PathBuf>,
+    snapshot_encrypted: bool,
     #[cfg(feature = "aksk")]
     access_key: Option<String>,
     #[cfg(feature = "aksk")]
@@ -115,6 +116,7 @@ impl Default for ClientBuilder {
             api: Api::Auto,
             config_poll_interval: Duration::from_secs(1),
             config_failover_dir: None,
+            snapshot_encrypted: false,
             #[cfg(feature = "aksk")]
             access_key: None,
             #[cfg(feature = "aksk")]
@@ -152,7 +154,8 @@ impl fmt::Debug for ClientBuilder {
             .field("long_poll_timeout", &self.long_poll_timeout)
             .field("api", &self.api)
             .field("config_poll_interval", &self.config_poll_interval)
-            .field("config_failover_dir", &self.config_failover_dir);
+            .field("config_failover_dir", &self.config_failover_dir)
+            .field("snapshot_encrypted", &self.snapshot_encrypted);
         #[cfg(feature = "aksk")]
         f.field("access_key", &self.access_key)
             .field(
@@ -461,6 +464,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether configs the server's encryption plugin keeps encrypted
+    /// (data ids starting `cipher-`, Java Nacos 2.2+) are written to
+    /// snapshot files under [`cache_dir`](Self::cache_dir) like the others.
+    /// Such a config usually holds a credential, and the server hands it
+    /// out decrypted, so by default it is never written to disk (a read
+    /// with every server down then has no snapshot to fall back on).
+    ///
+    /// Defaults to `false`.
+    pub fn snapshot_encrypted_configs(mut self, on: bool) -> Self {
+        self.snapshot_encrypted = on;
+        self
+    }
+
     /// Reads `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_USERNAME`,
     /// `NACOS_PASSWORD` and `NACOS_CONTEXT_PATH` over this builder's settings.
     pub fn env(self) -> Self {
@@ -699,6 +715,7 @@ impl ClientBuilder {
             api: self.api,
             config_poll_interval: self.config_poll_interval,
             config_failover_dir: self.config_failover_dir,
+            snapshot_encrypted: self.snapshot_encrypted,
         })
     }
 }

@@ -67,6 +67,9 @@ pub(crate) struct Config {
     /// polling (v3).
     pub(crate) config_poll_interval: Duration,
     pub(crate) config_failover_dir: Option<PathBuf>,
+    /// Whether `cipher-` configs (decrypted by the server's encryption
+    /// plugin) are written to snapshot files too.
+    pub(crate) snapshot_encrypted: bool,
     /// AK/SK signing keys (`Debug` redacts the secret and the token).
     #[cfg(feature = "aksk")]
     pub(crate) aksk: Option<crate::sign::AkSk>,

@@ -182,6 +182,11 @@ mod tests {
             r("Authorization: Bearer abc def\r\nHost: x\r\nSpas-Signature: c2ln\r\n"),
             "Authorization: <redacted>\r\nHost: x\r\nSpas-Signature: <redacted>\r\n"
         );
+        // The token headers this client sends, as an echo shows them.
+        assert_eq!(
+            r("accesstoken: tok-1\r\nauthorization: Bearer tok-1\r\n"),
+            "accesstoken: <redacted>\r\nauthorization: <redacted>\r\n"
+        );
     }
 
     #[test]

@@ -530,3 +530,132 @@ fn auth_works_on_every_3_x_generation() {
         c.shutdown().unwrap();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Java config behaviours r-nacos does not have, on the 3.0/3.1 fixture's v1
+// paths (each answer cited in `tests/support/fake_v3/`).
+
+fn with_cache(addr: &str, dir: &std::path::Path) -> nacos_blocking::ClientBuilder {
+    builder(addr)
+        .disk_cache(true)
+        .cache_dir(dir)
+        .long_poll_timeout(Duration::from_secs(10))
+}
+
+/// Files under `dir` whose path mentions `needle`.
+fn files_naming(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(needle) {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Java 2.2+ with the encryption plugin: the server's MD5 of a `cipher-`
+/// config is that of the stored, encrypted content, while a read returns
+/// the decrypted text. Hashing the text never matched it, so every long
+/// poll answered "changed" at once; the server's `Content-MD5` decides now.
+/// The decrypted text is not written to the snapshot dir unless asked.
+#[test]
+fn an_encrypted_config_is_quiet_while_unchanged_and_kept_off_disk() {
+    let fake = FakeV3::builder().generation(Generation::V3_0).start();
+    let dir = support::scratch_dir("cipher");
+    let c = with_cache(&fake.addr(), &dir).build().unwrap();
+    let id = format!("cipher-{}", unique("db"));
+    c.publish_config(id.as_str(), "password=1").unwrap();
+    let w = c.watch_config(id.as_str()).unwrap();
+    let first = w.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(first.content.as_deref(), Some("password=1"));
+    // Two seconds of an unchanged config: the long poll is held.
+    fake.clear_requests();
+    std::thread::sleep(Duration::from_secs(2));
+    let polls = fake.to("POST", "/v1/cs/configs/listener").len();
+    let reads = fake.to("GET", "/v1/cs/configs").len();
+    assert!(
+        polls <= 1 && reads == 0,
+        "{polls} polls, {reads} reads while unchanged"
+    );
+    c.publish_config(id.as_str(), "password=2").unwrap();
+    let next = w.recv_timeout(Duration::from_secs(3)).unwrap();
+    assert_eq!(next.content.as_deref(), Some("password=2"));
+    assert!(
+        files_naming(&dir, "cipher-").is_empty(),
+        "{:?}",
+        files_naming(&dir, "cipher-")
+    );
+    // Opted in: kept like any other.
+    let keeps = with_cache(&fake.addr(), &dir)
+        .snapshot_encrypted_configs(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        keeps.get_config(id.as_str()).unwrap().as_deref(),
+        Some("password=2")
+    );
+    assert_eq!(files_naming(&dir, "cipher-").len(), 1);
+    keeps.shutdown().unwrap();
+    c.shutdown().unwrap();
+}
+
+/// Java 2.x does not read `tenant=public` as the public namespace in a
+/// long poll (alibaba/nacos #4682): the client sends the empty tenant for
+/// it however it is written.
+#[test]
+fn the_public_namespace_is_the_empty_tenant_on_the_wire() {
+    let fake = FakeV3::builder().generation(Generation::V3_0).start();
+    let c = client(&fake.addr());
+    let name = nacos_blocking::ConfigName::new(unique("pub")).namespace("public");
+    c.publish_config(name.clone(), "x").unwrap();
+    assert_eq!(c.get_config(name.clone()).unwrap().as_deref(), Some("x"));
+    let w = c.watch_config(name).unwrap();
+    assert!(w.recv_timeout(Duration::from_secs(5)).unwrap().initial);
+    assert!(fake.wait_for(Duration::from_secs(3), |r| r
+        .iter()
+        .any(|q| q.path.ends_with("/v1/cs/configs/listener"))));
+    for r in fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/v1/cs/"))
+    {
+        assert!(r.param("tenant").is_none_or(str::is_empty), "{r:?}");
+        if let Some(lines) = r.param("Listening-Configs") {
+            for line in lines.split('\u{1}').filter(|l| !l.is_empty()) {
+                assert_eq!(line.split('\u{2}').count(), 3, "a tenant in {line:?}");
+            }
+        }
+    }
+    c.shutdown().unwrap();
+}
+
+/// Java 1.4.8 `NacosConfigService#getConfigInner` answers from the local
+/// snapshot on any failure but a 403: here a 409 "being modified".
+#[test]
+fn a_read_refused_with_409_answers_from_the_snapshot() {
+    let fake = FakeV3::builder().generation(Generation::V3_0).start();
+    let dir = support::scratch_dir("busy");
+    let c = with_cache(&fake.addr(), &dir).build().unwrap();
+    let id = unique("busy");
+    c.publish_config(id.as_str(), "kept").unwrap();
+    assert_eq!(c.get_config(id.as_str()).unwrap().as_deref(), Some("kept"));
+    fake.busy_configs(true);
+    let v = c.get_config_value(id.as_str()).unwrap().unwrap();
+    assert_eq!(
+        (v.content.as_str(), v.source),
+        ("kept", nacos_blocking::ConfigSource::Snapshot)
+    );
+    // Without a snapshot the failure is the answer.
+    let e = c.get_config(unique("never").as_str()).unwrap_err();
+    assert_eq!(e.status(), Some(409), "{e}");
+    fake.busy_configs(false);
+    let v = c.get_config_value(id.as_str()).unwrap().unwrap();
+    assert_eq!(v.source, nacos_blocking::ConfigSource::Server);
+    c.shutdown().unwrap();
+}

@@ -122,13 +122,35 @@ fn config_request(method: Method, key: &ConfigKey) -> Request {
 }
 
 /// A config as a server answered: its content (`None`: it does not
-/// exist) and the MD5 the server reported, where it reports one (v3).
+/// exist) and the MD5 the server holds for it, where it reports one (v1:
+/// the `Content-MD5` header of Java 2.x+ and r-nacos; v3: the `md5`
+/// field). That MD5 is what the server compares in a long poll: for a
+/// config the encryption plugin keeps (`cipher-` data ids, Java 2.2+) it
+/// is the MD5 of the stored, encrypted content, not of the text read.
 #[derive(Debug)]
 pub(crate) struct Fetched {
     pub(crate) content: Option<String>,
-    /// Empty when the server sent none (v1 sends it in a header we do not
-    /// rely on).
+    /// Empty when the server sent none.
     pub(crate) md5: String,
+}
+
+impl Fetched {
+    /// The MD5 to hold for this answer: the server's, else the content's.
+    pub(crate) fn md5_or_own(&self) -> String {
+        if self.md5.is_empty() {
+            self.content.as_deref().map(md5::hex).unwrap_or_default()
+        } else {
+            self.md5.clone()
+        }
+    }
+}
+
+/// A header MD5 as the server sent it, if it is one (32 hex digits).
+fn server_md5(header: Option<String>) -> String {
+    header
+        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|m| m.to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// Asks the servers only, without touching the snapshot.
@@ -141,10 +163,17 @@ pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
         })
     })?;
     match resp.dialect {
-        Dialect::V1 => Ok(Fetched {
-            content: (resp.status != 404).then_some(resp.body),
-            md5: String::new(),
-        }),
+        Dialect::V1 => {
+            let found = resp.status != 404;
+            Ok(Fetched {
+                md5: if found {
+                    server_md5(resp.content_md5)
+                } else {
+                    String::new()
+                },
+                content: found.then_some(resp.body),
+            })
+        }
         Dialect::V3 => Ok(match v3::decode_get(&resp.body)? {
             Some(found) => Fetched {
                 content: Some(found.content),
@@ -159,17 +188,14 @@ pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
 }
 
 /// Asks the servers only; records the answer in the snapshot.
-/// `Ok(None)`: the config does not exist.
-pub(crate) fn fetch(ctx: &Context, key: &ConfigKey) -> Result<Option<String>> {
-    let content = read(ctx, key)?.content;
-    if let Some(dir) = &ctx.config.cache_dir {
-        snapshot::record(dir, key, content.as_deref());
-    }
-    Ok(content)
+pub(crate) fn fetch(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
+    let fetched = read(ctx, key)?;
+    snapshot::keep(&ctx.config, key, fetched.content.as_deref());
+    Ok(fetched)
 }
 
-/// Failover file, else the servers, else (when every server failed) the
-/// snapshot.
+/// Failover file, else the servers, else (when the servers failed for any
+/// reason but a refusal) the snapshot.
 pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValue>> {
     if let Some(dir) = &ctx.config.config_failover_dir {
         if let Some(content) = snapshot::read(&snapshot::failover_path(dir, key)) {
@@ -177,8 +203,11 @@ pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValu
         }
     }
     match fetch(ctx, key) {
-        Ok(content) => Ok(content.map(|c| ConfigValue::new(c, ConfigSource::Server))),
-        Err(e) if e.is_unavailable() => {
+        Ok(f) => Ok(f.content.map(|c| ConfigValue::new(c, ConfigSource::Server))),
+        // As Java (1.4.8 `NacosConfigService#getConfigInner`): any failure
+        // but a refusal (403) falls back to the snapshot: a 409 "being
+        // modified", a 5xx after retries, no server at all.
+        Err(e) if !(e.is_auth() || e.is_invalid_argument() || matches!(e, Error::Shutdown)) => {
             let saved = ctx
                 .config
                 .cache_dir
@@ -186,9 +215,7 @@ pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValu
                 .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key)));
             match saved {
                 Some(content) => {
-                    log::warn!(
-                        "nacos: config {key}: servers unavailable ({e}); using the snapshot"
-                    );
+                    log::warn!("nacos: config {key}: read failed ({e}); using the snapshot");
                     Ok(Some(ConfigValue::new(content, ConfigSource::Snapshot)))
                 }
                 None => Err(e),

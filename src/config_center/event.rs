@@ -51,6 +51,13 @@ impl ConfigEvent {
         }
     }
 
+    /// The same event with the MD5 the server holds for the content (of
+    /// the stored, maybe encrypted content).
+    pub(crate) fn with_md5(mut self, md5: String) -> ConfigEvent {
+        self.md5 = md5;
+        self
+    }
+
     /// The data id of the config.
     pub fn data_id(&self) -> &str {
         &self.key.data_id

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crate::config_center::api;
 use crate::config_center::event::ConfigEvent;
 use crate::config_center::key::ConfigKey;
-use crate::config_center::{md5, snapshot};
+use crate::config_center::snapshot;
 use crate::context::Context;
 use crate::delivery::Listener;
 use crate::error::{Error, Result};
@@ -235,8 +235,13 @@ impl ConfigWatch {
 
     /// Records what the server now says about `key`; queues an event for
     /// every listener if its MD5 is new. Returns whether it delivered.
-    pub(crate) fn apply(&self, key: &ConfigKey, content: Option<String>) -> bool {
-        let md5 = content.as_deref().map(md5::hex).unwrap_or_default();
+    ///
+    /// The MD5 is the server's where it sent one ([`api::Fetched`]), so a
+    /// config the server keeps encrypted is compared by the MD5 the server
+    /// compares in its long poll, and an unchanged one stays quiet.
+    pub(crate) fn apply(&self, key: &ConfigKey, fetched: api::Fetched) -> bool {
+        let md5 = fetched.md5_or_own();
+        let content = fetched.content;
         let mut st = self.state();
         let Some(entry) = st.entries.get_mut(key) else {
             return false;
@@ -247,7 +252,8 @@ impl ConfigWatch {
         log::debug!("nacos: config {key} changed (md5 {md5:?})");
         entry.md5 = md5;
         entry.content = content.clone();
-        let event = Arc::new(ConfigEvent::changed(key.clone(), content));
+        let event =
+            Arc::new(ConfigEvent::changed(key.clone(), content).with_md5(entry.md5.clone()));
         // Queued under the state lock (queuing never blocks), so a listener
         // added meanwhile gets either this change or an initial event that
         // already shows it, never neither.
@@ -265,7 +271,7 @@ impl ConfigWatch {
         handler: H,
     ) -> Result<Subscription> {
         let listener = Listener::new(handler);
-        let mut fetched: Option<Option<String>> = None;
+        let mut fetched: Option<api::Fetched> = None;
         let id = loop {
             // The first listener of a key starts from what is there now;
             // asked outside the lock.
@@ -288,14 +294,15 @@ impl ConfigWatch {
                 space.last_add = Some(Instant::now());
             }
             let entry = st.entries.entry(key.clone()).or_insert_with(|| {
-                let content = fetched.take().flatten();
+                let first = fetched.take().expect("fetched for a new key");
                 Entry {
-                    md5: content.as_deref().map(md5::hex).unwrap_or_default(),
-                    content,
+                    md5: first.md5_or_own(),
+                    content: first.content,
                     sinks: Vec::new(),
                 }
             });
-            let initial = ConfigEvent::initial(key.clone(), entry.content.clone());
+            let initial = ConfigEvent::initial(key.clone(), entry.content.clone())
+                .with_md5(entry.md5.clone());
             listener.push(Arc::new(initial), &self.ctx.delivery);
             entry.sinks.push((id, listener.clone()));
             break id;
@@ -310,20 +317,23 @@ impl ConfigWatch {
     }
 }
 
-/// The content a new watch starts from: the server's, else the
-/// snapshot's when no server answers.
-fn initial_content(ctx: &Context, key: &ConfigKey) -> Result<Option<String>> {
+/// What a new watch starts from: the server's answer, else the
+/// snapshot's content when no server answers.
+fn initial_content(ctx: &Context, key: &ConfigKey) -> Result<api::Fetched> {
     match api::fetch(ctx, key) {
-        Ok(content) => Ok(content),
+        Ok(fetched) => Ok(fetched),
         Err(e) if e.is_unavailable() => {
             log::warn!(
                 "nacos: config {key}: servers unavailable ({e}); watching from the snapshot"
             );
-            Ok(ctx
-                .config
-                .cache_dir
-                .as_deref()
-                .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key))))
+            Ok(api::Fetched {
+                content: ctx
+                    .config
+                    .cache_dir
+                    .as_deref()
+                    .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key))),
+                md5: String::new(),
+            })
         }
         Err(e) => Err(e),
     }
@@ -422,17 +432,27 @@ mod tests {
         let cw = watch();
         let (tx, rx) = crossbeam_channel::unbounded();
         add(&cw, "a", vec![(1, Listener::new(tx))]);
-        assert!(cw.apply(&key("a"), Some("v1".into())));
-        assert!(!cw.apply(&key("a"), Some("v1".into())));
-        assert!(cw.apply(&key("a"), None));
-        assert!(!cw.apply(&key("a"), None));
-        assert!(!cw.apply(&key("unwatched"), Some("x".into())));
-        let got: Vec<ConfigEvent> = (0..2)
+        let got = |content: Option<&str>, md5: &str| api::Fetched {
+            content: content.map(str::to_string),
+            md5: md5.to_string(),
+        };
+        assert!(cw.apply(&key("a"), got(Some("v1"), "")));
+        assert!(!cw.apply(&key("a"), got(Some("v1"), "")));
+        assert!(cw.apply(&key("a"), got(None, "")));
+        assert!(!cw.apply(&key("a"), got(None, "")));
+        assert!(!cw.apply(&key("unwatched"), got(Some("x"), "")));
+        // The server's MD5 decides: the text of an encrypted config hashes
+        // otherwise, and is the same config as long as the server says so.
+        let stored = "0123456789abcdef0123456789abcdef";
+        assert!(cw.apply(&key("a"), got(Some("secret"), stored)));
+        assert!(!cw.apply(&key("a"), got(Some("secret"), stored)));
+        let got: Vec<ConfigEvent> = (0..3)
             .map(|_| rx.recv_timeout(std::time::Duration::from_secs(2)).unwrap())
             .collect();
         assert_eq!(got[0].content.as_deref(), Some("v1"));
-        assert_eq!(got[0].md5, md5::hex("v1"));
+        assert_eq!(got[0].md5, crate::config_center::md5::hex("v1"));
         assert!(got[1].is_absent() && !got[1].initial);
+        assert_eq!(got[2].md5, "0123456789abcdef0123456789abcdef");
         cw.remove(&key("a"), 1);
         assert!(
             cw.state().entries.is_empty(),

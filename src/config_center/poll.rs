@@ -83,12 +83,8 @@ fn read_round(cw: &ConfigWatch, items: &[(ConfigKey, String)]) -> Outcome {
             Ok(f) if !f.md5.is_empty() && f.md5 == *held => {}
             Ok(f) => {
                 let _serial = cw.process_lock();
-                if cw.apply(key, f.content.clone()) {
-                    out.delivered = true;
-                    if let Some(dir) = &cw.ctx.config.cache_dir {
-                        snapshot::record(dir, key, f.content.as_deref());
-                    }
-                }
+                snapshot::keep(&cw.ctx.config, key, f.content.as_deref());
+                out.delivered |= cw.apply(key, f);
             }
             Err(Error::Shutdown) => {
                 out.failed = true;
@@ -150,7 +146,7 @@ fn process(cw: &ConfigWatch, changed: Vec<ConfigKey>) -> Outcome {
             continue;
         }
         match api::fetch(&cw.ctx, &key) {
-            Ok(content) => out.delivered |= cw.apply(&key, content),
+            Ok(fetched) => out.delivered |= cw.apply(&key, fetched),
             Err(e) => {
                 if !matches!(e, Error::Shutdown) {
                     log::warn!("nacos: config {key} changed but could not be fetched: {e}");

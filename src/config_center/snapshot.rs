@@ -35,6 +35,24 @@ pub(crate) fn failover_path(failover_dir: &Path, key: &ConfigKey) -> PathBuf {
     disk::path_in(failover_dir, &parts(key))
 }
 
+/// The data id prefix of configs the Java encryption plugin keeps
+/// encrypted (2.4.3 `EncryptionHandler`: `cipher-`).
+const ENCRYPTED_PREFIX: &str = "cipher-";
+
+/// Records what the server answered under the client's cache dir, if it
+/// keeps one: a `cipher-` config only when the client opted in
+/// (`snapshot_encrypted_configs`); otherwise any snapshot of it is removed.
+pub(crate) fn keep(config: &crate::config::Config, key: &ConfigKey, content: Option<&str>) {
+    let Some(dir) = &config.cache_dir else {
+        return;
+    };
+    if key.data_id.starts_with(ENCRYPTED_PREFIX) && !config.snapshot_encrypted {
+        record(dir, key, None);
+    } else {
+        record(dir, key, content);
+    }
+}
+
 /// Records what the server answered: content written atomically, or the
 /// snapshot removed when the config is gone. Failures are logged only: a
 /// snapshot is a convenience, never a reason to fail a call.

@@ -532,8 +532,20 @@ impl Transport {
         let outcome = match result {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
+                // 2.4.3 `ConfigServletInner#doGetConfig` L211 (r-nacos too).
+                let content_md5 = (req.module == Module::Config)
+                    .then(|| resp.headers().get("content-md5"))
+                    .flatten()
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 match read_capped(resp.body_mut(), self.max_response_bytes) {
-                    Ok(body) => self.classify(server, req, dialect, status, body),
+                    Ok(body) => match self.classify(server, req, dialect, status, body) {
+                        Attempt::Done(mut r) => {
+                            r.content_md5 = content_md5;
+                            Attempt::Done(r)
+                        }
+                        other => other,
+                    },
                     // Not transient: asking again costs the same.
                     Err(BodyError::TooLarge) => Attempt::Oversize(self.too_large(server.label())),
                     Err(BodyError::Read(e)) => {
@@ -632,6 +644,7 @@ impl Transport {
                 status,
                 body,
                 dialect,
+                content_md5: None,
             });
         }
         let err = Error::Status {
@@ -773,6 +786,7 @@ mod tests {
             "{shown}"
         );
         let answer = Response {
+            content_md5: None,
             status: 200,
             body: r#"{"accessToken":"tok-secret","tokenTtl":18000}"#.into(),
             dialect: Dialect::V1,

@@ -237,6 +237,9 @@ pub(crate) struct Response {
     pub(crate) body: String,
     /// The API the answering server was spoken to in.
     pub(crate) dialect: Dialect,
+    /// A config answer's `Content-MD5` header: the MD5 the server holds
+    /// for the config (of the stored, maybe encrypted content).
+    pub(crate) content_md5: Option<String>,
 }
 
 impl fmt::Debug for Response {

@@ -360,12 +360,21 @@ impl Inner {
 
     /// `ConfigServletInner#doGetConfig` (2.4.3 L130–255, the same in
     /// 3.0.3): the content as text with `Content-MD5` (L211) and
-    /// `Config-Type` (L158); `404 config data not exist` when missing.
+    /// `Config-Type` (L158); `404 config data not exist` when missing. The
+    /// content of a `cipher-` config is decrypted (L219–222), its
+    /// `Content-MD5` that of the stored, encrypted content.
     fn get_config_v1(&self, p: &Params) -> Vec<u8> {
         let k = match Self::config_key(p) {
             Ok(k) => k,
             Err(e) => return v1_error(e),
         };
+        if self.busy.load(std::sync::atomic::Ordering::SeqCst) {
+            return text(
+                409,
+                "requested file is being modified, please try later.",
+                &[],
+            );
+        }
         let configs = self.configs.lock().unwrap();
         match configs.get(&k) {
             None => text(404, "config data not exist", &[]),

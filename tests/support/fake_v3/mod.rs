@@ -104,6 +104,7 @@ impl FakeV3Builder {
             tokens: Mutex::new(HashMap::new()),
             log: RequestLog::default(),
             seq: AtomicU64::new(0),
+            busy: std::sync::atomic::AtomicBool::new(false),
         });
         let server = serve(&inner, 0).expect("bind the fake v3 server");
         FakeV3 {
@@ -239,6 +240,13 @@ impl FakeV3 {
             .map(|c| c.content.clone())
     }
 
+    /// While `on`, v1 config reads answer `409 requested file is being
+    /// modified, please try later.` (2.4.3 `ConfigServletInner#doGetConfig`
+    /// L248–251, L268–277: the read lock of the cache item not taken).
+    pub fn busy_configs(&self, on: bool) {
+        self.inner.busy.store(on, Ordering::SeqCst);
+    }
+
     /// Makes every token issued so far invalid (403 `token invalid!`), as
     /// a changed secret key would.
     pub fn revoke_tokens(&self) {
@@ -337,6 +345,8 @@ struct Inner {
     tokens: Mutex<HashMap<String, Instant>>,
     log: RequestLog,
     seq: AtomicU64,
+    /// v1 config reads answer 409 (see [`FakeV3::busy_configs`]).
+    busy: std::sync::atomic::AtomicBool,
 }
 
 // ---------------------------------------------------------------------------
@@ -1083,9 +1093,18 @@ impl Inner {
             .get("content")
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| missing("content", "String"))?;
+        // The encryption plugin (2.2+; 2.4.3 `ConfigOperationService` →
+        // `EncryptionHandler.encryptHandler` for `cipher-` data ids) stores
+        // the encrypted content, and the cache keeps the MD5 of what is
+        // stored (`ConfigCacheService.dumpWithMd5`): a stand-in cipher here.
+        let stored_md5 = if k.2.starts_with("cipher-") {
+            md5_hex(format!("encrypted:{}", content.chars().rev().collect::<String>()).as_bytes())
+        } else {
+            md5_hex(content.as_bytes())
+        };
         let config = Config {
             content: content.to_owned(),
-            md5: md5_hex(content.as_bytes()),
+            md5: stored_md5,
             kind: p.or("type", "text").to_owned(),
             modified: now_millis(),
         };
