@@ -302,3 +302,59 @@ fn a_watch_on_a_server_that_is_down_is_honest_and_serves_the_disk_cache() {
     assert!(!s.is_ok(), "served from disk is not a poll: {s:?}");
     c.shutdown().unwrap();
 }
+
+/// Error backoff is cut short when any request to the servers succeeds:
+/// a heartbeat that gets through after an outage makes the failing
+/// subscriptions poll at once, well before their backoff (here up to 10 s)
+/// runs out.
+#[test]
+fn a_heartbeat_that_gets_through_revives_failing_subscriptions() {
+    let mut server = RNacos::start();
+    let c = NacosClient::builder()
+        .server_addr(server.addr())
+        .timeout(Duration::from_secs(2))
+        .poll_interval(Some(Duration::from_secs(5)))
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let svc = unique("revive");
+    let inst = Instance::builder("10.62.0.3", 6203)
+        .metadata(FAST_BEAT.0, FAST_BEAT.1)
+        .build();
+    c.register_instance(&svc, &inst).unwrap();
+    let watcher = c.watch(&svc).unwrap();
+    watcher.recv_timeout(Duration::from_secs(5)).unwrap();
+    server.kill();
+    std::thread::sleep(Duration::from_secs(12));
+    let down = c.subscription_state(&svc).unwrap();
+    assert!(!down.is_ok(), "{down:?}");
+    server.restart();
+    let answering = Instant::now();
+    let answering_at = std::time::SystemTime::now();
+    assert!(
+        eventually(Duration::from_secs(15), || c
+            .subscription_state(&svc)
+            .is_some_and(|s| s.is_ok() && s.last_success >= Some(answering_at))),
+        "{:?}",
+        c.subscription_state(&svc)
+    );
+    // A beat goes every second; the poll follows the first one that gets
+    // through at once, not when its own backoff runs out.
+    let took = answering.elapsed();
+    assert!(took < Duration::from_secs(4), "fresh after {took:?}");
+    let polled = c.subscription_state(&svc).unwrap().last_success.unwrap();
+    // The first request through after the restart is the instance's
+    // re-registration or its beat (a second apart at most); the poll is
+    // no later than shortly after it.
+    assert!(eventually(Duration::from_secs(3), || c
+        .heartbeat_state(&svc, &inst)
+        .is_some_and(|s| s.last_success >= Some(answering_at))));
+    let beaten = c.heartbeat_state(&svc, &inst).unwrap().last_success.unwrap();
+    let after_beat = polled.duration_since(beaten).unwrap_or_default();
+    assert!(
+        after_beat < Duration::from_millis(1500),
+        "polled {after_beat:?} after the beat got through"
+    );
+    drop(watcher);
+    c.shutdown().unwrap();
+}

@@ -56,11 +56,15 @@ impl Channels {
 /// Starts the scheduler and the pool.
 pub(crate) fn start(subs: &Arc<Subscriptions>) -> Result<()> {
     let s = subs.clone();
+    // Any request that succeeds after a failure (a heartbeat, a config
+    // read) makes the failing subscriptions due at once.
+    let (recovered_tx, recovered) = crossbeam_channel::bounded(1);
+    subs.ctx.transport.on_recovery(recovered_tx);
     subs.workers
-        .spawn("sub-sched", move |stop| schedule(&s, &stop))
+        .spawn("sub-sched", move |stop| schedule(&s, &stop, &recovered))
 }
 
-fn schedule(subs: &Arc<Subscriptions>, stop: &StopSignal) {
+fn schedule(subs: &Arc<Subscriptions>, stop: &StopSignal, recovered: &Receiver<()>) {
     loop {
         let now = Instant::now();
         let (jobs, next) = subs.registry.take_due(now);
@@ -87,6 +91,9 @@ fn schedule(subs: &Arc<Subscriptions>, stop: &StopSignal) {
         select! {
             recv(stop.receiver()) -> _ => return,
             recv(subs.channels.wake_rx) -> _ => {}
+            recv(recovered) -> _ => {
+                subs.registry.revive_failing();
+            }
             default(nap) => {}
         }
     }

@@ -526,27 +526,41 @@ impl Registry {
         e.in_flight = false;
         let (id, due, ok) = (e.id, e.next_due, e.failures == 0);
         t.schedule(id, due, &job.target);
-        let mut wake = t.planned.is_none_or(|p| due < p);
-        if ok && t.any_failing {
-            t.any_failing = false;
-            let now = Instant::now();
-            let revived: Vec<(u64, Arc<Target>)> = t
-                .entries
-                .values_mut()
-                .filter(|e| e.failures > 0 && !e.in_flight)
-                .map(|e| {
-                    e.next_due = now;
-                    (e.id, e.target.clone())
-                })
-                .collect();
-            wake |= !revived.is_empty();
-            for (id, target) in revived {
-                t.schedule(id, now, &target);
-            }
-        }
-        wake
+        let wake = t.planned.is_none_or(|p| due < p);
+        let revived = ok && revive(t);
+        wake || revived
+    }
+
+    /// Makes every failing entry due at once (a request to the servers
+    /// succeeded: they answer again); `true` when there was one.
+    pub(crate) fn revive_failing(&self) -> bool {
+        revive(&mut self.lock())
     }
 }
+
+/// See [`Registry::revive_failing`].
+fn revive(t: &mut Table) -> bool {
+    if !t.any_failing {
+        return false;
+    }
+    t.any_failing = false;
+    let now = Instant::now();
+    let revived: Vec<(u64, Arc<Target>)> = t
+        .entries
+        .values_mut()
+        .filter(|e| e.failures > 0 && !e.in_flight)
+        .map(|e| {
+            e.next_due = now;
+            (e.id, e.target.clone())
+        })
+        .collect();
+    for (id, target) in &revived {
+        t.schedule(*id, now, target);
+    }
+    !revived.is_empty()
+}
+
+impl Registry {}
 
 /// `d` give or take up to 10%, so services subscribed together drift apart
 /// instead of being polled in one burst every interval.

@@ -126,6 +126,10 @@ pub(crate) struct Transport {
     signer: Option<crate::sign::Signer>,
     attempts: AtomicU64,
     stop: Stop,
+    /// Whether an attempt failed since the last success.
+    failing: AtomicBool,
+    /// Told when a request succeeds after a failure (the servers are back).
+    recovery: Mutex<Vec<crossbeam_channel::Sender<()>>>,
 }
 
 impl Transport {
@@ -177,6 +181,8 @@ impl Transport {
             signer: config.aksk.clone().map(crate::sign::Signer::new),
             attempts: AtomicU64::new(0),
             stop: Stop::default(),
+            failing: AtomicBool::new(false),
+            recovery: Mutex::new(Vec::new()),
         }
     }
 
@@ -196,6 +202,12 @@ impl Transport {
     pub(crate) fn interrupt(&self) {
         self.stop.set();
         self.agent.clone().shutdown();
+    }
+
+    /// `tx` is sent `()` (without blocking) whenever a request succeeds
+    /// after one failed: whatever waits out a backoff may try again now.
+    pub(crate) fn on_recovery(&self, tx: crossbeam_channel::Sender<()>) {
+        util::lock(&self.recovery).push(tx);
     }
 
     /// How many HTTP attempts this transport has made.
@@ -362,7 +374,16 @@ impl Transport {
                     Err(attempt) => attempt,
                 };
                 match outcome {
-                    Attempt::Done(resp) => return Ok(resp),
+                    Attempt::Done(resp) => {
+                        if self.failing.load(Ordering::Relaxed)
+                            && self.failing.swap(false, Ordering::SeqCst)
+                        {
+                            for tx in util::lock(&self.recovery).iter() {
+                                let _ = tx.try_send(());
+                            }
+                        }
+                        return Ok(resp);
+                    }
                     Attempt::Fail(e) | Attempt::Gone(e) => return Err(e),
                     Attempt::Oversize(e) if count == 1 => return Err(e),
                     Attempt::Oversize(e) => {
@@ -376,6 +397,7 @@ impl Transport {
                     // Cut short by the client's shutdown: never tried again.
                     Attempt::Next(_) if self.stop.is_set() => return Err(Error::Shutdown),
                     Attempt::Next(e) => {
+                        self.failing.store(true, Ordering::Relaxed);
                         if !tried.iter().any(|t| t == server.label()) {
                             tried.push(server.label().to_string());
                         }
