@@ -42,11 +42,15 @@
 //! the current instances, then one [`ServiceEvent`] per change (added /
 //! removed / modified). Configs work the same way
 //! ([`NacosClient::subscribe_config`], [`NacosClient::watch_config`]).
-//! Dropping a [`Subscription`] or a [`Watcher`] unsubscribes. One poller
-//! thread and a small fixed pool serve every subscription of a client;
-//! while subscribed, lookups answer from the subscription's list, which is
-//! also kept on disk ([`ClientBuilder::cache_dir`],
-//! [`ClientBuilder::load_cache_at_start`]).
+//! Dropping a [`Subscription`] or a [`Watcher`] unsubscribes. One
+//! scheduler thread and a pool of at most four pollers serve every
+//! subscription of a client; while subscribed, lookups answer from the
+//! subscription's list, which is also kept on disk
+//! ([`ClientBuilder::cache_dir`], [`ClientBuilder::load_cache_at_start`]).
+//! After a failed poll the next comes one interval later, then two, never
+//! later, and at once when any request to the servers succeeds again.
+//! A listener that needs the client captures a [`WeakClient`]
+//! ([`NacosClient::downgrade`]): a clone would keep the client running.
 //!
 //! ```no_run
 //! # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
@@ -66,8 +70,8 @@
 //! # Heartbeats
 //!
 //! Registering an ephemeral instance keeps it alive: one background
-//! scheduler thread per client (plus a fixed pool of three sender threads,
-//! however many instances there are) beats it every
+//! scheduler thread per client (plus a pool of at most three sender
+//! threads, however many instances there are) beats it every
 //! `preserved.heart.beat.interval` ms of its metadata, else as often as the
 //! server advises, else every [`ClientBuilder::heartbeat_interval`]
 //! (5 s). A server that lost the instance gets it back: beats after a
@@ -76,6 +80,25 @@
 //! client down stops them all (and with
 //! [`ClientBuilder::deregister_on_shutdown`] deregisters every instance).
 //! [`NacosClient::heartbeat_state`] tells whether the beats get through.
+//!
+//! # Threads, shutdown and files
+//!
+//! Threads start with the work that needs them and pools grow only while
+//! every thread is busy: one registered instance and one config watch run
+//! four threads (heartbeat scheduler and sender, the namespace's long poll,
+//! one delivery thread). At most: 1 + 3 for heartbeats, 1 + 4 for
+//! subscriptions, 4 for delivery, and one long-poll thread per watched
+//! namespace (briefly one more after keys were added), whatever the number
+//! of instances, services or keys.
+//!
+//! [`NacosClient::shutdown`] (or dropping the last handle) interrupts every
+//! request in flight and joins every thread within about a second,
+//! whatever `retries` and `timeout` say; a graceful leave
+//! ([`ClientBuilder::deregister_on_shutdown`]) has one second of its own.
+//!
+//! Service lists and config snapshots under [`ClientBuilder::cache_dir`]
+//! are created `0700` (directories) and `0600` (files); a cache dir every
+//! user may write, or another user's, is refused by `build()`.
 //!
 //! [Nacos]: https://nacos.io
 
