@@ -99,6 +99,12 @@ pub enum Error {
         /// The server's message for it (redacted, cut short).
         message: String,
     },
+    /// A compare-and-set publish ([`Publish::cas_md5`](crate::Publish::cas_md5))
+    /// lost: the config is no longer the one the caller read.
+    Conflict {
+        /// What was refused.
+        what: String,
+    },
     /// The server cannot do this: its API generation lacks the call, or it
     /// speaks neither API this client knows. Never a silent no-op.
     Unsupported {
@@ -175,6 +181,11 @@ impl Error {
         }
     }
 
+    /// `true` when a compare-and-set publish lost (see [`Error::Conflict`]).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
+    }
+
     /// `true` when the server cannot do what was asked (see [`Error::Unsupported`]).
     pub fn is_unsupported(&self) -> bool {
         match self {
@@ -231,6 +242,7 @@ impl fmt::Display for Error {
                 write!(f, "server refused the call: code {code}: {message}")
             }
             Error::Unsupported { what } => write!(f, "not supported: {what}"),
+            Error::Conflict { what } => write!(f, "conflict: {what}"),
         }
     }
 }

@@ -349,7 +349,11 @@ fn a_heartbeat_that_gets_through_revives_failing_subscriptions() {
     assert!(eventually(Duration::from_secs(3), || c
         .heartbeat_state(&svc, &inst)
         .is_some_and(|s| s.last_success >= Some(answering_at))));
-    let beaten = c.heartbeat_state(&svc, &inst).unwrap().last_success.unwrap();
+    let beaten = c
+        .heartbeat_state(&svc, &inst)
+        .unwrap()
+        .last_success
+        .unwrap();
     let after_beat = polled.duration_since(beaten).unwrap_or_default();
     assert!(
         after_beat < Duration::from_millis(1500),

@@ -659,3 +659,51 @@ fn a_read_refused_with_409_answers_from_the_snapshot() {
     assert_eq!(v.source, nacos_blocking::ConfigSource::Server);
     c.shutdown().unwrap();
 }
+
+/// Compare-and-set publish and the config type on reads, in each API:
+/// v1 on the 3.0/3.1 fixture, v3 on the 3.2 one (the fake's publish cites
+/// the Java source of the `casMd5` header and the conflict answer).
+#[test]
+fn cas_publish_and_the_config_type_in_both_apis() {
+    for generation in [Generation::V3_0, Generation::V3_2] {
+        let fake = FakeV3::builder().generation(generation).start();
+        let c = client(&fake.addr());
+        let id = unique("cas");
+        c.publish_config(
+            id.as_str(),
+            nacos_blocking::Publish::new("a: 1").config_type("yaml"),
+        )
+        .unwrap();
+        let read = c.get_config_value(id.as_str()).unwrap().unwrap();
+        assert_eq!(read.config_type.as_deref(), Some("yaml"), "{generation:?}");
+        // From the version read: published.
+        c.publish_config(
+            id.as_str(),
+            nacos_blocking::Publish::new("a: 2")
+                .config_type("yaml")
+                .cas_md5(&read.md5),
+        )
+        .unwrap();
+        // From the same, now stale, version: refused, nothing changes.
+        let e = c
+            .publish_config(
+                id.as_str(),
+                nacos_blocking::Publish::new("a: 3").cas_md5(&read.md5),
+            )
+            .unwrap_err();
+        assert!(e.is_conflict(), "{generation:?}: {e:?}");
+        assert_eq!(c.get_config(id.as_str()).unwrap().as_deref(), Some("a: 2"));
+        let bad = c
+            .publish_config(
+                id.as_str(),
+                nacos_blocking::Publish::new("x").cas_md5("nope"),
+            )
+            .unwrap_err();
+        assert_eq!(bad.invalid_field(), Some("cas_md5"));
+        // The type reaches watchers too.
+        let w = c.watch_config(id.as_str()).unwrap();
+        let first = w.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(first.config_type.as_deref(), Some("yaml"), "{generation:?}");
+        c.shutdown().unwrap();
+    }
+}

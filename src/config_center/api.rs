@@ -27,6 +27,7 @@ pub struct Publish {
     content: String,
     config_type: Option<String>,
     app_name: Option<String>,
+    cas_md5: Option<String>,
 }
 
 impl Publish {
@@ -36,6 +37,7 @@ impl Publish {
             content: content.into(),
             config_type: None,
             app_name: None,
+            cas_md5: None,
         }
     }
 
@@ -45,6 +47,23 @@ impl Publish {
     #[must_use]
     pub fn config_type(mut self, config_type: impl Into<String>) -> Publish {
         self.config_type = Some(config_type.into());
+        self
+    }
+
+    /// Publishes only if the config is still the one read with this MD5
+    /// (compare-and-set: [`ConfigValue::md5`] or [`ConfigEvent::md5`]
+    /// of the version the new content was made from); otherwise the publish
+    /// fails with [`Error::Conflict`](crate::Error::Conflict) and nothing
+    /// changes. Sent as the `casMd5` header, which Java 2.x/3.x read on v1
+    /// (2.4.3 `ConfigController#publishConfig` L210) and v3 admin
+    /// (`ConfigControllerV3` L226) alike. r-nacos 0.8 ignores the header
+    /// and publishes anyway, which the client cannot tell from a success.
+    /// Defaults to none (publish whatever is there).
+    ///
+    /// [`ConfigEvent::md5`]: crate::ConfigEvent::md5
+    #[must_use]
+    pub fn cas_md5(mut self, md5: impl Into<String>) -> Publish {
+        self.cas_md5 = Some(md5.into());
         self
     }
 
@@ -93,8 +112,12 @@ pub enum ConfigSource {
 pub struct ConfigValue {
     /// The content.
     pub content: String,
-    /// Lowercase hex MD5 of the content.
+    /// Lowercase hex MD5: the server's for the config where it reports one
+    /// (what [`Publish::cas_md5`] compares), else the content's.
     pub md5: String,
+    /// The config's type (`yaml`, `json`, `text`, ...) where the server
+    /// says it (Java's `Config-Type` header on v1, `contentType` on v3).
+    pub config_type: Option<String>,
     /// Server, snapshot or failover file.
     pub source: ConfigSource,
 }
@@ -104,8 +127,20 @@ impl ConfigValue {
         ConfigValue {
             md5: md5::hex(&content),
             content,
+            config_type: None,
             source,
         }
+    }
+
+    /// A server's answer: its MD5 and type where it sent them.
+    fn from_server(fetched: Fetched) -> Option<ConfigValue> {
+        let md5 = fetched.md5_or_own();
+        Some(ConfigValue {
+            content: fetched.content?,
+            md5,
+            config_type: fetched.config_type,
+            source: ConfigSource::Server,
+        })
     }
 
     /// `true` when every server failed and this came from the snapshot.
@@ -132,6 +167,8 @@ pub(crate) struct Fetched {
     pub(crate) content: Option<String>,
     /// Empty when the server sent none.
     pub(crate) md5: String,
+    /// The config's type, where the server says it.
+    pub(crate) config_type: Option<String>,
 }
 
 impl Fetched {
@@ -171,6 +208,7 @@ pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
                 } else {
                     String::new()
                 },
+                config_type: if found { resp.config_type } else { None },
                 content: found.then_some(resp.body),
             })
         }
@@ -178,10 +216,12 @@ pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
             Some(found) => Fetched {
                 content: Some(found.content),
                 md5: found.md5,
+                config_type: found.config_type,
             },
             None => Fetched {
                 content: None,
                 md5: String::new(),
+                config_type: None,
             },
         }),
     }
@@ -203,7 +243,7 @@ pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValu
         }
     }
     match fetch(ctx, key) {
-        Ok(f) => Ok(f.content.map(|c| ConfigValue::new(c, ConfigSource::Server))),
+        Ok(f) => Ok(ConfigValue::from_server(f)),
         // As Java (1.4.8 `NacosConfigService#getConfigInner`): any failure
         // but a refusal (403) falls back to the snapshot: a 409 "being
         // modified", a 5xx after retries, no server at all.
@@ -255,16 +295,49 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
         publish.config_type.as_deref(),
         publish.app_name.as_deref(),
     );
-    let resp = ctx.send(&|d| {
-        Ok(match d {
-            Dialect::V1 => config_request(Method::Post, key)
-                .param("content", content)
-                .opt_param("type", kind)
-                .opt_param("appName", app),
-            Dialect::V3 => v3::publish_request(key, content, kind, app),
+    if let Some(m) = &publish.cas_md5 {
+        if m.len() != 32 || !m.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid("cas_md5", "not an MD5 (32 hex digits)"));
+        }
+    }
+    let cas = publish.cas_md5.as_deref();
+    let resp = ctx
+        .send(&|d| {
+            let req = match d {
+                Dialect::V1 => config_request(Method::Post, key)
+                    .param("content", content)
+                    .opt_param("type", kind)
+                    .opt_param("appName", app),
+                Dialect::V3 => v3::publish_request(key, content, kind, app),
+            };
+            Ok(match cas {
+                Some(m) => req.header("casMd5", m),
+                None => req,
+            })
         })
-    })?;
+        .map_err(|e| match cas {
+            Some(m) if lost_cas(&e) => Error::Conflict {
+                what: format!("{key} is no longer the version with MD5 {m}; nothing was published"),
+            },
+            _ => e,
+        })?;
     written("publish answer", &resp)
+}
+
+/// Whether `e` is a server refusing a compare-and-set publish: Java answers
+/// HTTP 500, on v1 with the text `Cas publish fail, server md5 may have
+/// changed.` (2.4.3 `ConfigOperationService` L103–111 through the config
+/// `GlobalExceptionHandler`), on v3 with an envelope of code 20005
+/// (`RESOURCE_CONFLICT`, `NacosApiExceptionHandler`).
+fn lost_cas(e: &Error) -> bool {
+    match e {
+        Error::Status { status, body, .. } => {
+            *status == 500 && (body.contains("Cas publish fail") || body.contains("20005"))
+        }
+        Error::Api { code, .. } => *code == 20005,
+        Error::AllServersFailed { last, .. } => lost_cas(last),
+        _ => false,
+    }
 }
 
 /// Removes a config. Removing one that does not exist succeeds.

@@ -16,8 +16,12 @@ pub struct ConfigEvent {
     pub key: ConfigKey,
     /// The content; `None` when the config does not exist.
     pub content: Option<String>,
-    /// Lowercase hex MD5 of the content; empty when it does not exist.
+    /// Lowercase hex MD5: the server's for the config where it reports one
+    /// (what [`Publish::cas_md5`](crate::Publish::cas_md5) compares), else
+    /// the content's; empty when it does not exist.
     pub md5: String,
+    /// The config's type (`yaml`, `json`, ...) where the server says it.
+    pub config_type: Option<String>,
     /// `true` for the first event a listener receives: the value when the
     /// watch started, not a change.
     pub initial: bool,
@@ -47,6 +51,7 @@ impl ConfigEvent {
             md5: content.as_deref().map(md5::hex).unwrap_or_default(),
             key,
             content,
+            config_type: None,
             initial: false,
         }
     }
@@ -55,6 +60,12 @@ impl ConfigEvent {
     /// the stored, maybe encrypted content).
     pub(crate) fn with_md5(mut self, md5: String) -> ConfigEvent {
         self.md5 = md5;
+        self
+    }
+
+    /// The same event with the config's type as the server said it.
+    pub(crate) fn with_type(mut self, config_type: Option<String>) -> ConfigEvent {
+        self.config_type = config_type;
         self
     }
 

@@ -58,6 +58,8 @@ struct Entry {
     md5: String,
     /// The content last seen, for the initial event of a later listener.
     content: Option<String>,
+    /// Its type, as the server last said it.
+    config_type: Option<String>,
     sinks: Vec<(u64, Arc<Listener<ConfigEvent>>)>,
 }
 
@@ -241,7 +243,7 @@ impl ConfigWatch {
     /// compares in its long poll, and an unchanged one stays quiet.
     pub(crate) fn apply(&self, key: &ConfigKey, fetched: api::Fetched) -> bool {
         let md5 = fetched.md5_or_own();
-        let content = fetched.content;
+        let (content, config_type) = (fetched.content, fetched.config_type);
         let mut st = self.state();
         let Some(entry) = st.entries.get_mut(key) else {
             return false;
@@ -252,8 +254,12 @@ impl ConfigWatch {
         log::debug!("nacos: config {key} changed (md5 {md5:?})");
         entry.md5 = md5;
         entry.content = content.clone();
-        let event =
-            Arc::new(ConfigEvent::changed(key.clone(), content).with_md5(entry.md5.clone()));
+        entry.config_type = config_type.clone();
+        let event = Arc::new(
+            ConfigEvent::changed(key.clone(), content)
+                .with_md5(entry.md5.clone())
+                .with_type(config_type),
+        );
         // Queued under the state lock (queuing never blocks), so a listener
         // added meanwhile gets either this change or an initial event that
         // already shows it, never neither.
@@ -298,11 +304,13 @@ impl ConfigWatch {
                 Entry {
                     md5: first.md5_or_own(),
                     content: first.content,
+                    config_type: first.config_type,
                     sinks: Vec::new(),
                 }
             });
             let initial = ConfigEvent::initial(key.clone(), entry.content.clone())
-                .with_md5(entry.md5.clone());
+                .with_md5(entry.md5.clone())
+                .with_type(entry.config_type.clone());
             listener.push(Arc::new(initial), &self.ctx.delivery);
             entry.sinks.push((id, listener.clone()));
             break id;
@@ -327,6 +335,7 @@ fn initial_content(ctx: &Context, key: &ConfigKey) -> Result<api::Fetched> {
                 "nacos: config {key}: servers unavailable ({e}); watching from the snapshot"
             );
             Ok(api::Fetched {
+                config_type: None,
                 content: ctx
                     .config
                     .cache_dir
@@ -380,6 +389,7 @@ mod tests {
             Entry {
                 md5: String::new(),
                 content: None,
+                config_type: None,
                 sinks,
             },
         );
@@ -433,6 +443,7 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         add(&cw, "a", vec![(1, Listener::new(tx))]);
         let got = |content: Option<&str>, md5: &str| api::Fetched {
+            config_type: None,
             content: content.map(str::to_string),
             md5: md5.to_string(),
         };

@@ -38,6 +38,8 @@ pub(crate) struct Found {
     pub(crate) content: String,
     /// Empty when the server sent none.
     pub(crate) md5: String,
+    /// The config's type (`ConfigQueryResponse.contentType`), if sent.
+    pub(crate) config_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +48,8 @@ struct ConfigData {
     content: String,
     #[serde(default, deserialize_with = "null_default")]
     md5: String,
+    #[serde(default, rename = "contentType")]
+    content_type: Option<String>,
 }
 
 /// Decodes a read: `None` when the config does not exist.
@@ -54,6 +58,7 @@ pub(crate) fn decode_get(body: &str) -> Result<Option<Found>> {
         Ok(Some(d)) => Ok(Some(Found {
             content: d.content,
             md5: d.md5,
+            config_type: d.content_type.filter(|t| !t.is_empty()),
         })),
         Ok(None) => Ok(None),
         Err(r) if r.code == RESOURCE_NOT_FOUND => Ok(None),

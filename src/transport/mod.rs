@@ -554,16 +554,21 @@ impl Transport {
         let outcome = match result {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
-                // 2.4.3 `ConfigServletInner#doGetConfig` L211 (r-nacos too).
-                let content_md5 = (req.module == Module::Config)
-                    .then(|| resp.headers().get("content-md5"))
-                    .flatten()
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                // 2.4.3 `ConfigServletInner#doGetConfig` L211 and L158
+                // (r-nacos sends the first).
+                let header = |name: &str| {
+                    (req.module == Module::Config)
+                        .then(|| resp.headers().get(name))
+                        .flatten()
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let (content_md5, config_type) = (header("content-md5"), header("config-type"));
                 match read_capped(resp.body_mut(), self.max_response_bytes) {
                     Ok(body) => match self.classify(server, req, dialect, status, body) {
                         Attempt::Done(mut r) => {
                             r.content_md5 = content_md5;
+                            r.config_type = config_type;
                             Attempt::Done(r)
                         }
                         other => other,
@@ -667,6 +672,7 @@ impl Transport {
                 body,
                 dialect,
                 content_md5: None,
+                config_type: None,
             });
         }
         let err = Error::Status {
@@ -809,6 +815,7 @@ mod tests {
         );
         let answer = Response {
             content_md5: None,
+            config_type: None,
             status: 200,
             body: r#"{"accessToken":"tok-secret","tokenTtl":18000}"#.into(),
             dialect: Dialect::V1,

@@ -240,6 +240,8 @@ pub(crate) struct Response {
     /// A config answer's `Content-MD5` header: the MD5 the server holds
     /// for the config (of the stored, maybe encrypted content).
     pub(crate) content_md5: Option<String>,
+    /// A config answer's `Config-Type` header (Java 2.x+).
+    pub(crate) config_type: Option<String>,
 }
 
 impl fmt::Debug for Response {

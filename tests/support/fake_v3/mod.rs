@@ -372,6 +372,7 @@ fn data(v: Value) -> Answer {
 const PARAMETER_MISSING: (i64, &str) = (10000, "parameter missing");
 const PARAMETER_VALIDATE_ERROR: (i64, &str) = (20002, "parameter validate error");
 const RESOURCE_NOT_FOUND: (i64, &str) = (20004, "resource not found");
+const RESOURCE_CONFLICT: (i64, &str) = (20005, "resource conflict");
 const WEIGHT_ERROR: (i64, &str) = (21001, "weight error");
 const INSTANCE_METADATA_ERROR: (i64, &str) = (21002, "instance metadata error");
 const INSTANCE_NOT_FOUND: (i64, &str) = (21003, "instance not found");
@@ -1087,12 +1088,28 @@ impl Inner {
 
     /// `ConfigControllerV3#publishConfig`: content required; `type`
     /// defaults to `text`.
+    ///
+    /// With a `casMd5` header (2.4.3 `ConfigController` L210, 3.x
+    /// `ConfigControllerV3` L226), a config whose MD5 differs is left alone
+    /// and the publish fails with HTTP 500 / `RESOURCE_CONFLICT`
+    /// (`ConfigOperationService` L103–111: `insertOrUpdateCas`, whose
+    /// update matches on the MD5; an absent config is inserted).
     fn publish_config(&self, p: &Params) -> Answer {
         let k = Self::config_key(p)?;
         let content = p
             .get("content")
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| missing("content", "String"))?;
+        if let Some(cas) = p.0.header("casmd5").filter(|c| !c.is_empty()) {
+            let configs = self.configs.lock().unwrap();
+            if configs.get(&k).is_some_and(|c| c.md5 != cas) {
+                return Err(err(
+                    500,
+                    RESOURCE_CONFLICT,
+                    "Cas publish fail, server md5 may have changed.",
+                ));
+            }
+        }
         // The encryption plugin (2.2+; 2.4.3 `ConfigOperationService` →
         // `EncryptionHandler.encryptHandler` for `cipher-` data ids) stores
         // the encrypted content, and the cache keeps the MD5 of what is
