@@ -97,6 +97,11 @@ impl Auth {
         self.credentials.is_some()
     }
 
+    /// The user logging in, if credentials are set.
+    pub(crate) fn username(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|c| c.username.as_str())
+    }
+
     /// A valid token, logging in through `login` if there is none.
     ///
     /// `login(username, password)` sends the login request and returns the
@@ -165,9 +170,16 @@ impl Auth {
             // trying; the next call may try again.
             Err(e) if e.is_unavailable() => Err(e),
             Err(e) => {
-                let why = match &e {
-                    Error::Auth { message } => message.clone(),
-                    other => other.to_string(),
+                let why = format!(
+                    "login refused for user `{}`: {}",
+                    creds.username,
+                    match &e {
+                        Error::Auth { message } => message.clone(),
+                        other => other.to_string(),
+                    }
+                );
+                let e = Error::Auth {
+                    message: why.clone(),
                 };
                 let pause = s.login_backoff;
                 log::warn!("nacos: login failed ({why}); no new login for {pause:?}");

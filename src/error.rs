@@ -113,6 +113,20 @@ pub enum Error {
     },
 }
 
+/// `d` as a person writes it: `3 s`, `1.5 s`, `250 ms`.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    let tenths = (ms + 50) / 100;
+    if tenths % 10 == 0 {
+        format!("{} s", tenths / 10)
+    } else {
+        format!("{}.{} s", tenths / 10, tenths % 10)
+    }
+}
+
 /// How much of a server's answer an error keeps.
 const SNIPPET_LEN: usize = 256;
 
@@ -218,10 +232,16 @@ impl fmt::Display for Error {
             Error::Transport {
                 server, message, ..
             } => write!(f, "transport error talking to {server}: {message}"),
-            Error::Timeout { deadline, server } => match server {
-                Some(s) => write!(f, "timed out after {deadline:?} talking to {s}"),
-                None => write!(f, "timed out after {deadline:?}"),
-            },
+            Error::Timeout { deadline, server } => {
+                let deadline = human(*deadline);
+                match server {
+                    Some(s) => write!(
+                        f,
+                        "timed out: no answer within the call's deadline of {deadline} (last tried {s})"
+                    ),
+                    None => write!(f, "timed out: no answer within the call's deadline of {deadline}"),
+                }
+            }
             Error::Auth { message } => write!(f, "authentication failed: {message}"),
             Error::Decode { what, message, .. } => write!(f, "could not decode {what}: {message}"),
             Error::AllServersFailed { tried, last } => {
@@ -303,6 +323,17 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_read_in_human_units() {
+        let h = |ms| human(Duration::from_millis(ms));
+        assert_eq!(h(3000), "3 s");
+        assert_eq!(h(1500), "1.5 s");
+        assert_eq!(h(1877), "1.9 s");
+        assert_eq!(h(250), "250 ms");
+        assert_eq!(h(0), "0 ms");
+        assert_eq!(h(90_000), "90 s");
+    }
+
+    #[test]
     fn helpers_see_through_all_servers_failed() {
         let e = Error::AllServersFailed {
             tried: vec!["a:1".into(), "b:2".into()],
@@ -314,7 +345,11 @@ mod tests {
         assert!(e.is_timeout());
         assert!(e.to_string().contains("a:1, b:2"));
         // Each fact once: the cause is in the text, not again in source().
-        assert!(e.to_string().contains("timed out after 1s talking to b:2"));
+        assert!(
+            e.to_string()
+                .contains("no answer within the call's deadline of 1 s (last tried b:2)"),
+            "{e}"
+        );
         assert!(std::error::Error::source(&e).is_none());
         let s = Error::Status {
             status: 500,

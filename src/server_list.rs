@@ -56,6 +56,9 @@ impl ServerAddr {
         if entry.is_empty() {
             return Err(bad("empty server address"));
         }
+        if entry.contains([';', ' ', '\t', '\n']) {
+            return Err(bad("separate servers with commas: `h1:8848,h2:8848`"));
+        }
         let (scheme, rest) = if let Some(r) = entry.strip_prefix("http://") {
             ("http", r)
         } else if let Some(r) = entry.strip_prefix("https://") {
@@ -66,6 +69,13 @@ impl ServerAddr {
             ("", entry)
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if let Some((_, path)) = rest.split_once('/') {
+            if path.trim_end_matches('/') == "nacos" {
+                return Err(bad(
+                    "`/nacos` is already the default context path: give host and port only",
+                ));
+            }
+        }
         if rest.contains('/') || rest.contains('?') || rest.contains('#') || rest.contains('@') {
             return Err(bad(
                 "give host and port only; set the context path separately",
@@ -84,12 +94,13 @@ impl ServerAddr {
                 _ => return Err(bad("port must be 1..=65535")),
             },
         };
-        let host = if host.contains(':') && !host.starts_with('[') {
-            url::Host::parse(&format!("[{host}]"))
-        } else {
-            url::Host::parse(host)
+        if host.contains(':') && !host.starts_with('[') {
+            // `::1:8848`: an address ending in 8848, or `::1` on port 8848?
+            return Err(bad(
+                "write an IPv6 address in brackets, the port after them: `[::1]:8848`",
+            ));
         }
-        .map_err(|e| bad(&e.to_string()))?;
+        let host = url::Host::parse(host).map_err(|e| bad(&e.to_string()))?;
         let host = match host {
             url::Host::Ipv6(a) => format!("[{a}]"),
             url::Host::Domain(d) if !is_server_name(&d) => {
@@ -257,7 +268,6 @@ mod tests {
         assert_eq!(base("http://h/"), "http://h:80");
         assert_eq!(base("[::1]:8848"), "http://[::1]:8848");
         assert_eq!(base("[::1]"), "http://[::1]:8848");
-        assert_eq!(base("::1"), "http://[::1]:8848");
         assert_eq!(base(" Nacos:1 "), "http://nacos:1");
     }
 
@@ -274,6 +284,8 @@ mod tests {
             "bad host",
             "user@h:1",
             "garbage!!",
+            "::1",
+            "::1:8848",
             "a..b",
             "-a.b",
             "h$:1",
@@ -281,6 +293,25 @@ mod tests {
             let e = ServerAddr::parse(bad, DEFAULT_PORT).unwrap_err();
             assert_eq!(e.invalid_field(), Some("server_addr"), "{bad}");
         }
+        // Each says how to write it.
+        let says = |entry: &str, hint: &str| {
+            let e = ServerAddr::parse(entry, DEFAULT_PORT)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(hint), "{entry}: {e}");
+        };
+        says("a;b", "separate servers with commas");
+        says("a b", "separate servers with commas");
+        says("::1:8848", "[::1]:8848");
+        says(
+            "http://h:8848/nacos",
+            "`/nacos` is already the default context path",
+        );
+        says(
+            "http://h:8848/nacos/",
+            "`/nacos` is already the default context path",
+        );
+        says("http://h:8848/other", "set the context path separately");
         // A huge entry is refused without being copied into the error.
         let huge = "a".repeat(10 * 1024 * 1024);
         let e = ServerAddr::parse(&huge, DEFAULT_PORT).unwrap_err();

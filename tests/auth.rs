@@ -51,6 +51,11 @@ fn right_credentials_work_across_token_expiry_wrong_ones_fail() {
     let anon = NacosClient::new(&server.addr()).unwrap();
     let e = anon.list_healthy_instances("svc").unwrap_err();
     assert!(e.is_auth(), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("no credentials are set: set them with `ClientBuilder::credentials`"),
+        "{e}"
+    );
 
     let c = NacosClient::builder()
         .server_addr(server.addr())
@@ -80,6 +85,10 @@ fn right_credentials_work_across_token_expiry_wrong_ones_fail() {
         .unwrap();
     let e = wrong.list_instances(svc.as_str()).unwrap_err();
     assert!(e.is_auth(), "{e:?}");
+    assert!(
+        e.to_string().contains("login refused for user `admin`"),
+        "{e}"
+    );
 
     // Secrets appear nowhere a user might look.
     let texts = [
@@ -202,4 +211,38 @@ fn exact_token_and_password_never_leak_and_login_is_single_flight() {
         assert!(!l.contains(TOKEN), "token leaked in a log line: {l}");
         assert!(!l.contains(PASSWORD), "password leaked in a log line: {l}");
     }
+}
+
+/// Logged in, and a call still refused with a fresh token: the user lacks
+/// the rights for it, and the error says so (not "authentication failed"
+/// with the server's raw page alone).
+#[test]
+fn a_403_with_a_fresh_token_is_a_permission_denied() {
+    let server = FakeServer::start(|head| {
+        if head.starts_with("POST /nacos/v1/auth/users/login") {
+            return Some(ok(r#"{"accessToken":"fresh-token-1","tokenTtl":3600}"#));
+        }
+        if head.starts_with("GET /nacos/v1/ns/operator/metrics") && !head.contains("accesstoken") {
+            return Some(ok(support::V1_METRICS));
+        }
+        Some(
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: 26\r\n\r\nauthorization failed!....."
+                .to_string(),
+        )
+    });
+    let c = NacosClient::builder()
+        .server_addr(server.addr())
+        .credentials("reader", "pw")
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let e = c.publish_config("cfg", "x").unwrap_err();
+    assert!(e.is_auth(), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("permission denied for user `reader`"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("authorization failed"), "{e}");
+    c.shutdown().unwrap();
 }

@@ -51,3 +51,23 @@ fn deregister_keeps_its_deadline_with_a_beat_stuck_on_the_wire() {
     client.shutdown().unwrap();
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
 }
+
+/// A timeout says the caller's deadline in human units, not one server's
+/// share of it in `Debug` format (`timed out after 1.877023176s`).
+#[test]
+fn a_timeout_names_the_calls_deadline() {
+    let a = FakeServer::stalling();
+    let b = FakeServer::stalling();
+    let c = NacosClient::builder()
+        .server_addr(format!("{},{}", a.addr(), b.addr()))
+        .api(nacos_blocking::Api::V1)
+        .timeout(Duration::from_millis(1500))
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let e = c.list_instances("svc").unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("the call's deadline of 1.5 s"), "{text}");
+    c.shutdown().unwrap();
+}

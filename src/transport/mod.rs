@@ -235,10 +235,21 @@ impl Transport {
         let mut relogged = false;
         loop {
             match self.send_once(build, timing.hold, deadline, total, token.as_ref()) {
-                Err(Error::Auth { message }) if self.auth.enabled() && !relogged => {
+                Err(Error::Auth { message }) if !self.auth.enabled() => {
+                    return Err(Error::Auth {
+                        message: format!(
+                            "{message}; no credentials are set: set them with \
+                             `ClientBuilder::credentials` (or NACOS_USERNAME and NACOS_PASSWORD)"
+                        ),
+                    });
+                }
+                Err(Error::Auth { message }) if relogged => {
+                    return Err(self.denied(message));
+                }
+                Err(Error::Auth { message }) => {
                     if let Some(t) = &token {
                         if !self.auth.invalidate(t.generation) {
-                            return Err(Error::Auth { message });
+                            return Err(self.denied(message));
                         }
                     }
                     log::debug!("nacos: server refused the token ({message}); logging in again");
@@ -253,6 +264,16 @@ impl Transport {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// A 403 with a fresh token: the user lacks the rights for the call.
+    fn denied(&self, message: String) -> Error {
+        Error::Auth {
+            message: format!(
+                "permission denied for user `{}`: {message}",
+                self.auth.username().unwrap_or("?")
+            ),
         }
     }
 
@@ -422,10 +443,18 @@ impl Transport {
                 break;
             }
         }
-        let last = last.unwrap_or(Error::Timeout {
-            deadline: total,
-            server: None,
-        });
+        // A timeout names the call's deadline, not one server's share.
+        let last = match last {
+            Some(Error::Timeout { server, .. }) => Error::Timeout {
+                deadline: total,
+                server,
+            },
+            Some(e) => e,
+            None => Error::Timeout {
+                deadline: total,
+                server: None,
+            },
+        };
         if last.is_unsupported() || only_statuses || attempts <= 1 {
             // Every server answered: its own message is the useful one.
             return Err(last);
