@@ -12,12 +12,12 @@
 //! permissions, not about the token.
 
 use std::fmt;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Credentials;
 use crate::error::{Error, Result};
-use crate::util;
+use crate::util::{self, lock};
 
 /// The pause after a first failure; it doubles with each one after.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -263,10 +263,6 @@ fn ttl_of(ttl: Option<&serde_json::Value>) -> Duration {
         log::warn!("nacos: server gave tokenTtl {secs}; using {clamped} s");
     }
     Duration::from_secs_f64(clamped)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

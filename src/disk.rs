@@ -12,37 +12,6 @@ use std::path::{Path, PathBuf};
 /// The largest cache, snapshot or failover file read back.
 pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// `O_NONBLOCK` for `open(2)`, where its value is known (no `libc`
-/// dependency): opening a FIFO then returns at once instead of waiting for
-/// a writer. Elsewhere the `stat` before opening is the only guard.
-#[cfg_attr(not(unix), allow(dead_code))]
-const O_NONBLOCK: Option<i32> = if cfg!(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-)) {
-    Some(0o4000)
-} else if cfg!(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)) {
-    Some(0x4)
-} else {
-    None
-};
-
 /// Reads a file of at most `cap` bytes; `Ok(None)` when there is none.
 ///
 /// Anything but a regular file (a FIFO, a socket, `/dev/zero` behind a
@@ -90,14 +59,14 @@ fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
     }
 }
 
+/// Opens `path` for reading without blocking (`O_NONBLOCK` on Unix):
+/// opening a FIFO then returns at once instead of waiting for a writer.
+/// Elsewhere the `stat` before opening is the only guard.
 fn open_nonblocking(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
-    if let Some(flag) = O_NONBLOCK {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(flag);
-    }
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     options.open(path)
 }
 

@@ -60,30 +60,14 @@ pub(crate) fn decode_changed(body: &str) -> Vec<ConfigKey> {
         .collect()
 }
 
-/// `application/x-www-form-urlencoded` decoding: `%XX` and `+`. Invalid
-/// escapes are kept as they are; invalid UTF-8 is replaced.
+/// `application/x-www-form-urlencoded` decoding: `+` for a space, `%XX`
+/// by `percent-encoding` (invalid escapes kept as they are, invalid UTF-8
+/// replaced).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -119,6 +103,11 @@ mod tests {
             vec![key("", "G", "x:y")]
         );
         assert!(decode_changed("").is_empty());
+        // A broken escape is kept as it is; `+` is a space.
+        assert_eq!(
+            decode_changed("a%zz%02G+1%01"),
+            vec![key("", "G 1", "a%zz")]
+        );
         assert!(decode_changed("\n").is_empty());
         assert_eq!(
             decode_changed("only-data-id%01a%02b%01"),

@@ -11,7 +11,7 @@ use crate::naming::service::{ServiceKey, GROUP_SEPARATOR};
 use crate::validate::{DEFAULT_HEART_BEAT_TIMEOUT, HEART_BEAT_INTERVAL, HEART_BEAT_TIMEOUT};
 
 /// The server's code for "I do not know this instance".
-pub(crate) const RESOURCE_NOT_FOUND: i64 = 20404;
+pub(crate) const BEAT_NOT_FOUND: i64 = 20404;
 
 /// The `beat` JSON of a full heartbeat, borrowing the service and the
 /// instance it is about: built for each beat sent without allocating (the
@@ -133,7 +133,7 @@ impl BeatResult {
 
     /// `true` when the server says it does not know the instance.
     pub fn instance_not_found(&self) -> bool {
-        self.code == Some(RESOURCE_NOT_FOUND)
+        self.code == Some(BEAT_NOT_FOUND)
     }
 
     /// The interval the server asks for, if it sent one.

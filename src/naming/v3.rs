@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::envelope::{self, INSTANCE_NOT_FOUND};
 use crate::error::{Error, Result};
-use crate::naming::beat::{BeatInfo, BeatResult, RESOURCE_NOT_FOUND};
+use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance};
 use crate::naming::service::{
     parse_v3_instance_list, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target, V3List,
@@ -79,7 +79,7 @@ pub(crate) fn decode_beat(body: &str) -> Result<BeatResult> {
     match envelope::open::<serde::de::IgnoredAny>("beat answer", body)? {
         Ok(_) => Ok(BeatResult::default()),
         Err(r) if r.code == INSTANCE_NOT_FOUND => Ok(BeatResult {
-            code: Some(RESOURCE_NOT_FOUND),
+            code: Some(BEAT_NOT_FOUND),
             ..BeatResult::default()
         }),
         Err(r) => Err(r.into()),

@@ -141,10 +141,6 @@ pub(crate) fn diff(old: &[Instance], new: &[Instance]) -> Diff {
     d
 }
 
-fn id(i: &Instance) -> (&str, u16, &str) {
-    (i.ip.as_str(), i.port, i.cluster_name.as_str())
-}
-
 /// Past the queue cap, waiting service events merge into the net change.
 impl Coalesce for ServiceEvent {
     /// `self` took the list from `old` to `mid`, `later` from `mid` to
@@ -164,40 +160,40 @@ impl Coalesce for ServiceEvent {
             return ServiceEvent::initial(later.service.clone(), later.instances)
                 .with_clusters(self.clusters);
         }
-        let added_first: HashSet<_> = self.added.iter().map(id).collect();
-        let removed_first: HashSet<_> = self.removed.iter().map(id).collect();
+        let added_first: HashSet<_> = self.added.iter().map(identity).collect();
+        let removed_first: HashSet<_> = self.removed.iter().map(identity).collect();
         // Who was there before `self`: listed after it but not added by
         // it, or removed by it.
         let old: HashSet<_> = self
             .instances
             .iter()
-            .map(id)
+            .map(identity)
             .filter(|i| !added_first.contains(i))
             .chain(removed_first.iter().copied())
             .collect();
-        let new: HashSet<_> = later.instances.iter().map(id).collect();
+        let new: HashSet<_> = later.instances.iter().map(identity).collect();
         let modified_any: HashSet<_> = self
             .modified
             .iter()
             .chain(&later.modified)
-            .map(id)
+            .map(identity)
             .collect();
         let added = later
             .instances
             .iter()
-            .filter(|i| !old.contains(&id(i)))
+            .filter(|i| !old.contains(&identity(i)))
             .cloned()
             .collect();
         let modified = later
             .instances
             .iter()
             .filter(|i| {
-                let i_id = id(i);
+                let i_id = identity(i);
                 if !old.contains(&i_id) {
                     return false;
                 }
                 // Removed by `self` and back: compare with the old version.
-                match self.removed.iter().find(|r| id(r) == i_id) {
+                match self.removed.iter().find(|r| identity(r) == i_id) {
                     Some(was) => changed(was, i),
                     None => modified_any.contains(&i_id),
                 }
@@ -206,18 +202,15 @@ impl Coalesce for ServiceEvent {
             .collect();
         // Gone by the end: removed by `self` and not back, or listed after
         // `self` (and there before it) and removed by `later`.
-        let removed = self
-            .removed
-            .iter()
-            .filter(|i| !new.contains(&id(i)))
-            .chain(
-                later
-                    .removed
-                    .iter()
-                    .filter(|i| old.contains(&id(i)) && !removed_first.contains(&id(i))),
-            )
-            .cloned()
-            .collect();
+        let removed =
+            self.removed
+                .iter()
+                .filter(|i| !new.contains(&identity(i)))
+                .chain(later.removed.iter().filter(|i| {
+                    old.contains(&identity(i)) && !removed_first.contains(&identity(i))
+                }))
+                .cloned()
+                .collect();
         ServiceEvent {
             service: later.service,
             clusters: later.clusters,
