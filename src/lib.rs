@@ -131,6 +131,10 @@ mod validate;
 mod watch;
 mod worker;
 
+/// The channel crate whose `Sender` is an [`EventHandler`]: the version
+/// this crate is built with, so a program need not name a matching one.
+pub use crossbeam_channel;
+
 pub use crate::builder::ClientBuilder;
 pub use crate::client::{NacosClient, WeakClient};
 pub use crate::config::DEFAULT_GROUP;

@@ -140,6 +140,15 @@ impl Instance {
         }
     }
 
+    /// The instance's socket address when its `ip` is an IP address;
+    /// `None` for a host name (which needs resolving: `(ip, port)` works
+    /// with [`std::net::ToSocketAddrs`]). Unlike `addr().parse()`, never
+    /// panics on a host name.
+    pub fn socket_addr(&self) -> Option<std::net::SocketAddr> {
+        let ip: std::net::IpAddr = self.ip.parse().ok()?;
+        Some(std::net::SocketAddr::new(ip, self.port))
+    }
+
     /// Identity within a service: ip, port and cluster.
     pub fn same_identity(&self, other: &Instance) -> bool {
         self.ip == other.ip && self.port == other.port && self.cluster_name == other.cluster_name
@@ -308,6 +317,15 @@ pub(crate) fn metadata_json(metadata: &HashMap<String, String>) -> std::borrow::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_addr_for_ips_only() {
+        let v4 = Instance::new("10.0.0.1", 80);
+        assert_eq!(v4.socket_addr(), Some("10.0.0.1:80".parse().unwrap()));
+        let v6 = Instance::new("::1", 9);
+        assert_eq!(v6.socket_addr(), Some("[::1]:9".parse().unwrap()));
+        assert_eq!(Instance::new("orders.local", 80).socket_addr(), None);
+    }
 
     #[test]
     fn decodes_tolerantly() {
