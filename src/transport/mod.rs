@@ -1,14 +1,15 @@
 //! The HTTP transport: one keep-alive agent, failover across servers,
 //! retries within a deadline, standard headers and auth. The request model
 //! is in `request.rs` (its parameters' encoding in `form.rs`), the headers
-//! every request carries in `headers.rs`, the API probe in `probe.rs`,
-//! body reading in `body.rs`, and socket timeouts kept steady across
-//! requests in `steady.rs`.
+//! every request carries in `headers.rs`, the API probe (and the v3 retry
+//! of a call a Nacos 3.0/3.1 server gates) in `probe.rs`, body reading in
+//! `body.rs`, socket timeouts kept steady across requests in `steady.rs`,
+//! and the stop signal that ends every pause at shutdown in `stop.rs`.
 
 use std::borrow::Cow;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
@@ -30,11 +31,13 @@ mod headers;
 mod probe;
 mod request;
 mod steady;
+mod stop;
 
 use body::{read_capped, BodyError};
 use headers::StandardHeaders;
 pub(crate) use request::{Build, Method, Module, Request, Response, Timing};
 use steady::SteadyTimeouts;
+use stop::Stop;
 
 const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
 
@@ -70,41 +73,6 @@ enum Attempt {
     /// 410 to a v1 call: switched off on this server (Nacos 3.0/3.1
     /// `ApiCompatibilityFilter`); its v3 form may be open.
     Gone(Error),
-}
-
-/// The client's stop signal as the transport sees it: set by
-/// [`Transport::interrupt`], it ends every pause between rounds at once and
-/// stops a call from trying again.
-#[derive(Debug, Default)]
-struct Stop {
-    /// Read on every attempt without a lock.
-    set: AtomicBool,
-    /// What pauses wait on.
-    stopped: Mutex<bool>,
-    woken: Condvar,
-}
-
-impl Stop {
-    fn set(&self) {
-        self.set.store(true, Ordering::SeqCst);
-        *util::lock(&self.stopped) = true;
-        self.woken.notify_all();
-    }
-
-    fn is_set(&self) -> bool {
-        self.set.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps for `d`, or less when the stop signal comes first; `true`
-    /// when it came.
-    fn pause(&self, d: Duration) -> bool {
-        let stopped = util::lock(&self.stopped);
-        let (stopped, _) = self
-            .woken
-            .wait_timeout_while(stopped, d, |s| !*s)
-            .unwrap_or_else(|p| p.into_inner());
-        *stopped
-    }
 }
 
 /// Sends requests for one client; shared by all its threads.
@@ -463,52 +431,6 @@ impl Transport {
             tried,
             last: Box::new(last),
         })
-    }
-
-    /// The request `build` makes for `server` in `dialect`, or in v3 where
-    /// that server refused the v1 form of the call (`410`).
-    fn request_for(
-        &self,
-        server: &ServerAddr,
-        build: Build<'_>,
-        dialect: Dialect,
-    ) -> Result<(Request, Dialect)> {
-        let req = build(dialect)?;
-        if dialect == Dialect::V1
-            && self
-                .dialects
-                .is_gated(server.label(), (req.method, req.path))
-        {
-            return Ok((build(Dialect::V3)?, Dialect::V3));
-        }
-        Ok((req, dialect))
-    }
-
-    /// One attempt; a v1 call the server refuses with `410` (Nacos 3.0/3.1
-    /// with API compatibility off) is made again at once in v3, within
-    /// what is left of `budget`, and goes to v3 there from then on.
-    fn attempt_or_v3(
-        &self,
-        server: &ServerAddr,
-        build: Build<'_>,
-        req: &Request,
-        dialect: Dialect,
-        budget: Duration,
-        token: Option<&Token>,
-    ) -> Attempt {
-        let started = Instant::now();
-        match self.attempt(server, req, dialect, budget, token) {
-            Attempt::Gone(e) => match build(Dialect::V3) {
-                Ok(v3) => {
-                    self.dialects.gate(server.label(), (req.method, req.path));
-                    let left = budget.saturating_sub(started.elapsed());
-                    self.attempt(server, &v3, Dialect::V3, left, token)
-                }
-                // No v3 form: the refusal is the answer.
-                Err(_) => Attempt::Fail(e),
-            },
-            other => other,
-        }
     }
 
     fn attempt(

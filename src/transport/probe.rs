@@ -1,14 +1,16 @@
 //! Which API a server speaks, found out with a probe on first use
-//! (`Api::Auto`; see `dialect.rs` for what the probes mean).
+//! (`Api::Auto`; see `dialect.rs` for what the probes mean), and the v1
+//! calls a Nacos 3.0/3.1 server gates with `410`, made again in v3.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::auth::Token;
 use crate::dialect::{self, Dialect, V1Probe, V3Probe};
-use crate::error::{snippet, Error};
+use crate::error::{snippet, Error, Result};
 use crate::server_list::ServerAddr;
 use crate::transport::body::{read_capped, BodyError};
-use crate::transport::{Attempt, Transport, CLIENT_VERSION};
+use crate::transport::{Attempt, Build, Request, Transport, CLIENT_VERSION};
 use crate::util;
 
 impl Transport {
@@ -107,6 +109,52 @@ impl Transport {
                 }
             }
             Err(e) => Err(Attempt::Next(self.transport_error(server, e, budget))),
+        }
+    }
+
+    /// The request `build` makes for `server` in `dialect`, or in v3 where
+    /// that server refused the v1 form of the call (`410`).
+    pub(super) fn request_for(
+        &self,
+        server: &ServerAddr,
+        build: Build<'_>,
+        dialect: Dialect,
+    ) -> Result<(Request, Dialect)> {
+        let req = build(dialect)?;
+        if dialect == Dialect::V1
+            && self
+                .dialects
+                .is_gated(server.label(), (req.method, req.path))
+        {
+            return Ok((build(Dialect::V3)?, Dialect::V3));
+        }
+        Ok((req, dialect))
+    }
+
+    /// One attempt; a v1 call the server refuses with `410` (Nacos 3.0/3.1
+    /// with API compatibility off) is made again at once in v3, within
+    /// what is left of `budget`, and goes to v3 there from then on.
+    pub(super) fn attempt_or_v3(
+        &self,
+        server: &ServerAddr,
+        build: Build<'_>,
+        req: &Request,
+        dialect: Dialect,
+        budget: Duration,
+        token: Option<&Token>,
+    ) -> Attempt {
+        let started = Instant::now();
+        match self.attempt(server, req, dialect, budget, token) {
+            Attempt::Gone(e) => match build(Dialect::V3) {
+                Ok(v3) => {
+                    self.dialects.gate(server.label(), (req.method, req.path));
+                    let left = budget.saturating_sub(started.elapsed());
+                    self.attempt(server, &v3, Dialect::V3, left, token)
+                }
+                // No v3 form: the refusal is the answer.
+                Err(_) => Attempt::Fail(e),
+            },
+            other => other,
         }
     }
 }
