@@ -379,6 +379,7 @@ fn threads_but_the_harness() -> usize {
         "failover_files_override_the_server",
         "idle_long_poll_makes_only_a_few_requests",
         "changes_in_every_namespace_and_to_keys_added_later_arrive_at_once",
+        "snapshots_are_private_and_an_open_cache_dir_is_refused",
     ];
     std::fs::read_dir("/proc/self/task")
         .unwrap()
@@ -676,4 +677,55 @@ fn idle_long_poll_makes_only_a_few_requests() {
         assert!(first.initial && first.is_absent(), "{first:?}");
         assert_eq!(w.try_recv(), Err(TryRecvError::Empty));
     }
+}
+
+/// Snapshots are private: directories `0700`, files `0600`; a cache dir
+/// every user may write is refused at `build()`.
+#[cfg(unix)]
+#[test]
+fn snapshots_are_private_and_an_open_cache_dir_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let _g = shared_lock();
+    let dir = support::scratch_dir("private");
+    let c = client_for_cache(&dir);
+    let id = unique("private");
+    c.publish_config(id.as_str(), "password=1").unwrap();
+    assert_eq!(
+        c.get_config(id.as_str()).unwrap().as_deref(),
+        Some("password=1")
+    );
+    let mut files = 0;
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let mode = e.metadata().unwrap().mode() & 0o777;
+            if e.path().is_dir() {
+                assert_eq!(mode, 0o700, "{:?}", e.path());
+                stack.push(e.path());
+            } else {
+                assert_eq!(mode, 0o600, "{:?}", e.path());
+                files += 1;
+            }
+        }
+    }
+    assert!(files >= 1, "no snapshot written");
+    c.shutdown().unwrap();
+    let open = support::scratch_dir("open");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = NacosClient::builder()
+        .server_addr(shared_addr())
+        .cache_dir(&open)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.invalid_field(), Some("cache_dir"), "{e}");
+    assert!(e.to_string().contains("writable by every user"), "{e}");
+}
+
+fn client_for_cache(dir: &std::path::Path) -> NacosClient {
+    NacosClient::builder()
+        .server_addr(shared_addr())
+        .cache_dir(dir)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
 }
