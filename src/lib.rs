@@ -136,7 +136,7 @@ mod worker;
 pub use crossbeam_channel;
 
 pub use crate::builder::ClientBuilder;
-pub use crate::client::{NacosClient, WeakClient};
+pub use crate::client::{BatchOutcome, NacosClient, WeakClient};
 pub use crate::config::DEFAULT_GROUP;
 pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
 pub use crate::config_center::event::ConfigEvent;

@@ -327,3 +327,129 @@ fn calls_from_many_threads_share_one_client() {
     let n = c.list_instances(svc.as_str()).unwrap().hosts.len();
     assert_eq!(n, 40);
 }
+
+/// Many instances in one call: checked first, sent concurrently within one
+/// deadline, each heartbeated, and removed the same way.
+#[test]
+fn many_instances_register_and_deregister_in_one_call() {
+    let c = client();
+    let svc = unique("batch");
+    let many: Vec<Instance> = (0..200u16)
+        .map(|p| Instance::builder("10.70.0.1", 7000 + p).weight(2.0).build())
+        .collect();
+    // One bad instance: refused before anything is sent.
+    let mut bad = many.clone();
+    bad[150].port = 0;
+    let e = c.register_instances(svc.as_str(), &bad).unwrap_err();
+    assert_eq!(e.invalid_field(), Some("port"), "{e}");
+    assert!(e.to_string().contains("instance 150"), "{e}");
+    assert!(c.heartbeat_states().is_empty(), "nothing registered");
+
+    let outcome = c.register_instances(svc.as_str(), &many).unwrap();
+    assert!(
+        outcome.is_complete(),
+        "{:?}",
+        outcome.failed().collect::<Vec<_>>()
+    );
+    assert_eq!(outcome.succeeded().count(), 200);
+    assert_eq!(c.heartbeat_states().len(), 200);
+    let observer = client();
+    assert!(support::eventually(Duration::from_secs(5), || observer
+        .list_instances(svc.as_str())
+        .is_ok_and(|i| i.hosts.len() == 200)));
+
+    let gone = c.deregister_instances(svc.as_str(), &many).unwrap();
+    assert!(gone.is_complete());
+    assert!(c.heartbeat_states().is_empty());
+    assert!(support::eventually(Duration::from_secs(5), || observer
+        .list_instances(svc.as_str())
+        .is_ok_and(|i| i.hosts.is_empty())));
+    c.shutdown().unwrap();
+}
+
+/// A server that takes some instances and refuses others: the outcome says
+/// which, in the order given.
+#[test]
+fn a_batch_says_which_instances_failed() {
+    let server = support::fake::FakeServer::start(|head| {
+        if head.starts_with("GET /nacos/v1/ns/operator/metrics") {
+            return Some(support::fake::ok(support::V1_METRICS));
+        }
+        // Odd ports are refused (a 400 is final: no retry).
+        let odd = ["port=1&", "port=3&", "port=5&"]
+            .iter()
+            .any(|p| head.contains(p));
+        Some(if odd {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\n\r\nrefused".to_string()
+        } else {
+            support::fake::ok("ok")
+        })
+    });
+    let c = NacosClient::builder()
+        .server_addr(server.addr())
+        .auto_heartbeat(false)
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let all: Vec<Instance> = (0..6u16)
+        .map(|p| Instance::new("10.70.0.2", p + 1))
+        .collect();
+    let outcome = c.register_instances("svc", &all).unwrap();
+    assert!(!outcome.is_complete());
+    let ok: Vec<u16> = outcome.succeeded().map(|i| i.port).collect();
+    let failed: Vec<u16> = outcome.failed().map(|(i, _)| i.port).collect();
+    assert_eq!(ok, [2, 4, 6]);
+    assert_eq!(failed, [1, 3, 5]);
+    assert!(outcome.failed().all(|(_, e)| e.status() == Some(400)));
+    c.shutdown().unwrap();
+}
+
+/// The naming failover switch, in the Java client's layout: on, lookups
+/// and subscriptions answer from the service's failover file; off, from the
+/// server again.
+#[test]
+fn the_failover_switch_answers_from_files_while_on() {
+    let dir = support::scratch_dir("failover");
+    let c = NacosClient::builder()
+        .server_addr(RNacos::shared().addr())
+        .cache_dir(&dir)
+        .poll_interval(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let svc = unique("fo");
+    c.register_instance(svc.as_str(), &Instance::new("10.71.0.1", 7100))
+        .unwrap();
+    let failover = dir.join("failover");
+    std::fs::create_dir_all(&failover).unwrap();
+    let file = failover.join(format!("DEFAULT_GROUP%40%40{svc}"));
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"name":"DEFAULT_GROUP@@{svc}","clusters":"","cacheMillis":10000,"hosts":[{{"ip":"10.71.9.9","port":7199,"weight":1.0,"healthy":true,"enabled":true,"ephemeral":true,"clusterName":"DEFAULT","metadata":{{}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let ips = |c: &NacosClient| -> Vec<String> {
+        c.list_instances(svc.as_str())
+            .map(|i| i.hosts.into_iter().map(|h| h.ip).collect())
+            .unwrap_or_default()
+    };
+    assert!(support::eventually(Duration::from_secs(5), || ips(&c) == ["10.71.0.1"]));
+    let w = c.watch(svc.as_str()).unwrap();
+    assert_eq!(
+        w.recv_timeout(Duration::from_secs(5)).unwrap().instances[0].ip,
+        "10.71.0.1"
+    );
+    let switch = failover.join("00-00---000-VIPSRV_FAILOVER_SWITCH-000---00-00");
+    std::fs::write(&switch, "1\n").unwrap();
+    assert!(support::eventually(Duration::from_secs(3), || c.naming_failover_active()));
+    assert_eq!(ips(&c), ["10.71.9.9"]);
+    let ev = w.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(ev.instances[0].ip, "10.71.9.9", "{ev:?}");
+    std::fs::write(&switch, "0\n").unwrap();
+    assert!(support::eventually(Duration::from_secs(3), || !c.naming_failover_active()));
+    assert!(support::eventually(Duration::from_secs(5), || ips(&c) == ["10.71.0.1"]));
+    let back = w.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(back.instances[0].ip, "10.71.0.1");
+    c.shutdown().unwrap();
+}

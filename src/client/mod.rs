@@ -2,8 +2,11 @@
 //! subsystems and lists every public call, each a short delegation
 //! (naming calls in `naming.rs`, config calls in `config.rs`).
 
+mod batch;
 mod config;
 mod naming;
+
+pub use batch::BatchOutcome;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};

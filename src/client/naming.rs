@@ -336,13 +336,24 @@ impl NacosClient {
         self.inner.subscriptions.clear();
     }
 
+    /// Whether the naming failover switch is on: the cache dir's
+    /// `failover/00-00---000-VIPSRV_FAILOVER_SWITCH-000---00-00` says `1`
+    /// (the Java client's layout). Then every lookup and subscription of a
+    /// service with a failover file (`failover/<group>%40%40<service>`,
+    /// `ServiceInfo` JSON) answers from that file, not from the servers;
+    /// the switch is read at most once a second, and turning it on or off
+    /// is logged.
+    pub fn naming_failover_active(&self) -> bool {
+        self.inner.subscriptions.failover_active()
+    }
+
     /// How many (service, clusters) pairs are being polled.
     pub fn subscribed_services(&self) -> usize {
         self.inner.subscriptions.len()
     }
 
     /// Resolves a service against the client's defaults and validates it.
-    fn target(&self, service: impl Into<ServiceName>) -> Result<Target> {
+    pub(super) fn target(&self, service: impl Into<ServiceName>) -> Result<Target> {
         service.into().resolve(&self.ctx().config)
     }
 }

@@ -34,7 +34,21 @@ pub(crate) fn validate_identity(inst: &Instance) -> Result<()> {
 }
 
 pub(crate) fn register(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
-    ctx.send(&|d| {
+    register_timed(ctx, key, inst, Timing::default())
+}
+
+/// Registers within what is `left` of the caller's deadline.
+pub(crate) fn register_within(
+    ctx: &Context,
+    key: &ServiceKey,
+    inst: &Instance,
+    left: Duration,
+) -> Result<()> {
+    register_timed(ctx, key, inst, Timing::within(left))
+}
+
+fn register_timed(ctx: &Context, key: &ServiceKey, inst: &Instance, timing: Timing) -> Result<()> {
+    ctx.send_timed(timing, &|d| {
         Ok(match d {
             Dialect::V1 => v1::register_request(key, inst),
             Dialect::V3 => v3::register_request(key, inst),

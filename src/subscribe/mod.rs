@@ -15,6 +15,7 @@
 mod body;
 mod disk_cache;
 mod event;
+mod failover;
 mod poller;
 mod registry;
 mod state;
@@ -42,6 +43,8 @@ pub use self::state::SubscriptionState;
 pub(crate) struct Subscriptions {
     ctx: Arc<Context>,
     registry: Registry,
+    /// The naming failover switch and files.
+    failover: failover::Failover,
     channels: Channels,
     workers: Workers,
     /// Whether the poller runs (it starts with the first subscription).
@@ -54,6 +57,7 @@ impl Subscriptions {
     pub(crate) fn new(ctx: Arc<Context>) -> Arc<Subscriptions> {
         Arc::new_cyclic(|me| Subscriptions {
             registry: Registry::new(&ctx.config),
+            failover: failover::Failover::new(&ctx.config),
             ctx,
             channels: Channels::new(),
             workers: Workers::new(),
@@ -93,6 +97,9 @@ impl Subscriptions {
     /// subscribed, else from the server, else (no server answering) from
     /// the lists loaded at start.
     pub(crate) fn list(&self, target: &Target) -> Result<ServiceInfo> {
+        if let Some((info, _)) = self.failover.list(target) {
+            return Ok(info);
+        }
         if let Some(info) = self.registry.cached(target) {
             return Ok(info);
         }
@@ -111,6 +118,11 @@ impl Subscriptions {
             }
             other => other,
         }
+    }
+
+    /// Whether the naming failover switch is on.
+    pub(crate) fn failover_active(&self) -> bool {
+        self.failover.active()
     }
 
     pub(crate) fn state(&self, target: &Target) -> Option<SubscriptionState> {
