@@ -72,16 +72,10 @@ impl NacosClient {
         for (n, inst) in instances.iter().enumerate() {
             api::validate_instance(inst).map_err(|e| at(n, e))?;
         }
-        let (ctx, hb) = (self.ctx(), &self.inner.heartbeats);
-        let auto = ctx.config.auto_heartbeat;
+        let ctx = self.ctx();
         Ok(self.each(instances, |inst, left| {
             api::register_within(ctx, &key, inst, left)?;
-            if inst.ephemeral && auto {
-                hb.add(&key, inst)
-            } else {
-                hb.remove(&BeatKey::new(&key, inst), Duration::ZERO);
-                Ok(())
-            }
+            self.beat_after_register(&key, inst)
         }))
     }
 

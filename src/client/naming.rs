@@ -12,7 +12,8 @@ use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::select;
 use crate::naming::service::{
-    ServiceDetail, ServiceInfo, ServiceList, ServiceName, ServicePage, ServiceSpec, Target,
+    ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
+    Target,
 };
 use crate::subscribe::{ServiceEvent, SubscriptionState};
 use crate::transport::Method;
@@ -36,13 +37,19 @@ impl NacosClient {
     ) -> Result<()> {
         let key = self.target(service)?.service;
         api::validate_instance(instance)?;
-        let hb = &self.inner.heartbeats;
         api::register(self.ctx(), &key, instance)?;
+        self.beat_after_register(&key, instance)
+    }
+
+    /// After a registration: heartbeats for an ephemeral instance (when
+    /// automatic), none for a persistent one (re-registered as persistent:
+    /// no more beats).
+    pub(super) fn beat_after_register(&self, key: &ServiceKey, instance: &Instance) -> Result<()> {
+        let hb = &self.inner.heartbeats;
         if instance.ephemeral && self.ctx().config.auto_heartbeat {
-            hb.add(&key, instance)
+            hb.add(key, instance)
         } else {
-            // Re-registered as persistent: no more beats.
-            hb.remove(&BeatKey::new(&key, instance), Duration::ZERO);
+            hb.remove(&BeatKey::new(key, instance), Duration::ZERO);
             Ok(())
         }
     }
