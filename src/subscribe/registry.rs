@@ -22,6 +22,10 @@ use crate::subscribe::event::{diff, EmptyGuard, ServiceEvent};
 use crate::subscribe::state::SubscriptionState;
 use crate::util::{later, lock};
 
+mod due;
+
+use due::{jittered, Due};
+
 /// Errors back off up to this, whatever the interval.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// After a failed poll the entry is tried again after its interval, then
@@ -110,41 +114,6 @@ struct Table {
     /// others at once (the server is back).
     any_failing: bool,
     closed: bool,
-}
-
-impl Table {
-    /// Queues `e` (idle) for its due time.
-    fn schedule(&mut self, id: u64, due: Instant, target: &Arc<Target>) {
-        self.due.push(Reverse(Due {
-            at: due,
-            id,
-            target: target.clone(),
-        }));
-    }
-}
-
-/// An item of the due queue, ordered by time (then entry id).
-struct Due {
-    at: Instant,
-    id: u64,
-    target: Arc<Target>,
-}
-
-impl PartialEq for Due {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.id) == (other.at, other.id)
-    }
-}
-impl Eq for Due {}
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Due {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.id).cmp(&(other.at, other.id))
-    }
 }
 
 /// Every subscription of one client.
@@ -527,45 +496,15 @@ impl Registry {
         let (id, due, ok) = (e.id, e.next_due, e.failures == 0);
         t.schedule(id, due, &job.target);
         let wake = t.planned.is_none_or(|p| due < p);
-        let revived = ok && revive(t);
+        let revived = ok && t.revive();
         wake || revived
     }
 
     /// Makes every failing entry due at once (a request to the servers
     /// succeeded: they answer again); `true` when there was one.
     pub(crate) fn revive_failing(&self) -> bool {
-        revive(&mut self.lock())
+        self.lock().revive()
     }
-}
-
-/// See [`Registry::revive_failing`].
-fn revive(t: &mut Table) -> bool {
-    if !t.any_failing {
-        return false;
-    }
-    t.any_failing = false;
-    let now = Instant::now();
-    let revived: Vec<(u64, Arc<Target>)> = t
-        .entries
-        .values_mut()
-        .filter(|e| e.failures > 0 && !e.in_flight)
-        .map(|e| {
-            e.next_due = now;
-            (e.id, e.target.clone())
-        })
-        .collect();
-    for (id, target) in &revived {
-        t.schedule(*id, now, target);
-    }
-    !revived.is_empty()
-}
-
-impl Registry {}
-
-/// `d` give or take up to 10%, so services subscribed together drift apart
-/// instead of being polled in one burst every interval.
-fn jittered(d: Duration) -> Duration {
-    d.mul_f64(0.9 + 0.2 * crate::util::random_f64())
 }
 
 #[cfg(test)]
