@@ -18,6 +18,9 @@ export NACOS_PYTHON="$PWD/$venv/bin/python"
 # Every feature on (`aksk` signing included), so every test runs. The v3
 # conformance suite (tests/v3_conformance.rs, against a fake written from
 # the Java controllers) is part of it.
+# tests/examples.rs runs the examples' `main` (cargo test builds them only
+# in test mode).
+cargo build --examples --all-features
 cargo test --all-targets --all-features
 cargo test --doc --all-features
 

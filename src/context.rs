@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::metrics::{Operation, Recorder};
 use crate::transport::{Build, Response, Timing, Transport};
 
 /// The settings, the transport and the delivery pool of one client.
@@ -22,6 +23,8 @@ pub(crate) struct Context {
     pub(crate) transport: Transport,
     /// Runs every listener (service and config) on per-listener queues.
     pub(crate) delivery: Delivery,
+    /// What the client did, as numbers.
+    pub(crate) metrics: Arc<Recorder>,
     closed: AtomicBool,
     /// The heartbeat interval servers advise, in ms (0: none seen yet).
     advised_beat_ms: AtomicU64,
@@ -33,29 +36,36 @@ impl Context {
             crate::config::Servers::Fixed(list) => list.clone(),
             crate::config::Servers::Endpoint { .. } => Vec::new(),
         };
-        let transport = Transport::new(&config, initial);
+        let metrics = Arc::new(Recorder::default());
+        let transport = Transport::new(&config, initial, metrics.clone());
         Arc::new(Context {
             config,
             transport,
-            delivery: Delivery::new(),
+            delivery: Delivery::new(metrics.clone()),
+            metrics,
             closed: AtomicBool::new(false),
             advised_beat_ms: AtomicU64::new(0),
         })
     }
 
-    /// Sends one call, written for each server in the API it speaks
+    /// Sends one call of `op`, written for each server in the API it speaks
     /// (`build`), unless the client is shut down. A call cut short by the
     /// shutdown fails with [`Error::Shutdown`] too.
-    pub(crate) fn send(&self, build: Build<'_>) -> Result<Response> {
-        self.send_timed(Timing::default(), build)
+    pub(crate) fn send(&self, op: Operation, build: Build<'_>) -> Result<Response> {
+        self.send_timed(op, Timing::default(), build)
     }
 
     /// [`send`](Self::send) with a shorter deadline or a hold.
-    pub(crate) fn send_timed(&self, timing: Timing, build: Build<'_>) -> Result<Response> {
+    pub(crate) fn send_timed(
+        &self,
+        op: Operation,
+        timing: Timing,
+        build: Build<'_>,
+    ) -> Result<Response> {
         if self.is_closed() {
             return Err(Error::Shutdown);
         }
-        match self.transport.send(timing, build) {
+        match self.transport.send(op, timing, build) {
             Err(_) if self.is_closed() => Err(Error::Shutdown),
             other => other,
         }

@@ -11,9 +11,10 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::handler::EventHandler;
+use crate::metrics::Recorder;
 use crate::util::lock;
 use crate::worker::{guarded, Pool, Workers};
 
@@ -55,6 +56,7 @@ pub(crate) struct Delivery {
     /// Listeners with events to run, and the threads that run them.
     ready: Pool<Arc<dyn Drain>>,
     workers: Workers,
+    metrics: Arc<Recorder>,
 }
 
 impl fmt::Debug for Delivery {
@@ -66,10 +68,11 @@ impl fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    pub(crate) fn new() -> Delivery {
+    pub(crate) fn new(metrics: Arc<Recorder>) -> Delivery {
         Delivery {
             ready: Pool::new("deliver-", POOL_THREADS),
             workers: Workers::new(),
+            metrics,
         }
     }
 
@@ -106,6 +109,8 @@ pub(crate) struct Listener<E> {
     /// Locked only by the pool thread draining this listener.
     handler: Mutex<Option<Box<dyn EventHandler<E>>>>,
     queue: Mutex<Queue<E>>,
+    /// The client's counters, known from the first event pushed.
+    metrics: OnceLock<Arc<Recorder>>,
 }
 
 impl<E> fmt::Debug for Listener<E> {
@@ -126,6 +131,7 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
                 scheduled: false,
                 removed: false,
             }),
+            metrics: OnceLock::new(),
         })
     }
 
@@ -135,9 +141,12 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
         if q.removed {
             return;
         }
+        let metrics = self.metrics.get_or_init(|| delivery.metrics.clone());
+        metrics.queued(1);
         q.bytes = q.bytes.saturating_add(event.weight());
         q.events.push_back(event);
         if q.events.len() > QUEUE_CAP || (q.bytes > QUEUE_BYTES && q.events.len() > 1) {
+            metrics.merged(q.events.len());
             let waiting = std::mem::take(&mut q.events).into_iter().map(owned);
             let merged = merge_all(waiting);
             q.bytes = merged.as_ref().map_or(0, Coalesce::weight);
@@ -162,6 +171,9 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Listener<E> {
         {
             let mut q = lock(&self.queue);
             q.removed = true;
+            if let Some(metrics) = self.metrics.get() {
+                metrics.unqueued(q.events.len());
+            }
             q.events.clear();
             q.bytes = 0;
         }
@@ -191,6 +203,9 @@ impl<E: Clone + Coalesce + Send + Sync + 'static> Drain for Listener<E> {
                     }
                 }
             };
+            if let Some(metrics) = self.metrics.get() {
+                metrics.delivered();
+            }
             let mut handler = lock(&self.handler);
             if let Some(h) = handler.as_mut() {
                 let event = owned(event);
@@ -225,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_listener_that_falls_behind_gets_merged_events_not_fewer() {
-        let pool = Delivery::new();
+        let pool = Delivery::new(Default::default());
         let (tx, rx) = crossbeam_channel::unbounded();
         // The handler holds its first event until the gate opens: the
         // queue fills up behind it.
@@ -260,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_queue_of_heavy_events_is_merged_by_bytes() {
-        let pool = Delivery::new();
+        let pool = Delivery::new(Default::default());
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
         let (gate, held) = crossbeam_channel::bounded::<()>(0);
         let l = Listener::new(move |v: &Vec<u8>| {
@@ -288,7 +303,7 @@ mod tests {
 
     #[test]
     fn slow_or_panicking_listener_does_not_block_others() {
-        let pool = Delivery::new();
+        let pool = Delivery::new(Default::default());
         let (slow_tx, slow_rx) = crossbeam_channel::unbounded();
         let slow = Listener::new(move |e: &u32| {
             std::thread::sleep(Duration::from_millis(500));
@@ -324,7 +339,7 @@ mod tests {
 
     #[test]
     fn a_listener_can_remove_itself() {
-        let pool = Delivery::new();
+        let pool = Delivery::new(Default::default());
         let slot: Arc<Mutex<Option<Arc<Listener<u32>>>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = crossbeam_channel::unbounded();
         let me = slot.clone();

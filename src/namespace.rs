@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::context::Context;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::metrics::Operation;
 use crate::serde_util::null_default;
 use crate::transport::{Method, Module, Request};
 
@@ -62,7 +63,7 @@ struct Listed {
 }
 
 pub(crate) fn list(ctx: &Context) -> Result<Vec<Namespace>> {
-    let resp = ctx.send(&|d| {
+    let resp = ctx.send(Operation::Server, &|d| {
         Ok(match d {
             Dialect::V1 => Request::new(Method::Get, Module::Naming, V1_NAMESPACES),
             Dialect::V3 => Request::new(Method::Get, Module::Naming, V3_NAMESPACES),

@@ -545,7 +545,7 @@ mod tests {
     fn no_event_is_lost_to_a_spinning_reader() {
         use crate::delivery::{Delivery, Listener};
         const N: u32 = 200_000;
-        let pool = Arc::new(Delivery::new());
+        let pool = Arc::new(Delivery::new(Default::default()));
         let slot: Slot<Arc<Listener<Vec<u32>>>> = Arc::new(Mutex::new(None));
         let s = slot.clone();
         let w = watcher::<Vec<u32>, ()>(move |feed| {

@@ -125,6 +125,8 @@ pub(crate) struct Workers {
     stop_tx: Mutex<Option<Sender<()>>>,
     stop_rx: Receiver<()>,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Threads joined before shutdown that had panicked, for its report.
+    panicked: Mutex<Vec<String>>,
 }
 
 impl Workers {
@@ -134,6 +136,7 @@ impl Workers {
             stop_tx: Mutex::new(Some(tx)),
             stop_rx: rx,
             handles: Mutex::new(Vec::new()),
+            panicked: Mutex::new(Vec::new()),
         }
     }
 
@@ -156,7 +159,22 @@ impl Workers {
             .name(name)
             .spawn(move || body(stop))
             .map_err(Error::Thread)?;
-        lock(&self.handles).push(handle);
+        let mut handles = lock(&self.handles);
+        // Threads that ended on their own (a watch dropped) are joined now,
+        // so the list holds only running ones.
+        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *handles)
+            .into_iter()
+            .partition(JoinHandle::is_finished);
+        *handles = running;
+        handles.push(handle);
+        drop(handles);
+        for h in done {
+            let name = h.thread().name().unwrap_or("nacos").to_string();
+            if h.join().is_err() {
+                log::error!("nacos: background thread {name} panicked");
+                lock(&self.panicked).push(format!("thread {name} panicked"));
+            }
+        }
         Ok(())
     }
 
@@ -167,7 +185,7 @@ impl Workers {
         lock(&self.stop_tx).take();
         let handles = std::mem::take(&mut *lock(&self.handles));
         let me = thread::current().id();
-        let mut problems = Vec::new();
+        let mut problems = std::mem::take(&mut *lock(&self.panicked));
         for h in handles {
             if h.thread().id() == me {
                 continue;

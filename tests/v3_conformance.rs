@@ -14,7 +14,9 @@ mod support;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use nacos_blocking::{Api, ConfigEvent, Instance, NacosClient, ServicePage, ServiceSpec};
+use nacos_blocking::{
+    Api, ConfigEvent, Instance, NacosClient, ServicePage, ServiceQuery, ServiceSpec,
+};
 use support::fake::{response, FakeServer};
 use support::fake_v3::{FakeV3, Generation};
 use support::{
@@ -382,16 +384,30 @@ fn the_whole_client_works(fake: &FakeV3, c: &NacosClient, tag: &str) {
         .unwrap()
         .names
         .contains(&svc));
-    // Services of their own.
+    // Services of their own, seen come and go by a catalog watch.
+    let catalog = c
+        .watch_services(
+            ServiceQuery::new()
+                .pattern(format!("{tag}-svc*"))
+                .every(Duration::from_millis(200)),
+        )
+        .unwrap();
+    let seen = catalog.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(seen.initial && seen.services.is_empty(), "{seen:?}");
     let other = unique(&format!("{tag}-svc"));
     c.create_service(&other, &ServiceSpec::new().protect_threshold(0.5))
         .unwrap();
+    let seen = catalog.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(seen.added, std::slice::from_ref(&other));
     assert_eq!(c.get_service(&other).unwrap().protect_threshold, 0.5);
     c.update_service(&other, &ServiceSpec::new().protect_threshold(0.25))
         .unwrap();
     assert_eq!(c.get_service(&other).unwrap().protect_threshold, 0.25);
     c.delete_service(&other).unwrap();
     assert!(c.get_service(&other).is_err());
+    let seen = catalog.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(seen.removed, std::slice::from_ref(&other));
+    drop(catalog);
     // Configs: publish, read, watch, change, remove.
     let id = unique(&format!("{tag}-cfg"));
     c.publish_config(id.as_str(), "one").unwrap();

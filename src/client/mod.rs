@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::builder::ClientBuilder;
+use crate::catalog::Catalogs;
 use crate::config::Servers;
 use crate::config_center::ConfigWatch;
 use crate::context::Context;
@@ -82,6 +83,7 @@ struct Inner {
     ctx: Arc<Context>,
     heartbeats: Arc<Heartbeats>,
     subscriptions: Arc<Subscriptions>,
+    catalogs: Catalogs,
     configs: Arc<ConfigWatch>,
     /// The address-server refresh, when the servers come from an endpoint.
     address: Workers,
@@ -106,6 +108,8 @@ impl Inner {
         self.ctx.close();
         problems.extend(self.address.shutdown());
         problems.extend(self.heartbeats.shutdown());
+        // Before the subscriptions: a catalog watch may hold some.
+        problems.extend(self.catalogs.shutdown());
         problems.extend(self.subscriptions.shutdown());
         problems.extend(self.configs.shutdown());
         problems.extend(self.ctx.delivery.shutdown());
@@ -166,10 +170,12 @@ impl NacosClient {
 
     fn start(builder: ClientBuilder) -> Result<NacosClient> {
         let ctx = Context::new(builder.into_config()?);
+        let subscriptions = Subscriptions::new(ctx.clone());
         let client = NacosClient {
             inner: Arc::new(Inner {
                 heartbeats: Heartbeats::new(ctx.clone()),
-                subscriptions: Subscriptions::new(ctx.clone()),
+                catalogs: Catalogs::new(ctx.clone(), subscriptions.clone()),
+                subscriptions,
                 configs: ConfigWatch::new(ctx.clone()),
                 address: Workers::new(),
                 stopping: AtomicBool::new(false),
@@ -203,6 +209,26 @@ impl NacosClient {
         } else {
             Err(Error::ShutdownIncomplete { problems })
         }
+    }
+
+    /// What this client did since it was built, as numbers: calls, failures
+    /// and latency per [`Operation`](crate::metrics::Operation), requests
+    /// and failovers per server, logins, idle and changed subscription
+    /// polls, events delivered, merged and waiting. Cheap: counters are
+    /// kept as the client works, and this copies them.
+    ///
+    /// ```no_run
+    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1:8848")?;
+    /// use nacos_blocking::metrics::Operation;
+    /// let m = client.metrics();
+    /// if let Some(beats) = m.operation(Operation::Beat) {
+    ///     println!("{} beats, {} failed, p99 {:?}", beats.calls, beats.failures.total(), beats.p99);
+    /// }
+    /// println!("{m}"); // a small table
+    /// # Ok::<(), nacos_blocking::Error>(())
+    /// ```
+    pub fn metrics(&self) -> crate::Metrics {
+        self.ctx().metrics.snapshot()
     }
 
     /// A handle that does not keep the client running ([`WeakClient`]):

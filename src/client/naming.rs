@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::NacosClient;
+use crate::catalog::{CatalogEvent, ServiceQuery};
 use crate::error::{Error, Result};
 use crate::handler::EventHandler;
 use crate::heartbeat::{BeatKey, HeartbeatState};
@@ -321,6 +322,51 @@ impl NacosClient {
     pub fn watch(&self, service: impl Into<ServiceName>) -> Result<Watcher<ServiceEvent>> {
         let target = self.target(service)?;
         self.inner.subscriptions.watch(target)
+    }
+
+    /// Events when services appear in or leave a namespace and group
+    /// (only those whose name matches the query's pattern, if it has one):
+    /// first an [initial](CatalogEvent::initial) event listing every
+    /// matching service, then one per change. The catalog is polled through
+    /// the paged service list (v1 `/v1/ns/service/list`, v3 the admin
+    /// list) every [`ServiceQuery::every`], else the client's
+    /// `poll_interval`, else 10 s; an answer that did not change costs no
+    /// decode. One thread per watch, `nacos-svcs-<n>`, ended by dropping
+    /// the watcher. A failed poll sends nothing (the next comes one
+    /// interval later, then two); an empty catalog right after a full one
+    /// is reported only when the next poll agrees. With
+    /// [`ServiceQuery::keep_subscribed`] each matching service is also
+    /// subscribed while it is there. The Java 3.x client's fuzzy watch
+    /// (gRPC only) does this by push.
+    ///
+    /// A bad pattern, group or namespace is refused before any request.
+    ///
+    /// ```no_run
+    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+    /// use nacos_blocking::ServiceQuery;
+    /// let services = client.watch_services(ServiceQuery::new().pattern("order-*"))?;
+    /// for event in &services {
+    ///     for name in &event.added {
+    ///         println!("{name} appeared");
+    ///     }
+    ///     for name in &event.removed {
+    ///         println!("{name} left");
+    ///     }
+    /// }
+    /// # Ok::<(), nacos_blocking::Error>(())
+    /// ```
+    pub fn watch_services(&self, query: ServiceQuery) -> Result<Watcher<CatalogEvent>> {
+        self.inner.catalogs.watch(query)
+    }
+
+    /// [`watch_services`](Self::watch_services) delivered to `handler` (a
+    /// closure or a channel sender) instead; dropping the guard ends it.
+    pub fn subscribe_services(
+        &self,
+        query: ServiceQuery,
+        handler: impl EventHandler<CatalogEvent>,
+    ) -> Result<Subscription> {
+        self.inner.catalogs.subscribe(query, handler)
     }
 
     /// How polling a subscribed service goes (last success, failures in a

@@ -7,6 +7,7 @@ use crate::context::Context;
 use crate::dialect::Dialect;
 use crate::envelope;
 use crate::error::{Error, Result};
+use crate::metrics::Operation;
 use crate::transport::{Method, Module, Request, Response};
 
 const CONFIGS: &str = "/v1/cs/configs";
@@ -191,8 +192,8 @@ fn server_md5(header: Option<String>) -> String {
 }
 
 /// Asks the servers only, without touching the snapshot.
-pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
-    let resp = ctx.send(&|d| {
+pub(crate) fn read(ctx: &Context, op: Operation, key: &ConfigKey) -> Result<Fetched> {
+    let resp = ctx.send(op, &|d| {
         Ok(match d {
             // 1.4.8 `ClientWorker.getServerConfig`: 404 is "no such config".
             Dialect::V1 => config_request(Method::Get, key).answers(&[404]),
@@ -229,7 +230,7 @@ pub(crate) fn read(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
 
 /// Asks the servers only; records the answer in the snapshot.
 pub(crate) fn fetch(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
-    let fetched = read(ctx, key)?;
+    let fetched = read(ctx, Operation::ConfigRead, key)?;
     snapshot::keep(&ctx.config, key, fetched.content.as_deref());
     Ok(fetched)
 }
@@ -302,7 +303,7 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
     }
     let cas = publish.cas_md5.as_deref();
     let resp = ctx
-        .send(&|d| {
+        .send(Operation::ConfigWrite, &|d| {
             let req = match d {
                 Dialect::V1 => config_request(Method::Post, key)
                     .param("content", content)
@@ -342,7 +343,7 @@ fn lost_cas(e: &Error) -> bool {
 
 /// Removes a config. Removing one that does not exist succeeds.
 pub(crate) fn remove(ctx: &Context, key: &ConfigKey) -> Result<()> {
-    let resp = ctx.send(&|d| {
+    let resp = ctx.send(Operation::ConfigWrite, &|d| {
         Ok(match d {
             Dialect::V1 => config_request(Method::Delete, key),
             Dialect::V3 => v3::remove_request(key),

@@ -252,6 +252,7 @@ impl ConfigWatch {
             return false;
         }
         log::debug!("nacos: config {key} changed (md5 {md5:?})");
+        self.ctx.metrics.config_changed();
         entry.md5 = md5;
         entry.content = content.clone();
         entry.config_type = config_type.clone();

@@ -17,6 +17,7 @@ use crate::config_center::listen::ConfigWatch;
 use crate::config_center::{protocol, snapshot};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::metrics::Operation;
 use crate::transport::{Method, Module, Request, Timing};
 use crate::worker::StopSignal;
 
@@ -66,7 +67,9 @@ fn listen(
         }),
     };
     Ok(protocol::decode_changed(
-        &cw.ctx.send_timed(timing, &build)?.body,
+        &cw.ctx
+            .send_timed(Operation::ConfigPoll, timing, &build)?
+            .body,
     ))
 }
 
@@ -78,7 +81,7 @@ fn read_round(cw: &ConfigWatch, items: &[(ConfigKey, String)]) -> Outcome {
         if !cw.is_watched(key) {
             continue;
         }
-        match api::read(&cw.ctx, key) {
+        match api::read(&cw.ctx, Operation::ConfigPoll, key) {
             // The server's MD5 is the one held: nothing to decode or hash.
             Ok(f) if !f.md5.is_empty() && f.md5 == *held => {}
             Ok(f) => {

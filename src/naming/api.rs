@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::context::Context;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::metrics::Operation;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, InstanceDetail, DEFAULT_CLUSTER};
 use crate::naming::service::{
@@ -48,7 +49,7 @@ pub(crate) fn register_within(
 }
 
 fn register_timed(ctx: &Context, key: &ServiceKey, inst: &Instance, timing: Timing) -> Result<()> {
-    ctx.send_timed(timing, &|d| {
+    ctx.send_timed(Operation::Register, timing, &|d| {
         Ok(match d {
             Dialect::V1 => v1::register_request(key, inst),
             Dialect::V3 => v3::register_request(key, inst),
@@ -73,7 +74,7 @@ pub(crate) fn deregister_within(
     inst: &Instance,
     left: Duration,
 ) -> Result<()> {
-    ctx.send_timed(Timing::within(left), &|d| {
+    ctx.send_timed(Operation::Deregister, Timing::within(left), &|d| {
         Ok(match d {
             Dialect::V1 => v1::deregister_request(key, inst),
             Dialect::V3 => v3::deregister_request(key, inst),
@@ -83,7 +84,7 @@ pub(crate) fn deregister_within(
 }
 
 pub(crate) fn update(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
-    ctx.send(&|d| {
+    ctx.send(Operation::UpdateInstance, &|d| {
         Ok(match d {
             Dialect::V1 => v1::update_request(key, inst),
             Dialect::V3 => v3::update_request(key, inst),
@@ -126,7 +127,7 @@ pub(crate) fn get_instance(
         }
     };
     let key = &target.service;
-    let resp = ctx.send(&|d| {
+    let resp = ctx.send(Operation::GetInstance, &|d| {
         Ok(match d {
             Dialect::V1 => v1::detail_request(key, ip, port, cluster),
             Dialect::V3 => v3::detail_request(key, ip, port, cluster),
@@ -163,7 +164,8 @@ pub(crate) fn get_instance(
     Ok(detail.into_instance(ip, port, cluster, listed.as_ref()))
 }
 
-/// An instance list as a server sent it, to be decoded by [`decode_list`].
+/// An answer as a server sent it (an instance list, to be decoded by
+/// [`decode_list`]; a page of service names).
 #[derive(Debug)]
 pub(crate) struct RawList {
     pub(crate) dialect: Dialect,
@@ -183,9 +185,14 @@ impl RawList {
     }
 }
 
-/// The raw list answer for `target` (every instance, healthy or not).
-pub(crate) fn fetch_instance_list(ctx: &Context, target: &Target) -> Result<RawList> {
-    let resp = ctx.send(&|d| {
+/// The raw list answer for `target` (every instance, healthy or not),
+/// counted as `op` (a caller's list or a subscription's poll).
+pub(crate) fn fetch_instance_list(
+    ctx: &Context,
+    op: Operation,
+    target: &Target,
+) -> Result<RawList> {
+    let resp = ctx.send(op, &|d| {
         Ok(match d {
             Dialect::V1 => v1::list_request(target),
             Dialect::V3 => v3::list_request(target),
@@ -239,7 +246,7 @@ pub(crate) fn decode_instance_list(target: &Target, body: &str) -> Result<Servic
 /// Every instance of `target` from the server (the cluster filter applied
 /// here too, since some servers ignore it).
 pub(crate) fn query_instances(ctx: &Context, target: &Target) -> Result<ServiceInfo> {
-    let raw = fetch_instance_list(ctx, target)?;
+    let raw = fetch_instance_list(ctx, Operation::ListInstances, target)?;
     decode_list(target, &raw)
 }
 
@@ -266,7 +273,7 @@ pub(crate) fn beat(
     beat: &BeatInfo<'_>,
     light: bool,
 ) -> Result<BeatResult> {
-    let resp = ctx.send(&|d| match d {
+    let resp = ctx.send(Operation::Beat, &|d| match d {
         Dialect::V1 => v1::beat_request(key, beat, light),
         Dialect::V3 => Ok(v3::beat_request(key, beat)),
     })?;
@@ -278,7 +285,7 @@ pub(crate) fn beat(
 
 /// A service's settings.
 pub(crate) fn get_service(ctx: &Context, key: &ServiceKey) -> Result<ServiceDetail> {
-    let resp = ctx.send(&|d| {
+    let resp = ctx.send(Operation::Services, &|d| {
         Ok(match d {
             Dialect::V1 => v1::service_request(Method::Get, key),
             Dialect::V3 => v3::service_get_request(key),
@@ -305,7 +312,7 @@ pub(crate) fn write_service(
         ));
     }
     let selector = spec.selector.as_deref();
-    ctx.send(&|d| {
+    ctx.send(Operation::Services, &|d| {
         Ok(match d {
             Dialect::V1 => {
                 let metadata =
@@ -322,7 +329,7 @@ pub(crate) fn write_service(
 }
 
 pub(crate) fn delete_service(ctx: &Context, key: &ServiceKey) -> Result<()> {
-    ctx.send(&|d| {
+    ctx.send(Operation::Services, &|d| {
         Ok(match d {
             Dialect::V1 => v1::service_request(Method::Delete, key),
             Dialect::V3 => v3::service_delete_request(key),
@@ -341,23 +348,47 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
     let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
     validate::name("group", group)?;
     validate::namespace(namespace)?;
-    let (no, size) = (page.page_no, page.page_size);
-    let resp = ctx.send(&|d| {
+    let raw = fetch_service_page(ctx, namespace, group, page.page_no, page.page_size)?;
+    Ok(decode_service_page(group, &raw)?.0)
+}
+
+/// Page `no` of `size` service names of `namespace`/`group` as the server
+/// sent it (checked by the caller), for [`decode_service_page`].
+pub(crate) fn fetch_service_page(
+    ctx: &Context,
+    namespace: &str,
+    group: &str,
+    no: u32,
+    size: u32,
+) -> Result<RawList> {
+    let resp = ctx.send(Operation::Services, &|d| {
         Ok(match d {
             Dialect::V1 => v1::service_list_request(no, size, group, namespace),
             Dialect::V3 => v3::service_list_request(no, size, group, namespace),
         })
     })?;
-    match resp.dialect {
-        Dialect::V1 => v1::decode_service_list(&resp.body),
-        Dialect::V3 => v3::decode_service_list(group, &resp.body),
+    Ok(RawList {
+        dialect: resp.dialect,
+        body: resp.body,
+    })
+}
+
+/// Decodes a page [`fetch_service_page`] fetched, and says how many items
+/// the page held (a v3 page may hold other groups' services, left out).
+pub(crate) fn decode_service_page(group: &str, raw: &RawList) -> Result<(ServiceList, usize)> {
+    match raw.dialect {
+        Dialect::V1 => v1::decode_service_list(&raw.body).map(|l| {
+            let n = l.names.len();
+            (l, n)
+        }),
+        Dialect::V3 => v3::decode_service_list(group, &raw.body),
     }
 }
 
 /// The server's own status (`UP` when it serves): v1's
 /// `operator/metrics`, v3's server state.
 pub(crate) fn server_status(ctx: &Context) -> Result<String> {
-    let resp = ctx.send(&|d| {
+    let resp = ctx.send(Operation::Server, &|d| {
         Ok(match d {
             Dialect::V1 => v1::metrics_request(),
             Dialect::V3 => v3::state_request(),

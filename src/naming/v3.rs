@@ -286,9 +286,11 @@ struct PageItem {
 }
 
 /// A page of service names of `group` (an item of another group, which a
-/// pattern filter may let through, is left out).
-pub(crate) fn decode_service_list(group: &str, body: &str) -> Result<ServiceList> {
+/// pattern filter may let through, is left out), and how many items the
+/// page held before that.
+pub(crate) fn decode_service_list(group: &str, body: &str) -> Result<(ServiceList, usize)> {
     let page = envelope::data::<Page>("service list", body)?;
+    let items = page.page_items.len();
     let names = page
         .page_items
         .into_iter()
@@ -298,10 +300,13 @@ pub(crate) fn decode_service_list(group: &str, body: &str) -> Result<ServiceList
             None => i.name,
         })
         .collect();
-    Ok(ServiceList {
-        count: page.total_count,
-        names,
-    })
+    Ok((
+        ServiceList {
+            count: page.total_count,
+            names,
+        },
+        items,
+    ))
 }
 
 pub(crate) fn state_request() -> Request {
@@ -417,7 +422,7 @@ mod tests {
     fn service_pages_keep_their_group_only() {
         let body = r#"{"code":0,"data":{"totalCount":2,"pageItems":[
             {"name":"a","groupName":"G"},{"name":"b","groupName":"OTHER"}]}}"#;
-        let list = decode_service_list("G", body).unwrap();
+        let (list, _) = decode_service_list("G", body).unwrap();
         assert_eq!((list.count, list.names), (2, vec!["a".to_string()]));
     }
 }

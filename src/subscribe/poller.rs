@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::error::Result;
+use crate::metrics::Operation;
 use crate::naming::api::{decode_list, fetch_instance_list};
 use crate::subscribe::body::KeptBody;
 use crate::subscribe::registry::Job;
@@ -115,8 +116,9 @@ fn run(subs: &Subscriptions, job: &Job) {
         }
         return;
     }
-    let result = fetch_instance_list(ctx, &job.target).and_then(|raw| {
+    let result = fetch_instance_list(ctx, Operation::ServicePoll, &job.target).and_then(|raw| {
         if subs.registry.unchanged(job, &raw.body) {
+            ctx.metrics.service_poll(false);
             return Ok(None);
         }
         let info = decode_list(&job.target, &raw)?;
@@ -128,7 +130,11 @@ fn run(subs: &Subscriptions, job: &Job) {
         Ok(Some(decoded)) => Ok(decoded),
         Err(e) => Err(e),
     };
+    let decoded = result.is_ok();
     let outcome = subs.registry.complete(job, result, subs.empty_window());
+    if decoded {
+        ctx.metrics.service_poll(!outcome.deliveries.is_empty());
+    }
     if let (Some((key, info)), Some(dir)) = (&outcome.store, &ctx.config.cache_dir) {
         disk_cache::store(dir, key, info);
     }

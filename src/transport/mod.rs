@@ -8,7 +8,7 @@
 //! and the stop signal that ends every pause at shutdown in `stop.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::Connector;
@@ -18,6 +18,7 @@ use crate::auth::{Auth, Token};
 use crate::config::Config;
 use crate::dialect::{Dialect, Dialects};
 use crate::error::{snippet, Error, Result};
+use crate::metrics::{Operation, Recorder};
 use crate::resolver::IpFirstResolver;
 use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
@@ -92,10 +93,15 @@ pub(crate) struct Transport {
     failing: AtomicBool,
     /// Told when a request succeeds after a failure (the servers are back).
     recovery: Mutex<Vec<crossbeam_channel::Sender<()>>>,
+    metrics: Arc<Recorder>,
 }
 
 impl Transport {
-    pub(crate) fn new(config: &Config, servers: Vec<ServerAddr>) -> Transport {
+    pub(crate) fn new(
+        config: &Config,
+        servers: Vec<ServerAddr>,
+        metrics: Arc<Recorder>,
+    ) -> Transport {
         let builder = Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
@@ -145,6 +151,7 @@ impl Transport {
             stop: Stop::default(),
             failing: AtomicBool::new(false),
             recovery: Mutex::new(Vec::new()),
+            metrics,
         }
     }
 
@@ -179,8 +186,17 @@ impl Transport {
     }
 
     /// Sends the call `build` makes for each server (in the API that server
-    /// speaks), with failover, retries and auth, within the deadline.
-    pub(crate) fn send(&self, timing: Timing, build: Build<'_>) -> Result<Response> {
+    /// speaks), with failover, retries and auth, within the deadline, and
+    /// counts it as one call of `op`.
+    pub(crate) fn send(&self, op: Operation, timing: Timing, build: Build<'_>) -> Result<Response> {
+        let started = Instant::now();
+        let result = self.send_uncounted(timing, build);
+        self.metrics
+            .call(op, started.elapsed(), result.as_ref().map(|_| ()));
+        result
+    }
+
+    fn send_uncounted(&self, timing: Timing, build: Build<'_>) -> Result<Response> {
         let timeout = timing.within.map_or(self.timeout, |w| w.min(self.timeout));
         if timeout.is_zero() {
             return Err(Error::Timeout {
@@ -216,6 +232,7 @@ impl Transport {
                     }
                     log::debug!("nacos: server refused the token ({message}); logging in again");
                     relogged = true;
+                    self.metrics.relogin();
                     token = self.token(deadline, total)?;
                 }
                 Ok(resp) => {
@@ -254,8 +271,14 @@ impl Transport {
                     .in_query()
                     .form_param("password", password))
             };
-            let answer = self.send_once(&login, Duration::ZERO, deadline, total, None)?;
-            Ok(answer.body)
+            let started = Instant::now();
+            let answer = self.send_once(&login, Duration::ZERO, deadline, total, None);
+            self.metrics.call(
+                Operation::Login,
+                started.elapsed(),
+                answer.as_ref().map(|_| ()),
+            );
+            Ok(answer?.body)
         })
     }
 
@@ -285,6 +308,9 @@ impl Transport {
         // Servers whose answer was too large: not asked again in this call.
         let mut oversize: Vec<String> = Vec::new();
         let mut round = 0u32;
+        // The server whose failure this call is moving away from (counted
+        // as a failover when another server is tried next).
+        let mut leaving: Option<String> = None;
         'rounds: loop {
             if round > 0 {
                 if round > self.retries && !answered {
@@ -337,6 +363,11 @@ impl Transport {
                     remaining
                 };
                 attempts += 1;
+                if let Some(left) = leaving.take() {
+                    if left != server.label() {
+                        self.metrics.failover(&left);
+                    }
+                }
                 let probe_started = Instant::now();
                 let outcome = match self.dialect_of(server, budget) {
                     // The probe's time comes out of this server's share.
@@ -356,6 +387,8 @@ impl Transport {
                     },
                     Err(attempt) => attempt,
                 };
+                let failed = matches!(outcome, Attempt::Next(_));
+                self.metrics.request(server.label(), failed);
                 match outcome {
                     Attempt::Done(resp) => {
                         if self.failing.load(Ordering::Relaxed)
@@ -396,6 +429,7 @@ impl Transport {
                             self.dialects.forget(server.label());
                         }
                         self.servers.mark_failed(server);
+                        leaving = Some(server.label().to_string());
                         last = Some(e);
                     }
                 }
@@ -483,10 +517,10 @@ mod tests {
             .unwrap();
         // More than `build()` accepts: the deadline alone must end the call.
         config.retries = u32::MAX;
-        let t = Transport::new(&config, Vec::new());
+        let t = Transport::new(&config, Vec::new(), Arc::default());
         let started = Instant::now();
         let e = t
-            .send(Timing::default(), &|_| {
+            .send(Operation::Server, Timing::default(), &|_| {
                 Ok(Request::new(Method::Get, Module::Config, "/v1/cs/configs"))
             })
             .unwrap_err();

@@ -1,0 +1,152 @@
+//! `watch_services` against r-nacos: services appearing in and leaving a
+//! group reach the watcher (filtered by a glob), `keep_subscribed` follows
+//! them, and dropping the watcher ends its thread.
+
+mod support;
+
+use std::time::Duration;
+
+use nacos_blocking::{CatalogEvent, Error, NacosClient, ServiceQuery, ServiceSpec};
+use support::{eventually, unique, RNacos};
+
+fn client(server: &RNacos) -> NacosClient {
+    NacosClient::builder()
+        .server_addr(server.addr())
+        .timeout(Duration::from_secs(3))
+        .poll_interval(Some(Duration::from_millis(200)))
+        .disk_cache(false)
+        .build()
+        .unwrap()
+}
+
+fn next(w: &nacos_blocking::Watcher<CatalogEvent>) -> CatalogEvent {
+    w.recv_timeout(Duration::from_secs(10))
+        .expect("a catalog event within 10 s")
+}
+
+#[test]
+fn services_that_come_and_go_reach_the_watcher() {
+    let server = RNacos::start();
+    let client = client(&server);
+    let group = unique("CAT");
+    let spec = ServiceSpec::default();
+    client
+        .create_service((group.as_str(), "cat-a"), &spec)
+        .unwrap();
+    client
+        .create_service((group.as_str(), "dog-a"), &spec)
+        .unwrap();
+
+    let all = client
+        .watch_services(ServiceQuery::new().group(&group))
+        .unwrap();
+    let cats = client
+        .watch_services(ServiceQuery::new().group(&group).pattern("cat-*"))
+        .unwrap();
+    let first = next(&all);
+    assert!(first.initial);
+    assert_eq!(first.group, group);
+    assert_eq!(first.services, ["cat-a", "dog-a"]);
+    assert_eq!(first.added, first.services);
+    let first = next(&cats);
+    assert!(first.initial);
+    assert_eq!(first.services, ["cat-a"]);
+
+    client
+        .create_service((group.as_str(), "cat-b"), &spec)
+        .unwrap();
+    let e = next(&cats);
+    assert!(!e.initial);
+    assert_eq!(
+        (e.added.as_slice(), e.removed.as_slice()),
+        (&["cat-b".to_string()][..], &[][..])
+    );
+    assert_eq!(e.services, ["cat-a", "cat-b"]);
+    assert_eq!(next(&all).added, ["cat-b"]);
+
+    client
+        .create_service((group.as_str(), "dog-b"), &spec)
+        .unwrap();
+    assert_eq!(next(&all).added, ["dog-b"]);
+    client.delete_service((group.as_str(), "cat-a")).unwrap();
+    let e = next(&cats);
+    assert_eq!(e.removed, ["cat-a"]);
+    assert_eq!(e.services, ["cat-b"]);
+    // The dog came and the cat went: the pattern kept the dog out.
+    assert!(cats.try_recv().is_err());
+    let e = next(&all);
+    assert_eq!(e.removed, ["cat-a"]);
+    assert_eq!(e.services, ["cat-b", "dog-a", "dog-b"]);
+
+    // Dropping the watchers ends their threads.
+    assert!(support::nacos_thread_names()
+        .iter()
+        .any(|n| n.starts_with("nacos-svcs-")));
+    drop(all);
+    drop(cats);
+    assert!(eventually(Duration::from_secs(5), || {
+        !support::nacos_thread_names()
+            .iter()
+            .any(|n| n.starts_with("nacos-svcs-"))
+    }));
+    client.shutdown().unwrap();
+}
+
+#[test]
+fn keep_subscribed_follows_the_matching_services() {
+    let server = RNacos::start();
+    let client = client(&server);
+    let group = unique("KEEP");
+    let spec = ServiceSpec::default();
+    client
+        .create_service((group.as_str(), "keep-1"), &spec)
+        .unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let sub = client
+        .subscribe_services(ServiceQuery::new().group(&group).keep_subscribed(true), tx)
+        .unwrap();
+    let first: CatalogEvent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(first.services, ["keep-1"]);
+    assert!(eventually(Duration::from_secs(5), || client
+        .subscribed_services()
+        == 1));
+    client
+        .create_service((group.as_str(), "keep-2"), &spec)
+        .unwrap();
+    let e: CatalogEvent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(e.added, ["keep-2"]);
+    assert!(eventually(Duration::from_secs(5), || client
+        .subscribed_services()
+        == 2));
+    client.delete_service((group.as_str(), "keep-1")).unwrap();
+    let e: CatalogEvent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(e.removed, ["keep-1"]);
+    assert!(eventually(Duration::from_secs(5), || client
+        .subscribed_services()
+        == 1));
+    drop(sub);
+    assert!(eventually(Duration::from_secs(5), || client
+        .subscribed_services()
+        == 0));
+    client.shutdown().unwrap();
+}
+
+#[test]
+fn a_bad_query_is_refused_before_any_request() {
+    // Nothing listens here: a request would fail differently.
+    let client = NacosClient::builder()
+        .server_addr("127.0.0.1:1")
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let e = client
+        .watch_services(ServiceQuery::new().pattern("cat-[a"))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+    let e = client
+        .watch_services(ServiceQuery::new().group("no spaces"))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+    assert!(client.metrics().servers.is_empty());
+    client.shutdown().unwrap();
+}
