@@ -66,6 +66,8 @@ pub(crate) struct Config {
     /// How often a watched config is read from a server without long
     /// polling (v3).
     pub(crate) config_poll_interval: Duration,
+    /// v3 config polling: requests per second at most.
+    pub(crate) config_poll_rate: u32,
     pub(crate) config_failover_dir: Option<PathBuf>,
     /// Whether `cipher-` configs (decrypted by the server's encryption
     /// plugin) are written to snapshot files too.

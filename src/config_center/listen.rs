@@ -43,6 +43,7 @@ use crate::config_center::api;
 use crate::config_center::event::ConfigEvent;
 use crate::config_center::key::ConfigKey;
 use crate::config_center::snapshot;
+use crate::config_center::v3_poll::V3Polls;
 use crate::context::Context;
 use crate::delivery::Listener;
 use crate::error::{Error, Result};
@@ -98,11 +99,14 @@ pub(crate) struct ConfigWatch {
     process: Mutex<()>,
     /// Numbers the poll threads (`nacos-cfg-<n>`).
     threads: AtomicU64,
+    /// The pace and list refusals of polling v3 servers.
+    pub(crate) v3: V3Polls,
 }
 
 impl ConfigWatch {
     pub(crate) fn new(ctx: Arc<Context>) -> Arc<ConfigWatch> {
         Arc::new_cyclic(|me| ConfigWatch {
+            v3: V3Polls::new(ctx.config.config_poll_rate),
             ctx,
             workers: Workers::new(),
             me: me.clone(),

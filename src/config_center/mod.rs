@@ -11,6 +11,7 @@ mod poll;
 mod protocol;
 mod snapshot;
 mod v3;
+mod v3_poll;
 
 use std::sync::Arc;
 

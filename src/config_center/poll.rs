@@ -3,10 +3,8 @@
 //! held (see `listen.rs` for why).
 //!
 //! A server without a long poll (the v3 API) is polled by the same
-//! threads instead: each round reads every watched key of the namespace
-//! once (v3 has no batch read) and compares the MD5 the server reports
-//! with the one held, so an unchanged config costs its request and nothing
-//! else; then the thread waits `config_poll_interval`.
+//! threads instead, a round every `config_poll_interval` at a bounded
+//! request rate (see `v3_poll.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
 use crate::config_center::listen::ConfigWatch;
-use crate::config_center::{protocol, snapshot};
+use crate::config_center::{protocol, v3_poll};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
@@ -73,36 +71,6 @@ fn listen(
     ))
 }
 
-/// One polling round over `items` (for servers without a long poll):
-/// reads each watched key and applies those whose MD5 moved.
-fn read_round(cw: &ConfigWatch, items: &[(ConfigKey, String)]) -> Outcome {
-    let mut out = Outcome::default();
-    for (key, held) in items {
-        if !cw.is_watched(key) {
-            continue;
-        }
-        match api::read(&cw.ctx, Operation::ConfigPoll, key) {
-            // The server's MD5 is the one held: nothing to decode or hash.
-            Ok(f) if !f.md5.is_empty() && f.md5 == *held => {}
-            Ok(f) => {
-                let _serial = cw.process_lock();
-                snapshot::keep(&cw.ctx.config, key, f.content.as_deref());
-                out.delivered |= cw.apply(key, f);
-            }
-            Err(Error::Shutdown) => {
-                out.failed = true;
-                out.shutdown = true;
-                return out;
-            }
-            Err(e) => {
-                log::warn!("nacos: config {key} could not be read: {e}");
-                out.failed = true;
-            }
-        }
-    }
-    out
-}
-
 /// Whether the servers known so far call for polling: some speak v3 and
 /// none v1 (a v1 server, or none known yet, gets a long poll first; a
 /// long poll no server can take falls back to polling).
@@ -131,13 +99,13 @@ impl Outcome {
     }
 }
 
-/// What handling one answer came to.
+/// What handling one answer (or one polling round) came to.
 #[derive(Debug, Default)]
-struct Outcome {
-    delivered: bool,
-    failed: bool,
+pub(super) struct Outcome {
+    pub(super) delivered: bool,
+    pub(super) failed: bool,
     /// The client shut down meanwhile.
-    shutdown: bool,
+    pub(super) shutdown: bool,
 }
 
 /// Fetches and applies every watched key in `changed`.
@@ -197,7 +165,7 @@ fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
         let started = Instant::now();
         let mut polled = polls(cw);
         let outcome = if polled {
-            read_round(cw, &items)
+            v3_poll::round(cw, &items, stop)
         } else {
             // Past one batch, every batch is its own concurrent request.
             let answers = std::thread::scope(|s| {
@@ -217,7 +185,7 @@ fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
                     Err(Error::Shutdown) => return,
                     Err(e) if e.is_unsupported() => {
                         polled = true;
-                        read_round(cw, &chunk)
+                        v3_poll::round(cw, &chunk, stop)
                     }
                     Err(e) => {
                         log::warn!("nacos: config long poll failed: {e}");

@@ -18,6 +18,13 @@ use crate::transport::{Method, Module, Request};
 
 const CLIENT_CONFIG: &str = "/v3/client/cs/config";
 const ADMIN_CONFIG: &str = "/v3/admin/cs/config";
+/// Java 3.x `ConfigControllerV3#getConfigList` (`@Secured(READ, CONFIG,
+/// ADMIN_API)`), batata `api/v3/admin/config.rs`: a page of a namespace's
+/// configs, each with the MD5 of its stored content.
+const ADMIN_CONFIG_LIST: &str = "/v3/admin/cs/config/list";
+
+/// Configs per page of the list (neither Java nor batata caps `pageSize`).
+pub(crate) const LIST_PAGE: u32 = 500;
 
 fn config_request(method: Method, path: &'static str, key: &ConfigKey) -> Request {
     Request::new(method, Module::Config, path)
@@ -64,6 +71,58 @@ pub(crate) fn decode_get(body: &str) -> Result<Option<Found>> {
         Err(r) if r.code == RESOURCE_NOT_FOUND => Ok(None),
         Err(r) => Err(r.into()),
     }
+}
+
+/// Page `page_no` of every config of `namespace` (no `dataId` or
+/// `groupName`: both servers then filter nothing), `search=accurate`
+/// (Java; batata ignores it).
+pub(crate) fn list_request(namespace: &str, page_no: u32) -> Request {
+    Request::new(Method::Get, Module::Config, ADMIN_CONFIG_LIST)
+        .nonempty_param("namespaceId", namespace)
+        .param("search", "accurate")
+        .param("pageNo", page_no)
+        .param("pageSize", LIST_PAGE)
+}
+
+/// One page of the config list: `(group, data id, md5)` of each item, and
+/// how many configs there are in all.
+pub(crate) struct ListedPage {
+    pub(crate) items: Vec<(String, String, String)>,
+    pub(crate) total: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    #[serde(default, deserialize_with = "null_default")]
+    total_count: u64,
+    #[serde(default, deserialize_with = "null_default")]
+    page_items: Vec<Listed>,
+}
+
+/// `ConfigBasicInfo` (Java 3.x `api/config/model`; batata
+/// `console/api_model.rs`): the fields a watch needs.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    #[serde(default, deserialize_with = "null_default")]
+    data_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    group_name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    md5: String,
+}
+
+pub(crate) fn decode_list(body: &str) -> Result<ListedPage> {
+    let page = envelope::data::<Page>("config list", body)?;
+    Ok(ListedPage {
+        items: page
+            .page_items
+            .into_iter()
+            .map(|l| (l.group_name, l.data_id, l.md5))
+            .collect(),
+        total: page.total_count,
+    })
 }
 
 /// A publish: the content in the form body.

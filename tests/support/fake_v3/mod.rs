@@ -64,6 +64,7 @@ pub struct FakeV3Builder {
     token_ttl: Duration,
     unhealthy_after: Duration,
     delete_after: Duration,
+    refuse_config_list: bool,
 }
 
 impl FakeV3Builder {
@@ -92,6 +93,14 @@ impl FakeV3Builder {
     pub fn expiry(mut self, unhealthy: Duration, delete: Duration) -> Self {
         self.unhealthy_after = unhealthy;
         self.delete_after = delete;
+        self
+    }
+
+    /// Answers the config list (`/v3/admin/cs/config/list`) 403 as Java's
+    /// `AbstractWebAuthFilter` does for a user without the read right on
+    /// the namespace (3.0.3 L112–134), the rest served as usual.
+    pub fn refuse_config_list(mut self) -> Self {
+        self.refuse_config_list = true;
         self
     }
 
@@ -154,6 +163,7 @@ impl FakeV3 {
             token_ttl: Duration::from_secs(18_000),
             unhealthy_after: Duration::from_secs(15),
             delete_after: Duration::from_secs(30),
+            refuse_config_list: false,
         }
     }
 
@@ -655,6 +665,10 @@ impl Inner {
             ("DELETE", "/nacos/v3/admin/ns/service") => self.delete_service(&p),
             ("GET", "/nacos/v3/admin/ns/service") => self.get_service(&p),
             ("GET", "/nacos/v3/admin/ns/service/list") => self.list_services(&p),
+            ("GET", "/nacos/v3/admin/cs/config/list") if self.opts.refuse_config_list => {
+                return spring_error(403, "Forbidden", "authorization failed!", path);
+            }
+            ("GET", "/nacos/v3/admin/cs/config/list") => self.list_configs(&p),
             ("GET", "/nacos/v3/admin/core/namespace/list") => data(self.namespaces()),
             ("GET", "/nacos/v3/client/cs/config") => self.get_config(&p),
             ("POST", "/nacos/v3/admin/cs/config") => self.publish_config(&p),
@@ -1128,6 +1142,63 @@ impl Inner {
         };
         self.configs.lock().unwrap().insert(k, config);
         data(json!(true))
+    }
+
+    /// `ConfigControllerV3#getConfigList` (3.0.3 L303–338): `PageForm`
+    /// `pageNo` 1 / `pageSize` 100 by default, each at least 1, no maximum
+    /// (`PageForm.java` L33–47); `namespaceId` blank is public; `dataId`
+    /// and `groupName` empty filter nothing, else match exactly in
+    /// `search=accurate` (`ExternalConfigInfoPersistServiceImpl` L734–775).
+    /// Items are `ConfigBasicInfo` (`id` a string, `createTime` and
+    /// `modifyTime` 0, `md5` of the stored content).
+    fn list_configs(&self, p: &Params) -> Answer {
+        let page_no = p.number::<i64>("pageNo")?.unwrap_or(1);
+        let page_size = p.number::<i64>("pageSize")?.unwrap_or(100);
+        if page_no < 1 || page_size < 1 {
+            return Err(err(
+                400,
+                PARAMETER_VALIDATE_ERROR,
+                "pageNo and pageSize must be greater than 0",
+            ));
+        }
+        let ns = p.namespace();
+        let group = p.get("groupName").unwrap_or("");
+        let data_id = p.get("dataId").unwrap_or("");
+        let configs = self.configs.lock().unwrap();
+        let all: Vec<Value> = configs
+            .iter()
+            .filter(|(k, _)| {
+                k.0 == ns
+                    && (group.is_empty() || k.1 == group)
+                    && (data_id.is_empty() || k.2 == data_id)
+            })
+            .enumerate()
+            .map(|(i, (k, c))| {
+                json!({
+                    "id": (i + 1).to_string(),
+                    "namespaceId": k.0,
+                    "groupName": k.1,
+                    "dataId": k.2,
+                    "md5": c.md5,
+                    "type": c.kind,
+                    "appName": "",
+                    "createTime": 0,
+                    "modifyTime": 0,
+                })
+            })
+            .collect();
+        let total = all.len() as i64;
+        let items: Vec<Value> = all
+            .into_iter()
+            .skip(((page_no - 1) * page_size) as usize)
+            .take(page_size as usize)
+            .collect();
+        data(json!({
+            "totalCount": total,
+            "pageNumber": page_no,
+            "pagesAvailable": (total + page_size - 1) / page_size,
+            "pageItems": items,
+        }))
     }
 
     /// `ConfigControllerV3#deleteConfig`: `true` also when there was none.
