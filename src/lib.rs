@@ -121,7 +121,6 @@ pub mod metrics;
 mod namespace;
 mod naming;
 mod redact;
-mod resolver;
 mod serde_util;
 mod server_list;
 #[cfg(feature = "aksk")]

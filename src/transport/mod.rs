@@ -4,14 +4,15 @@
 //! every request carries in `headers.rs`, one attempt on one server (URL,
 //! exchange, classification) in `attempt.rs`, the API probe (and the v3 retry
 //! of a call a Nacos 3.0/3.1 server gates) in `probe.rs`, body reading in
-//! `body.rs`, socket timeouts kept steady across requests in `steady.rs`,
-//! and the stop signal that ends every pause at shutdown in `stop.rs`.
+//! `body.rs`, and the stop signal that ends every pause at shutdown in
+//! `stop.rs`. Only ureq's public, versioned API is used (none of its
+//! unstable modules): a caret requirement on ureq 3 keeps working as
+//! ureq moves on.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 
 use crate::auth::{Auth, Token};
@@ -19,7 +20,6 @@ use crate::config::Config;
 use crate::dialect::{Dialect, Dialects};
 use crate::error::{snippet, Error, Result};
 use crate::metrics::{Operation, Recorder};
-use crate::resolver::IpFirstResolver;
 use crate::server_list::{ServerAddr, ServerList};
 use crate::util;
 
@@ -29,14 +29,12 @@ mod form;
 mod headers;
 mod probe;
 mod request;
-mod steady;
 mod stop;
 
 use attempt::transport;
 use body::{read_capped, BodyError};
 use headers::StandardHeaders;
 pub(crate) use request::{Build, Method, Module, Request, Response, Timing};
-use steady::SteadyTimeouts;
 use stop::Stop;
 
 const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
@@ -127,12 +125,11 @@ impl Transport {
                     .build(),
             )
         };
-        let agent_config = builder.build();
-        // The default connectors, then socket timeouts kept steady across
-        // requests (`steady.rs`: two `setsockopt`s fewer per request).
-        let connector =
-            ureq::unversioned::transport::DefaultConnector::default().chain(SteadyTimeouts);
-        let agent = Agent::with_parts(agent_config, connector, IpFirstResolver::default());
+        // ureq resolves the host of every request, on a thread of its own
+        // whenever a timeout applies (every request here has a deadline),
+        // even for an IP address: the cost is measured in the benchmark
+        // report; doing without it took ureq's unstable resolver API.
+        let agent: Agent = builder.build().into();
         Transport {
             agent,
             servers: ServerList::new(servers),
