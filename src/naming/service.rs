@@ -11,10 +11,6 @@ use crate::naming::instance::Instance;
 use crate::serde_util::{null_default, string_map};
 use crate::validate;
 
-mod decode;
-
-pub(crate) use decode::{parse_instance_list, parse_v3_instance_list, V3List};
-
 /// The separator Nacos puts between group and service in grouped names.
 pub(crate) const GROUP_SEPARATOR: &str = "@@";
 
