@@ -121,6 +121,7 @@ pub mod metrics;
 mod namespace;
 mod naming;
 mod redact;
+mod schedule;
 mod serde_util;
 mod server_list;
 #[cfg(feature = "aksk")]

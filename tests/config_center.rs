@@ -381,9 +381,8 @@ fn threads_but_the_harness() -> usize {
         "changes_in_every_namespace_and_to_keys_added_later_arrive_at_once",
         "snapshots_are_private_and_an_open_cache_dir_is_refused",
     ];
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+    support::lasting_threads()
+        .into_values()
         .filter(|n| {
             // Linux keeps the first 15 bytes of a thread's name.
             let n = n.trim();

@@ -44,10 +44,11 @@ use crate::naming::service::ServiceKey;
 use crate::util::{after, later, lock};
 use crate::worker::{guarded, Pool, StopSignal, Workers};
 
+use crate::schedule::Timers;
 pub(crate) use state::BeatKey;
 pub use state::HeartbeatState;
 use table::{BeatTable, Job, Key};
-use timer::{Schedule, Timers};
+use timer::Schedule;
 
 /// The heartbeats of one client: its table, its timer heap and its threads.
 #[derive(Debug)]
@@ -157,7 +158,7 @@ fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Arc<Heartbeats>) {
             s.planned = Some(later(now, wait));
             (due, wait)
         };
-        for job in due {
+        for job in due.into_iter().map(|d| (d.key, d.tag)) {
             let sender = || {
                 let hb = hb.clone();
                 move |(key, gen): (Key, u64)| run(&hb, &key, gen)

@@ -306,18 +306,47 @@ pub fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// The number of threads of this process (from /proc).
-pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
+/// The threads of this process (thread id → name, from
+/// `/proc/self/task`) that live through two looks 20 ms apart.
+///
+/// ureq resolves a request's host on a thread of its own whenever the
+/// request has a timeout (every request of the crate has one), and a thread
+/// spawned without a name inherits its creator's `comm` on Linux: a poller
+/// or beat sender making a request briefly has a twin of the same name.
+/// Those live for microseconds (the tests' servers are IP literals); the
+/// threads a client keeps live on.
+pub fn lasting_threads() -> std::collections::BTreeMap<String, String> {
+    let look = || -> std::collections::BTreeMap<String, String> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| {
+                let t = t.ok()?;
+                let name = std::fs::read_to_string(t.path().join("comm")).ok()?;
+                Some((
+                    t.file_name().to_string_lossy().into_owned(),
+                    name.trim().to_string(),
+                ))
+            })
+            .collect()
+    };
+    let first = look();
+    std::thread::sleep(Duration::from_millis(20));
+    let mut second = look();
+    second.retain(|tid, _| first.contains_key(tid));
+    second
 }
 
-/// The names of this process's threads that a client started (`nacos-*`,
-/// from `/proc/self/task/*/comm`), sorted.
+/// The number of threads of this process that last (see
+/// [`lasting_threads`]).
+pub fn thread_count() -> usize {
+    lasting_threads().len()
+}
+
+/// The names of this process's lasting threads that a client started
+/// (`nacos-*`), sorted.
 pub fn nacos_thread_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|n| n.trim().to_string())
+    let mut names: Vec<String> = lasting_threads()
+        .into_values()
         .filter(|n| n.starts_with("nacos-"))
         .collect();
     names.sort();

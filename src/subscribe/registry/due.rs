@@ -1,10 +1,9 @@
-//! The due queue of the subscription table: which idle entry falls due
-//! next, reviving failing entries when the servers answer again, and the
-//! jitter that keeps subscriptions apart.
+//! The subscription table's use of the crate's scheduler: queuing an idle
+//! entry for its due time (tagged with the entry's id), and reviving
+//! failing entries when the servers answer again.
 
-use std::cmp::Reverse;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::Table;
 use crate::naming::service::Target;
@@ -12,11 +11,7 @@ use crate::naming::service::Target;
 impl Table {
     /// Queues `e` (idle) for its due time.
     pub(super) fn schedule(&mut self, id: u64, due: Instant, target: &Arc<Target>) {
-        self.due.push(Reverse(Due {
-            at: due,
-            id,
-            target: target.clone(),
-        }));
+        self.due.push(due, target.clone(), id);
     }
 
     /// Makes every failing entry due at once (a request to the servers
@@ -41,34 +36,4 @@ impl Table {
         }
         !revived.is_empty()
     }
-}
-
-/// An item of the due queue, ordered by time (then entry id).
-pub(super) struct Due {
-    pub(super) at: Instant,
-    pub(super) id: u64,
-    pub(super) target: Arc<Target>,
-}
-
-impl PartialEq for Due {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.id) == (other.at, other.id)
-    }
-}
-impl Eq for Due {}
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Due {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.id).cmp(&(other.at, other.id))
-    }
-}
-
-/// `d` give or take up to 10%, so services subscribed together drift apart
-/// instead of being polled in one burst every interval.
-pub(super) fn jittered(d: Duration) -> Duration {
-    d.mul_f64(0.9 + 0.2 * crate::util::random_f64())
 }
