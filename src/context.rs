@@ -9,17 +9,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::delivery::Delivery;
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::events::delivery::Delivery;
 use crate::metrics::{Operation, Recorder};
+use crate::settings::Settings;
+use crate::transport::dialect::Dialect;
 use crate::transport::{Build, Response, Timing, Transport};
 
 /// The settings, the transport and the delivery pool of one client.
 #[derive(Debug)]
 pub(crate) struct Context {
-    pub(crate) config: Config,
+    pub(crate) config: Settings,
     pub(crate) transport: Transport,
     /// Runs every listener (service and config) on per-listener queues.
     pub(crate) delivery: Delivery,
@@ -31,10 +31,10 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(config: Config) -> Arc<Context> {
+    pub(crate) fn new(config: Settings) -> Arc<Context> {
         let initial = match &config.servers {
-            crate::config::Servers::Fixed(list) => list.clone(),
-            crate::config::Servers::Endpoint { .. } => Vec::new(),
+            crate::settings::Servers::Fixed(list) => list.clone(),
+            crate::settings::Servers::Endpoint { .. } => Vec::new(),
         };
         let metrics = Arc::new(Recorder::default());
         let transport = Transport::new(&config, initial, metrics.clone());

@@ -102,35 +102,27 @@
 //!
 //! [Nacos]: https://nacos.io
 
-mod address_server;
-mod auth;
 mod builder;
 mod catalog;
 mod client;
-mod config;
 mod config_center;
 mod context;
-mod delivery;
-mod dialect;
 mod disk;
-mod envelope;
 mod error;
-mod handler;
+mod events;
 mod heartbeat;
 pub mod metrics;
 mod namespace;
 mod naming;
 mod redact;
 mod schedule;
+mod secret;
 mod serde_util;
-mod server_list;
-#[cfg(feature = "aksk")]
-mod sign;
+mod settings;
 mod subscribe;
 mod transport;
 mod util;
 mod validate;
-mod watch;
 mod worker;
 
 /// The channel crate whose `Sender` is an [`EventHandler`]: the version
@@ -140,13 +132,15 @@ pub use crossbeam_channel;
 pub use crate::builder::ClientBuilder;
 pub use crate::catalog::{CatalogEvent, ServiceQuery};
 pub use crate::client::{BatchOutcome, NacosClient, WeakClient};
-pub use crate::config::DEFAULT_GROUP;
 pub use crate::config_center::api::{ConfigSource, ConfigValue, Publish};
 pub use crate::config_center::event::ConfigEvent;
 pub use crate::config_center::key::{ConfigKey, ConfigName};
-pub use crate::dialect::Api;
 pub use crate::error::{Error, Result};
-pub use crate::handler::EventHandler;
+pub use crate::events::handler::EventHandler;
+/// The blocking faces of a subscription: [`Watcher`] and its iterators,
+/// errors and stopper, and the [`Subscription`] guard.
+pub use crate::events::watch;
+pub use crate::events::watch::{Subscription, Watcher};
 pub use crate::heartbeat::HeartbeatState;
 pub use crate::metrics::Metrics;
 pub use crate::namespace::Namespace;
@@ -155,11 +149,9 @@ pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
 pub use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
 };
+pub use crate::settings::DEFAULT_GROUP;
 pub use crate::subscribe::{ServiceEvent, SubscriptionState};
-pub use crate::watch::{
-    IntoIter, Iter, RecvTimeoutError, Stopped, Subscription, TryIter, TryRecvError, WatchStopper,
-    Watcher,
-};
+pub use crate::transport::dialect::Api;
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

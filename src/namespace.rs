@@ -9,10 +9,10 @@
 use serde::Deserialize;
 
 use crate::context::Context;
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
 use crate::serde_util::null_default;
+use crate::transport::dialect::Dialect;
 use crate::transport::{Method, Module, Request};
 
 const V1_NAMESPACES: &str = "/v1/console/namespaces";

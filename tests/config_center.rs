@@ -9,10 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{
-    ConfigEvent, ConfigName, ConfigSource, Error, NacosClient, Publish, RecvTimeoutError, Stopped,
-    TryRecvError, Watcher,
-};
+use nacos_blocking::watch::{RecvTimeoutError, Stopped, TryRecvError};
+use nacos_blocking::{ConfigEvent, ConfigName, ConfigSource, Error, NacosClient, Publish, Watcher};
 use support::{unique, RNacos};
 
 /// Tests that count threads take this exclusively; every other test shares it.

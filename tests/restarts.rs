@@ -8,7 +8,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{Instance, NacosClient, RecvTimeoutError, ServiceEvent};
+use nacos_blocking::watch::RecvTimeoutError;
+use nacos_blocking::{Instance, NacosClient, ServiceEvent};
 use support::{eventually, unique, RNacos};
 
 /// Beats every second (the instance's own setting wins over the server's

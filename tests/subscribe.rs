@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nacos_blocking::{
-    Instance, NacosClient, RecvTimeoutError, ServiceEvent, ServiceName, Subscription, Watcher,
-};
+use nacos_blocking::watch::RecvTimeoutError;
+use nacos_blocking::{Instance, NacosClient, ServiceEvent, ServiceName, Subscription, Watcher};
 use support::{unique, RNacos};
 
 const FAST: Duration = Duration::from_millis(200);

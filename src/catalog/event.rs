@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::delivery::Coalesce;
+use crate::events::delivery::Coalesce;
 
 /// The services of a namespace and group (matching a pattern, if one was
 /// given) after a change; see

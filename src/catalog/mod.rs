@@ -12,14 +12,14 @@ use std::time::Duration;
 use crossbeam_channel::{select, Receiver};
 
 use crate::context::Context;
-use crate::delivery::Listener;
 use crate::error::{Error, Result};
-use crate::handler::EventHandler;
+use crate::events::delivery::Listener;
+use crate::events::handler::EventHandler;
+use crate::events::watch::{self, Subscription, Watcher};
 use crate::naming::api;
 use crate::naming::service::{ServiceKey, Target};
 use crate::subscribe::Subscriptions;
 use crate::validate;
-use crate::watch::{self, Subscription, Watcher};
 use crate::worker::{StopSignal, Workers};
 
 mod event;

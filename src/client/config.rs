@@ -7,8 +7,8 @@ use crate::config_center::api::{self, ConfigValue, Publish};
 use crate::config_center::event::ConfigEvent;
 use crate::config_center::key::{ConfigKey, ConfigName};
 use crate::error::Result;
-use crate::handler::EventHandler;
-use crate::watch::{Subscription, Watcher};
+use crate::events::handler::EventHandler;
+use crate::events::watch::{Subscription, Watcher};
 
 /// # Configs
 impl NacosClient {

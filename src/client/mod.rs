@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex, Weak};
 
 use crate::builder::ClientBuilder;
 use crate::catalog::Catalogs;
-use crate::config::Servers;
 use crate::config_center::ConfigWatch;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::heartbeat::Heartbeats;
+use crate::settings::Servers;
 use crate::subscribe::Subscriptions;
 use crate::util::lock;
 use crate::worker::Workers;
@@ -185,7 +185,7 @@ impl NacosClient {
         };
         let inner = &client.inner;
         if let Servers::Endpoint { url, refresh } = &inner.ctx.config.servers {
-            crate::address_server::start(&inner.ctx, &inner.address, url, *refresh)?;
+            crate::transport::address_server::start(&inner.ctx, &inner.address, url, *refresh)?;
         }
         Ok(client)
     }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use super::NacosClient;
 use crate::catalog::{CatalogEvent, ServiceQuery};
 use crate::error::{Error, Result};
-use crate::handler::EventHandler;
+use crate::events::handler::EventHandler;
+use crate::events::watch::{Subscription, Watcher};
 use crate::heartbeat::{BeatKey, HeartbeatState};
 use crate::naming::api;
 use crate::naming::beat::{BeatInfo, BeatResult};
@@ -18,7 +19,6 @@ use crate::naming::service::{
 };
 use crate::subscribe::{ServiceEvent, SubscriptionState};
 use crate::transport::Method;
-use crate::watch::{Subscription, Watcher};
 
 /// # Instances
 impl NacosClient {

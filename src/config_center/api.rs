@@ -4,10 +4,10 @@
 use crate::config_center::key::ConfigKey;
 use crate::config_center::{md5, snapshot, v3};
 use crate::context::Context;
-use crate::dialect::Dialect;
-use crate::envelope;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
+use crate::transport::dialect::Dialect;
+use crate::transport::envelope;
 use crate::transport::{Method, Module, Request, Response};
 
 const CONFIGS: &str = "/v1/cs/configs";

@@ -2,7 +2,7 @@
 
 use crate::config_center::key::ConfigKey;
 use crate::config_center::md5;
-use crate::delivery::Coalesce;
+use crate::events::delivery::Coalesce;
 
 /// A config's content as a listener sees it: first the value when the
 /// watch starts (`initial`), then once per new MD5.
@@ -112,7 +112,7 @@ impl Coalesce for ConfigEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::merge_all;
+    use crate::events::delivery::merge_all;
 
     #[test]
     fn configs_keep_the_latest_content() {

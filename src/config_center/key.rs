@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::config::Config;
 use crate::error::Result;
+use crate::settings::Settings;
 use crate::validate;
 
 /// Which config a call is about: a data id, and optionally a group and a
@@ -59,7 +59,7 @@ impl ConfigName {
     /// namespace in a long poll's key (alibaba/nacos #4682; 2.4.3 `MD5Util`
     /// and `GroupKey2`), so such polls would answer "changed" at once,
     /// forever. The Java client's own convention is the empty tenant.
-    pub(crate) fn resolve(self, config: &Config) -> Result<ConfigKey> {
+    pub(crate) fn resolve(self, config: &Settings) -> Result<ConfigKey> {
         let mut namespace = self.namespace.unwrap_or_else(|| config.namespace.clone());
         if namespace == PUBLIC {
             namespace.clear();

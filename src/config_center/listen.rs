@@ -45,11 +45,11 @@ use crate::config_center::key::ConfigKey;
 use crate::config_center::snapshot;
 use crate::config_center::v3_poll::V3Polls;
 use crate::context::Context;
-use crate::delivery::Listener;
 use crate::error::{Error, Result};
-use crate::handler::EventHandler;
+use crate::events::delivery::Listener;
+use crate::events::handler::EventHandler;
+use crate::events::watch::Subscription;
 use crate::util::lock;
-use crate::watch::Subscription;
 use crate::worker::Workers;
 
 /// One watched key.

@@ -16,8 +16,8 @@ mod v3_poll;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::handler::EventHandler;
-use crate::watch::{self, Subscription, Watcher};
+use crate::events::handler::EventHandler;
+use crate::events::watch::{self, Subscription, Watcher};
 
 pub(crate) use event::ConfigEvent;
 pub(crate) use key::ConfigKey;

@@ -13,9 +13,9 @@ use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
 use crate::config_center::listen::ConfigWatch;
 use crate::config_center::{protocol, v3_poll};
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
+use crate::transport::dialect::Dialect;
 use crate::transport::{Method, Module, Request, Timing};
 use crate::worker::StopSignal;
 

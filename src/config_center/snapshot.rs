@@ -42,7 +42,7 @@ const ENCRYPTED_PREFIX: &str = "cipher-";
 /// Records what the server answered under the client's cache dir, if it
 /// keeps one: a `cipher-` config only when the client opted in
 /// (`snapshot_encrypted_configs`); otherwise any snapshot of it is removed.
-pub(crate) fn keep(config: &crate::config::Config, key: &ConfigKey, content: Option<&str>) {
+pub(crate) fn keep(config: &crate::settings::Settings, key: &ConfigKey, content: Option<&str>) {
     let Some(dir) = &config.cache_dir else {
         return;
     };

@@ -11,9 +11,9 @@
 use serde::Deserialize;
 
 use crate::config_center::key::ConfigKey;
-use crate::envelope::{self, RESOURCE_NOT_FOUND};
 use crate::error::Result;
 use crate::serde_util::null_default;
+use crate::transport::envelope::{self, RESOURCE_NOT_FOUND};
 use crate::transport::{Method, Module, Request};
 
 const CLIENT_CONFIG: &str = "/v3/client/cs/config";

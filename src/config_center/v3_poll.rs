@@ -27,9 +27,9 @@ use crate::config_center::listen::ConfigWatch;
 use crate::config_center::poll::Outcome as Round;
 use crate::config_center::snapshot;
 use crate::config_center::v3::{self, LIST_PAGE};
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
+use crate::transport::dialect::Dialect;
 use crate::util::lock;
 use crate::worker::StopSignal;
 

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
 use crate::naming::beat::{BeatInfo, BeatResult};
@@ -15,6 +14,7 @@ use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec, Target,
 };
 use crate::naming::{v1, v3};
+use crate::transport::dialect::Dialect;
 use crate::transport::{Method, Response, Timing};
 use crate::validate;
 
@@ -63,7 +63,7 @@ fn register_timed(ctx: &Context, key: &ServiceKey, inst: &Instance, timing: Timi
 fn written(resp: &Response) -> Result<()> {
     match resp.dialect {
         Dialect::V1 => Ok(()),
-        Dialect::V3 => crate::envelope::done("answer", &resp.body),
+        Dialect::V3 => crate::transport::envelope::done("answer", &resp.body),
     }
 }
 
@@ -136,11 +136,13 @@ pub(crate) fn get_instance(
     let detail: InstanceDetail = match resp.dialect {
         Dialect::V1 => serde_json::from_str(&resp.body)
             .map_err(|e| Error::decode("instance", e, &resp.body))?,
-        Dialect::V3 => match crate::envelope::open::<InstanceDetail>("instance", &resp.body)? {
-            Ok(Some(detail)) => detail,
-            Ok(None) => return Err(v3::not_found("instance")),
-            Err(refusal) => return Err(refusal.into()),
-        },
+        Dialect::V3 => {
+            match crate::transport::envelope::open::<InstanceDetail>("instance", &resp.body)? {
+                Ok(Some(detail)) => detail,
+                Ok(None) => return Err(v3::not_found("instance")),
+                Err(refusal) => return Err(refusal.into()),
+            }
+        }
     };
     if !detail.names_an_instance() {
         return Err(Error::decode(

@@ -5,10 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
 use crate::error::Result;
 use crate::naming::instance::Instance;
 use crate::serde_util::{null_default, string_map};
+use crate::settings::Settings;
 use crate::validate;
 
 /// The separator Nacos puts between group and service in grouped names.
@@ -83,7 +83,7 @@ impl ServiceName {
     }
 
     /// Resolves against the client's defaults and validates every part.
-    pub(crate) fn resolve(self, config: &Config) -> Result<Target> {
+    pub(crate) fn resolve(self, config: &Settings) -> Result<Target> {
         let service = ServiceKey {
             namespace: self.namespace.unwrap_or_else(|| config.namespace.clone()),
             group: self.group.unwrap_or_else(|| config.group.clone()),

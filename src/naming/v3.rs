@@ -14,12 +14,12 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::envelope::{self, INSTANCE_NOT_FOUND};
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance};
 use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
 use crate::serde_util::{null_default, string_map};
+use crate::transport::envelope::{self, INSTANCE_NOT_FOUND};
 use crate::transport::{Method, Module, Request};
 
 const INSTANCE: &str = "/v3/client/ns/instance";

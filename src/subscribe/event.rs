@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use crate::delivery::Coalesce;
+use crate::events::delivery::Coalesce;
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
 
@@ -395,7 +395,7 @@ mod tests {
         let s2 = vec![winst(1, 5.0), winst(2, 1.0), winst(4, 1.0), winst(5, 1.0)]; // 2 back, 3 gone, 5 new
         let a = ServiceEvent::between(skey(), &s0, s1.clone());
         let b = ServiceEvent::between(skey(), &s1, s2.clone());
-        let m = crate::delivery::merge_all([a, b]).unwrap();
+        let m = crate::events::delivery::merge_all([a, b]).unwrap();
         let direct = ServiceEvent::between(skey(), &s0, s2.clone());
         assert_eq!(m.instances, s2);
         assert_eq!(ports(&m.added), ports(&direct.added), "added");

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
 use crate::disk;
 use crate::naming::service::{ServiceInfo, Target};
+use crate::settings::Settings;
 use crate::util::lock;
 
 /// Java's `UtilAndComs.FAILOVER_SWITCH`.
@@ -45,7 +45,7 @@ struct Seen {
 }
 
 impl Failover {
-    pub(crate) fn new(config: &Config) -> Failover {
+    pub(crate) fn new(config: &Settings) -> Failover {
         Failover {
             dir: config.cache_dir.as_ref().map(|d| d.join("failover")),
             namespace: config.namespace.clone(),

@@ -24,13 +24,13 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::delivery::Listener;
 use crate::error::{Error, Result};
-use crate::handler::EventHandler;
+use crate::events::delivery::Listener;
+use crate::events::handler::EventHandler;
+use crate::events::watch::{self, Subscription, Watcher};
 use crate::naming::api;
 use crate::naming::service::{ServiceInfo, ServiceKey, Target};
 use crate::util::lock;
-use crate::watch::{self, Subscription, Watcher};
 use crate::worker::Workers;
 
 pub use self::event::ServiceEvent;

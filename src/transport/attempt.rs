@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
 
-use crate::auth::Token;
-use crate::dialect::Dialect;
 use crate::error::{snippet, Error};
 use crate::redact::redact;
-use crate::server_list::ServerAddr;
+use crate::transport::auth::Token;
 use crate::transport::body::{read_capped, BodyError};
+use crate::transport::dialect::Dialect;
+use crate::transport::server_list::ServerAddr;
 use crate::transport::{Attempt, Module, Request, Response, Transport};
 
 /// How much less than the whole `timeout` a request's budget may be and
@@ -39,9 +39,9 @@ impl Transport {
             .as_ref()
             .map(|s| {
                 let resource = match req.module {
-                    Module::Config => crate::sign::Resource::Config,
-                    Module::Naming => crate::sign::Resource::Naming,
-                    Module::Login => crate::sign::Resource::None,
+                    Module::Config => crate::transport::sign::Resource::Config,
+                    Module::Naming => crate::transport::sign::Resource::Naming,
+                    Module::Login => crate::transport::sign::Resource::None,
                 };
                 s.sign(resource, |k| req.param_value(k))
             })
@@ -176,7 +176,7 @@ impl Transport {
         if let Some(t) = token {
             for (name, value) in [("accesstoken", &t.value), ("authorization", &t.bearer)] {
                 let mut value =
-                    HeaderValue::try_from(value.as_str()).map_err(ureq::http::Error::from)?;
+                    HeaderValue::try_from(value.expose()).map_err(ureq::http::Error::from)?;
                 value.set_sensitive(true);
                 headers.insert(HeaderName::from_static(name), value);
             }

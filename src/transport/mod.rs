@@ -15,20 +15,27 @@ use std::time::{Duration, Instant};
 
 use ureq::Agent;
 
-use crate::auth::{Auth, Token};
-use crate::config::Config;
-use crate::dialect::{Dialect, Dialects};
 use crate::error::{snippet, Error, Result};
 use crate::metrics::{Operation, Recorder};
-use crate::server_list::{ServerAddr, ServerList};
+use crate::settings::Settings;
+use crate::transport::auth::{Auth, Token};
+use crate::transport::dialect::{Dialect, Dialects};
+use crate::transport::server_list::{ServerAddr, ServerList};
 use crate::util;
 
+pub(crate) mod address_server;
 mod attempt;
+pub(crate) mod auth;
 mod body;
+pub(crate) mod dialect;
+pub(crate) mod envelope;
 mod form;
 mod headers;
 mod probe;
 mod request;
+pub(crate) mod server_list;
+#[cfg(feature = "aksk")]
+pub(crate) mod sign;
 mod stop;
 
 use attempt::transport;
@@ -84,7 +91,7 @@ pub(crate) struct Transport {
     auth: Auth,
     dialects: Dialects,
     #[cfg(feature = "aksk")]
-    signer: Option<crate::sign::Signer>,
+    signer: Option<crate::transport::sign::Signer>,
     attempts: AtomicU64,
     stop: Stop,
     /// Whether an attempt failed since the last success.
@@ -96,7 +103,7 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(
-        config: &Config,
+        config: &Settings,
         servers: Vec<ServerAddr>,
         metrics: Arc<Recorder>,
     ) -> Transport {
@@ -143,7 +150,7 @@ impl Transport {
             auth: Auth::new(config.credentials.clone()),
             dialects: Dialects::new(config.api),
             #[cfg(feature = "aksk")]
-            signer: config.aksk.clone().map(crate::sign::Signer::new),
+            signer: config.aksk.clone().map(crate::transport::sign::Signer::new),
             attempts: AtomicU64::new(0),
             stop: Stop::default(),
             failing: AtomicBool::new(false),
@@ -500,55 +507,4 @@ fn normalized_context_path(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::builder::ClientBuilder;
-
-    #[test]
-    fn an_empty_server_list_ends_at_the_deadline_whatever_the_retries() {
-        let timeout = Duration::from_millis(300);
-        let mut config = ClientBuilder::default()
-            .server_addr("127.0.0.1")
-            .timeout(timeout)
-            .into_config()
-            .unwrap();
-        // More than `build()` accepts: the deadline alone must end the call.
-        config.retries = u32::MAX;
-        let t = Transport::new(&config, Vec::new(), Arc::default());
-        let started = Instant::now();
-        let e = t
-            .send(Operation::Server, Timing::default(), &|_| {
-                Ok(Request::new(Method::Get, Module::Config, "/v1/cs/configs"))
-            })
-            .unwrap_err();
-        let took = started.elapsed();
-        assert!(e.to_string().contains("no server address known"), "{e}");
-        assert!(took >= timeout, "gave up early: {took:?}");
-        assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
-        assert_eq!(t.attempts(), 0);
-    }
-
-    #[test]
-    fn debug_never_shows_passwords_or_tokens() {
-        let login = Request::new(Method::Post, Module::Login, LOGIN_PATH)
-            .param("username", "nacos")
-            .param("password", "pw-secret");
-        let shown = format!("{login:?}");
-        assert!(
-            shown.contains("password") && !shown.contains("pw-secret"),
-            "{shown}"
-        );
-        let answer = Response {
-            content_md5: None,
-            config_type: None,
-            status: 200,
-            body: r#"{"accessToken":"tok-secret","tokenTtl":18000}"#.into(),
-            dialect: Dialect::V1,
-        };
-        let shown = format!("{answer:?}");
-        assert!(
-            shown.contains("tokenTtl") && !shown.contains("tok-secret"),
-            "{shown}"
-        );
-    }
-}
+mod tests;

@@ -5,11 +5,11 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::auth::Token;
-use crate::dialect::{self, Dialect, V1Probe, V3Probe};
 use crate::error::{snippet, Error, Result};
-use crate::server_list::ServerAddr;
+use crate::transport::auth::Token;
 use crate::transport::body::{read_capped, BodyError};
+use crate::transport::dialect::{self, Dialect, V1Probe, V3Probe};
+use crate::transport::server_list::ServerAddr;
 use crate::transport::{Attempt, Build, Request, Transport, CLIENT_VERSION};
 use crate::util;
 

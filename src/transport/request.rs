@@ -7,8 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::form::{push_pair, ParamValue};
-use crate::dialect::Dialect;
 use crate::error::{snippet, Result};
+use crate::transport::dialect::Dialect;
 
 /// How long a call may take, whatever API it is written in.
 #[derive(Clone, Copy, Debug, Default)]

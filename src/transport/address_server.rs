@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::server_list::{self, ServerAddr};
+use crate::transport::server_list::{self, ServerAddr};
 use crate::worker::Workers;
 
 /// Fetches the list once now, then keeps refreshing it on `workers`.

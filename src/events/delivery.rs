@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::handler::EventHandler;
+use crate::events::handler::EventHandler;
 use crate::metrics::Recorder;
 use crate::util::lock;
 use crate::worker::{guarded, Pool, Workers};

@@ -1,28 +1,19 @@
 //! The validated settings of a client (built by [`ClientBuilder`](crate::ClientBuilder)).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::server_list::ServerAddr;
+use crate::secret::Secret;
+use crate::transport::server_list::ServerAddr;
 
 /// The group used when a call names none.
 pub const DEFAULT_GROUP: &str = "DEFAULT_GROUP";
 
 /// A username and password. `Debug` never shows the password.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Credentials {
     pub(crate) username: String,
-    pub(crate) password: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
+    pub(crate) password: Secret,
 }
 
 /// Where the server list comes from.
@@ -36,7 +27,7 @@ pub(crate) enum Servers {
 
 /// The validated settings of a client. Built by [`ClientBuilder`](crate::ClientBuilder).
 #[derive(Clone, Debug)]
-pub(crate) struct Config {
+pub(crate) struct Settings {
     pub(crate) servers: Servers,
     pub(crate) context_path: String,
     pub(crate) namespace: String,
@@ -62,7 +53,7 @@ pub(crate) struct Config {
     pub(crate) light_heartbeats: bool,
     pub(crate) long_poll_timeout: Duration,
     /// The API to speak (detected per server by default).
-    pub(crate) api: crate::dialect::Api,
+    pub(crate) api: crate::transport::dialect::Api,
     /// How often a watched config is read from a server without long
     /// polling (v3).
     pub(crate) config_poll_interval: Duration,
@@ -74,5 +65,5 @@ pub(crate) struct Config {
     pub(crate) snapshot_encrypted: bool,
     /// AK/SK signing keys (`Debug` redacts the secret and the token).
     #[cfg(feature = "aksk")]
-    pub(crate) aksk: Option<crate::sign::AkSk>,
+    pub(crate) aksk: Option<crate::transport::sign::AkSk>,
 }

@@ -11,12 +11,12 @@
 //! such pause, since a 403 that a fresh token also gets is about
 //! permissions, not about the token.
 
-use std::fmt;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::Credentials;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::settings::Credentials;
 use crate::util::{self, lock};
 
 /// The pause after a first failure; it doubles with each one after.
@@ -31,23 +31,14 @@ const MIN_TTL: Duration = Duration::from_secs(1);
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// A token and when to stop using it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct Token {
-    pub(crate) value: String,
+    pub(crate) value: Secret,
     /// `Bearer <value>`, for the `Authorization` header.
-    pub(crate) bearer: String,
+    pub(crate) bearer: Secret,
     refresh_at: Instant,
     /// Which login produced it, so a 403 invalidates only the token it saw.
     pub(crate) generation: u64,
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token")
-            .field("value", &"<redacted>")
-            .field("generation", &self.generation)
-            .finish()
-    }
 }
 
 /// What the logins of one client have come to.
@@ -149,14 +140,14 @@ impl Auth {
         s.logging_in = true;
         drop(s);
         let _done = LoginDone(self);
-        let answer = login(&creds.username, &creds.password).and_then(|b| parse_answer(&b));
+        let answer = login(&creds.username, creds.password.expose()).and_then(|b| parse_answer(&b));
         let mut s = lock(&self.state);
         match answer {
             Ok((value, ttl)) => {
                 s.generation += 1;
                 let token = Token {
-                    bearer: format!("Bearer {value}"),
-                    value,
+                    bearer: Secret::new(format!("Bearer {value}")),
+                    value: Secret::new(value),
                     refresh_at: util::after(ttl - ttl / 10),
                     generation: s.generation,
                 };
@@ -274,7 +265,7 @@ mod tests {
     fn creds() -> Option<Credentials> {
         Some(Credentials {
             username: "u".into(),
-            password: "pw-secret".into(),
+            password: crate::secret::Secret::new("pw-secret"),
         })
     }
 
@@ -309,6 +300,8 @@ mod tests {
                     .unwrap()
                     .unwrap()
                     .value
+                    .expose()
+                    .to_string()
                 })
             })
             .collect();
@@ -326,7 +319,7 @@ mod tests {
         })
         .unwrap()
         .unwrap();
-        assert_eq!(t2.value, "tok2");
+        assert_eq!(t2.value.expose(), "tok2");
         assert!(t2.generation > t.generation);
     }
 
@@ -398,7 +391,10 @@ mod tests {
             .unwrap_err();
         assert!(e.is_timeout(), "{e}");
         assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
-        assert_eq!(slow.join().unwrap().unwrap().unwrap().value, "late");
+        assert_eq!(
+            slow.join().unwrap().unwrap().unwrap().value.expose(),
+            "late"
+        );
     }
 
     #[test]

@@ -24,12 +24,13 @@
 //! The secret key never leaves this module except as a signature: `Debug`
 //! shows `<redacted>` and nothing here logs.
 
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+
+use crate::secret::Secret;
 
 /// What a request is about, as far as signing goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,24 +44,11 @@ pub(crate) enum Resource {
 }
 
 /// An access key, its secret and an optional STS security token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct AkSk {
     pub(crate) access_key: String,
-    pub(crate) secret_key: String,
-    pub(crate) security_token: Option<String>,
-}
-
-impl fmt::Debug for AkSk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AkSk")
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
+    pub(crate) secret_key: Secret,
+    pub(crate) security_token: Option<Secret>,
 }
 
 /// What signing adds to one request.
@@ -161,10 +149,13 @@ pub(crate) fn sign_at(
             out.headers
                 .push(("Spas-AccessKey", keys.access_key.clone()));
             out.headers.push(("Timestamp", ts));
-            out.headers
-                .push(("Spas-Signature", hmac_sha1_base64(&keys.secret_key, &text)));
+            out.headers.push((
+                "Spas-Signature",
+                hmac_sha1_base64(keys.secret_key.expose(), &text),
+            ));
             if let Some(t) = &keys.security_token {
-                out.headers.push(("Spas-SecurityToken", t.clone()));
+                out.headers
+                    .push(("Spas-SecurityToken", t.expose().to_string()));
             }
         }
         Resource::Naming => {
@@ -173,12 +164,15 @@ pub(crate) fn sign_at(
                 param("groupName").as_deref(),
                 &ts,
             );
-            out.params
-                .push(("signature", hmac_sha1_base64(&keys.secret_key, &data)));
+            out.params.push((
+                "signature",
+                hmac_sha1_base64(keys.secret_key.expose(), &data),
+            ));
             out.params.push(("data", data));
             out.params.push(("ak", keys.access_key.clone()));
             if let Some(t) = &keys.security_token {
-                out.params.push(("Spas-SecurityToken", t.clone()));
+                out.params
+                    .push(("Spas-SecurityToken", t.expose().to_string()));
             }
         }
     }
@@ -194,8 +188,8 @@ mod tests {
     fn keys(token: Option<&str>) -> AkSk {
         AkSk {
             access_key: "LTAI-ak".into(),
-            secret_key: SK.into(),
-            security_token: token.map(str::to_string),
+            secret_key: Secret::new(SK),
+            security_token: token.map(Secret::new),
         }
     }
 
