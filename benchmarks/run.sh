@@ -212,4 +212,38 @@ EXTRA=()
 BENCH_PID=$!
 wait "$BENCH_PID"
 BENCH_PID=""
+
+# ---- what has no peer row: batch registration, config latency by case
+say "extras: batch registration, config latency across namespaces"
+"$NBENCH" extras "127.0.0.1:$HTTP_PORT" | tee "$WORK/extras.jsonl" >&2
+python3 - "$WORK/extras.jsonl" "$BENCH/REPORT.md" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+batch = {how: [r["ms"] for r in rows if r["what"] == "batch" and r["how"] == how] for how in ("one_call", "loop")}
+cfg = [r for r in rows if r["what"] == "cfg_latency"]
+out = ["", "## Batch registration and config latency by case (same run, same r-nacos)", ""]
+out.append("1,000 instances of one service, heartbeats off, deregistered between rounds; three rounds each, alternating (`nbench extras`):")
+out.append("")
+out.append("| | round 1 | round 2 | round 3 | median |")
+out.append("|---|---:|---:|---:|---:|")
+for how, label in (("one_call", "`register_instances` (one call, 8 at a time)"), ("loop", "`register_instance` loop")):
+    xs = batch[how]
+    out.append(f"| {label} | " + " | ".join(f"{x:,.0f} ms" for x in xs) + f" | {statistics.median(xs):,.0f} ms |")
+r = statistics.median(batch["loop"]) / statistics.median(batch["one_call"])
+out.append("")
+out.append(f"The one call took {1 / r:.2f}× the loop's time.")
+out.append("")
+out.append("Config changes published by a second client, seen by a client watching (long poll, 30 s hold):")
+out.append("")
+out.append("| case | changes | p50 | p99 | max |")
+out.append("|---|---:|---:|---:|---:|")
+labels = {"one_namespace": "five keys in one namespace",
+          "two_namespaces": "five keys in each of two namespaces, changes alternating",
+          "key_added_while_held": "a key first watched while its namespace's poll is held, changed at once"}
+for c in cfg:
+    out.append(f"| {labels[c['case']]} | {c['changes']} | {c['p50_ms']:.1f} ms | {c['p99_ms']:.1f} ms | {c['max_ms']:.1f} ms |")
+out.append("")
+with open(sys.argv[2], "a") as f:
+    f.write("\n".join(out) + "\n")
+PY
 say "done in $(( $(date +%s) - STARTED )) s: benchmarks/REPORT.md, benchmarks/chart.png"

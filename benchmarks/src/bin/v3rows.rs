@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use nacos_blocking::metrics::Operation;
 use nacos_blocking::{ConfigEvent, Instance, NacosClient};
 
 /// Client CPU (user + system) of this process, in seconds.
@@ -166,6 +167,67 @@ fn config_watch(addr: &str, api: &str, round: usize, changes: usize) {
     c.shutdown().ok();
 }
 
+/// Many watched configs on one client: the requests a second it sends
+/// while nothing changes (from the client's own metrics: config polls and
+/// reads), then publish → event latency for changes to random keys.
+fn config_watch_many(addr: &str, api: &str, round: usize, keys: usize, idle: Duration, changes: usize) {
+    let c = client(addr, false);
+    let prefix = format!("v3rows-many-{api}-{round}-{}", std::process::id());
+    for i in 0..keys {
+        c.publish_config(format!("{prefix}-{i}").as_str(), "v=0")
+            .expect("publish");
+    }
+    let (tx, rx) = mpsc::channel::<ConfigEvent>();
+    let subs: Vec<_> = (0..keys)
+        .map(|i| {
+            c.subscribe_config(format!("{prefix}-{i}").as_str(), tx.clone())
+                .expect("watch")
+        })
+        .collect();
+    for _ in 0..keys {
+        rx.recv_timeout(Duration::from_secs(30)).expect("initial event");
+    }
+    // Past the first rounds (a v1 long poll is sent at once).
+    std::thread::sleep(Duration::from_secs(3));
+    let requests = |c: &NacosClient| -> u64 {
+        let m = c.metrics();
+        [Operation::ConfigPoll, Operation::ConfigRead]
+            .iter()
+            .filter_map(|&op| m.operation(op).map(|o| o.calls))
+            .sum()
+    };
+    let r0 = requests(&c);
+    let t0 = Instant::now();
+    std::thread::sleep(idle);
+    let per_s = (requests(&c) - r0) as f64 / t0.elapsed().as_secs_f64();
+    let mut lat = Vec::with_capacity(changes);
+    let gaps = [700u64, 1300, 450, 950, 1700, 600, 1100];
+    for i in 1..=changes {
+        std::thread::sleep(Duration::from_millis(gaps[i % gaps.len()]));
+        let key = format!("{prefix}-{}", (i * 7919) % keys);
+        let want = format!("v={i}");
+        c.publish_config(key.as_str(), want.as_str()).expect("publish");
+        let t0 = Instant::now();
+        loop {
+            let ev = rx.recv_timeout(Duration::from_secs(60)).expect("change event");
+            if ev.key.data_id == key && ev.content.as_deref() == Some(want.as_str()) {
+                break;
+            }
+        }
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
+    println!(
+        r#"{{"api":"{api}","what":"config_watch_many","round":{round},"keys":{keys},"idle_requests_per_s":{per_s:.1},"changes":{changes},"p50_ms":{:.1},"p90_ms":{:.1},"max_ms":{:.1}}}"#,
+        pct(0.5),
+        pct(0.9),
+        lat[lat.len() - 1]
+    );
+    drop(subs);
+    c.shutdown().ok();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (v1, v3) = (&args[1], &args[2]);
@@ -174,6 +236,9 @@ fn main() {
     let hb_instances = env_usize("V3ROWS_HB_INSTANCES", 200);
     let hb_window = Duration::from_secs(env_usize("V3ROWS_HB_WINDOW", 10) as u64);
     let changes = env_usize("V3ROWS_CHANGES", 20);
+    let many_keys = env_usize("V3ROWS_MANY_KEYS", 1000);
+    let many_idle = Duration::from_secs(env_usize("V3ROWS_MANY_IDLE", 10) as u64);
+    let many_changes = env_usize("V3ROWS_MANY_CHANGES", 10);
     let servers: HashMap<&str, &String> = [("v1", v1), ("v3", v3)].into_iter().collect();
     for round in 0..rounds {
         // Alternate which API goes first, so drift hits both alike.
@@ -188,6 +253,7 @@ fn main() {
             list(addr, api, round, calls);
             heartbeat(addr, api, round, hb_instances, hb_window);
             config_watch(addr, api, round, changes);
+            config_watch_many(addr, api, round, many_keys, many_idle, many_changes);
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod decode;
+pub mod extras;
 pub mod heartbeat;
 pub mod proxy;
 pub mod subscribe;
@@ -66,5 +67,10 @@ pub const ALL: &[Scenario] = &[
         name: "cfg-driver",
         usage: "cfg-driver <addr> <prefix> <keys> <changes> <gap_ms>",
         run: config::driver,
+    },
+    Scenario {
+        name: "extras",
+        usage: "extras <addr>   (batch registration; config latency across namespaces)",
+        run: extras::run,
     },
 ];
