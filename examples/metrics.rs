@@ -17,7 +17,7 @@ fn main() -> Result<(), nacos_blocking::Error> {
     let every: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let client = NacosClient::builder()
         .server_addr(addr)
-        .poll_interval(Some(Duration::from_secs(1)))
+        .poll_interval(Duration::from_secs(1))
         .build()?;
 
     let me = Instance::builder("127.0.0.1", 9451)

@@ -62,7 +62,7 @@ fn main() {
         NacosClient::builder()
             .server_addr(cluster.server_addr())
             .timeout(DEADLINE)
-            .poll_interval(Some(poll))
+            .poll_interval(poll)
             // Removed with the cluster, which is dropped after the clients.
             .cache_dir(cluster.scratch_dir("client-cache"))
             .build()

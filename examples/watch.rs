@@ -12,7 +12,7 @@ fn main() -> Result<(), nacos_blocking::Error> {
     let service = args.next().unwrap_or_else(|| "quickstart-orders".into());
     let client = NacosClient::builder()
         .server_addr(addr)
-        .poll_interval(Some(Duration::from_secs(1)))
+        .poll_interval(Duration::from_secs(1))
         .build()?;
 
     let watcher = client.watch(&service)?;

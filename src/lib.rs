@@ -146,6 +146,7 @@ pub use crate::metrics::Metrics;
 pub use crate::namespace::Namespace;
 pub use crate::naming::beat::BeatResult;
 pub use crate::naming::instance::{Instance, InstanceBuilder, DEFAULT_CLUSTER};
+pub use crate::naming::select::pick_weighted;
 pub use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceName, ServicePage, ServiceSpec,
 };

@@ -50,7 +50,7 @@ fn fifty_thousand_changed_instances_arrive_within_a_poll_or_two() {
     });
     let client = NacosClient::builder()
         .server_addr(server.addr())
-        .poll_interval(Some(Duration::from_millis(500)))
+        .poll_interval(Duration::from_millis(500))
         .timeout(Duration::from_secs(10))
         .disk_cache(false)
         .build()

@@ -43,7 +43,7 @@ fn client(servers: &str, cache: &Path) -> NacosClient {
         .server_addr(servers)
         .timeout(DEADLINE)
         .heartbeat_interval(Duration::from_secs(1))
-        .poll_interval(Some(Duration::from_millis(500)))
+        .poll_interval(Duration::from_millis(500))
         .cache_dir(cache)
         .build()
         .unwrap()

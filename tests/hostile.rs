@@ -209,7 +209,7 @@ fn absurd_builder_durations_and_counts_are_refused() {
         field(b().long_poll_timeout(max).build()),
         "long_poll_timeout"
     );
-    assert_eq!(field(b().poll_interval(Some(max)).build()), "poll_interval");
+    assert_eq!(field(b().poll_interval(max).build()), "poll_interval");
     assert_eq!(
         field(b().heartbeat_interval(max).build()),
         "heartbeat_interval"

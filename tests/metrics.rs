@@ -25,7 +25,7 @@ fn a_client_counts_what_it_does_and_where() {
     let client = NacosClient::builder()
         .server_addr(addrs.join(","))
         .timeout(Duration::from_secs(3))
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .disk_cache(false)
         .build()
         .unwrap();

@@ -413,7 +413,7 @@ fn the_failover_switch_answers_from_files_while_on() {
     let c = NacosClient::builder()
         .server_addr(RNacos::shared().addr())
         .cache_dir(&dir)
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .build()
         .unwrap();
     let svc = unique("fo");

@@ -152,7 +152,7 @@ fn an_instant_restart_never_shows_subscribers_an_empty_list() {
     let watcher_client = NacosClient::builder()
         .server_addr(server.addr())
         .timeout(Duration::from_secs(3))
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .disk_cache(false)
         .build()
         .unwrap();
@@ -201,7 +201,7 @@ fn a_watch_is_fresh_within_two_intervals_of_the_server_answering_again() {
     let c = NacosClient::builder()
         .server_addr(server.addr())
         .timeout(Duration::from_secs(2))
-        .poll_interval(Some(interval))
+        .poll_interval(interval)
         .disk_cache(false)
         .build()
         .unwrap();
@@ -254,7 +254,7 @@ fn a_watch_on_a_server_that_is_down_is_honest_and_serves_the_disk_cache() {
             .server_addr(server.addr())
             .timeout(Duration::from_secs(1))
             .retries(0)
-            .poll_interval(Some(Duration::from_millis(200)))
+            .poll_interval(Duration::from_millis(200))
             .cache_dir(&dir)
     };
     let svc = unique("down-watch");
@@ -278,7 +278,7 @@ fn a_watch_on_a_server_that_is_down_is_honest_and_serves_the_disk_cache() {
         .server_addr(format!("127.0.0.1:{down}"))
         .timeout(Duration::from_secs(1))
         .retries(0)
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .cache_dir(&dir)
         .build()
         .unwrap();
@@ -314,7 +314,7 @@ fn a_heartbeat_that_gets_through_revives_failing_subscriptions() {
     let c = NacosClient::builder()
         .server_addr(server.addr())
         .timeout(Duration::from_secs(2))
-        .poll_interval(Some(Duration::from_secs(5)))
+        .poll_interval(Duration::from_secs(5))
         .disk_cache(false)
         .build()
         .unwrap();

@@ -17,7 +17,7 @@ fn busy_client(server: &RNacos) -> (NacosClient, Vec<Box<dyn std::any::Any>>) {
     let client = NacosClient::builder()
         .server_addr(server.addr())
         .timeout(Duration::from_secs(10))
-        .poll_interval(Some(Duration::from_millis(100)))
+        .poll_interval(Duration::from_millis(100))
         .long_poll_timeout(Duration::from_secs(30))
         .disk_cache(false)
         .build()

@@ -20,7 +20,7 @@ const EMPTY_WINDOW: Duration = Duration::from_millis(300);
 fn fast_client(addr: &str) -> NacosClient {
     NacosClient::builder()
         .server_addr(addr)
-        .poll_interval(Some(FAST))
+        .poll_interval(FAST)
         .push_empty_window(EMPTY_WINDOW)
         .cache_dir(shared_cache())
         .build()
@@ -119,7 +119,7 @@ fn server_restart_brings_no_empty_event_and_polling_resumes() {
     let mut server = RNacos::start();
     let sub = NacosClient::builder()
         .server_addr(server.addr())
-        .poll_interval(Some(FAST))
+        .poll_interval(FAST)
         .timeout(Duration::from_secs(2))
         .cache_dir(shared_cache())
         .build()
@@ -279,7 +279,7 @@ fn local_cache_answers_lookups_while_subscribed() {
     // the cache.
     let sub = NacosClient::builder()
         .server_addr(RNacos::shared().addr())
-        .poll_interval(Some(Duration::from_secs(10)))
+        .poll_interval(Duration::from_secs(10))
         .cache_dir(shared_cache())
         .build()
         .unwrap();
@@ -544,7 +544,7 @@ fn offline_start_catches_up_when_the_server_appears() {
     server.kill();
     let offline = NacosClient::builder()
         .server_addr(server.addr())
-        .poll_interval(Some(FAST))
+        .poll_interval(FAST)
         .timeout(Duration::from_secs(2))
         .cache_dir(&dir)
         .load_cache_at_start(true)

@@ -150,7 +150,7 @@ fn two_servers_run_side_by_side() {
 fn client(addr: &str) -> NacosClient {
     NacosClient::builder()
         .server_addr(addr)
-        .poll_interval(Some(Duration::from_millis(300)))
+        .poll_interval(Duration::from_millis(300))
         .heartbeat_interval(Duration::from_secs(1))
         .disk_cache(false)
         .build()
@@ -261,7 +261,7 @@ fn subscriptions_see_added_modified_and_removed() {
     let server = Batata::start();
     let c = NacosClient::builder()
         .server_addr(server.addr())
-        .poll_interval(Some(Duration::from_millis(300)))
+        .poll_interval(Duration::from_millis(300))
         .push_empty_window(Duration::from_secs(1))
         .disk_cache(false)
         .build()

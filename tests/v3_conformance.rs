@@ -28,7 +28,7 @@ fn builder(addr: &str) -> nacos_blocking::ClientBuilder {
     NacosClient::builder()
         .server_addr(addr)
         .heartbeat_interval(Duration::from_millis(300))
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .config_poll_interval(Duration::from_millis(200))
         .timeout(Duration::from_secs(3))
         .disk_cache(false)

@@ -13,7 +13,7 @@ fn client(server: &RNacos) -> NacosClient {
     NacosClient::builder()
         .server_addr(server.addr())
         .timeout(Duration::from_secs(3))
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .disk_cache(false)
         .build()
         .unwrap()

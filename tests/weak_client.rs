@@ -55,7 +55,7 @@ fn listeners_holding_weak_clients_let_the_client_stop() {
     let calls = Arc::new(AtomicUsize::new(0));
     let client = NacosClient::builder()
         .server_addr(server.addr())
-        .poll_interval(Some(Duration::from_millis(200)))
+        .poll_interval(Duration::from_millis(200))
         .disk_cache(false)
         .build()
         .unwrap();

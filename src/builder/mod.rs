@@ -261,14 +261,22 @@ impl ClientBuilder {
 
     // --- Subscriptions -------------------------------------------------
 
-    /// How often each subscribed service is polled: `Some(interval)`, at
-    /// least 100 ms and at most a day, or `None` to follow the server's advice (`cacheMillis`
-    /// of each answer, kept within 1–60 s). Errors back off from it,
-    /// doubling up to 60 s.
+    /// Polls each subscribed service every `interval` (at least 100 ms,
+    /// at most a day) instead of as the server advises. After a failed
+    /// poll the next comes one interval later, then two, never later.
     ///
-    /// Defaults to `None`: the server's `cacheMillis` (10 s on Nacos).
-    pub fn poll_interval(mut self, interval: Option<Duration>) -> Self {
-        self.poll_interval = interval;
+    /// Defaults to the server's advice: see
+    /// [`poll_interval_as_advised`](Self::poll_interval_as_advised).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = Some(interval);
+        self
+    }
+
+    /// Polls each subscribed service as its server advises: the
+    /// `cacheMillis` of each answer (10 s on Nacos), kept within 1–60 s.
+    /// The default; undoes [`poll_interval`](Self::poll_interval).
+    pub fn poll_interval_as_advised(mut self) -> Self {
+        self.poll_interval = None;
         self
     }
 

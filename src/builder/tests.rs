@@ -64,15 +64,12 @@ fn defaults_and_validation() {
     assert_eq!(field(b().endpoint("e:1")), Some("endpoint"));
     assert_eq!(field(b().credentials("", "x")), Some("username"));
     let ms = Duration::from_millis;
+    assert_eq!(field(b().poll_interval(ms(99))), Some("poll_interval"));
     assert_eq!(
-        field(b().poll_interval(Some(ms(99)))),
+        field(b().poll_interval(Duration::ZERO)),
         Some("poll_interval")
     );
-    assert_eq!(
-        field(b().poll_interval(Some(Duration::ZERO))),
-        Some("poll_interval")
-    );
-    let fast = cfg(b().poll_interval(Some(ms(100)))).unwrap();
+    let fast = cfg(b().poll_interval(ms(100))).unwrap();
     assert_eq!(fast.poll_interval, Some(ms(100)));
     assert_eq!(
         (
@@ -103,7 +100,7 @@ fn absurd_values_are_refused_naming_the_field() {
     assert_eq!(field(b().timeout(max)), Some("timeout"));
     assert_eq!(field(b().connect_timeout(max)), Some("connect_timeout"));
     assert_eq!(field(b().long_poll_timeout(max)), Some("long_poll_timeout"));
-    assert_eq!(field(b().poll_interval(Some(max))), Some("poll_interval"));
+    assert_eq!(field(b().poll_interval(max)), Some("poll_interval"));
     assert_eq!(
         field(b().heartbeat_interval(max)),
         Some("heartbeat_interval")
@@ -131,7 +128,7 @@ fn absurd_values_are_refused_naming_the_field() {
         .timeout(MAX_TIMEOUT)
         .connect_timeout(MAX_TIMEOUT)
         .long_poll_timeout(MAX_TIMEOUT)
-        .poll_interval(Some(MAX_INTERVAL))
+        .poll_interval(MAX_INTERVAL)
         .retries(MAX_RETRIES)
         .max_response_bytes(MAX_RESPONSE_BYTES)
         .app_name("my-app 1.0 (x)"))

@@ -143,7 +143,7 @@ impl NacosClient {
     pub fn select_one_healthy_instance(&self, service: impl Into<ServiceName>) -> Result<Instance> {
         let target = self.target(service)?;
         let info = self.inner.subscriptions.list(&target)?;
-        select::weighted_random(&info.hosts)
+        select::pick_weighted(&info.hosts)
             .cloned()
             .ok_or_else(|| Error::NoInstanceAvailable {
                 service: target.service.to_string(),

@@ -34,11 +34,11 @@ impl ConfigEvent {
     /// ```
     /// use nacos_blocking::{ConfigEvent, ConfigKey};
     /// let key = ConfigKey::new("", "DEFAULT_GROUP", "app.yaml");
-    /// let first = ConfigEvent::initial(key.clone(), Some("a: 1".into()));
+    /// let first = ConfigEvent::current(key.clone(), Some("a: 1".into()));
     /// let gone = ConfigEvent::changed(key, None);
     /// assert!(first.initial && gone.is_absent());
     /// ```
-    pub fn initial(key: ConfigKey, content: Option<String>) -> ConfigEvent {
+    pub fn current(key: ConfigKey, content: Option<String>) -> ConfigEvent {
         ConfigEvent {
             initial: true,
             ..ConfigEvent::changed(key, content)
@@ -118,12 +118,12 @@ mod tests {
     fn configs_keep_the_latest_content() {
         let k = ConfigKey::new("", "G", "d");
         let m = merge_all([
-            ConfigEvent::initial(k.clone(), Some("a".into())),
+            ConfigEvent::current(k.clone(), Some("a".into())),
             ConfigEvent::changed(k.clone(), Some("b".into())),
             ConfigEvent::changed(k.clone(), None),
             ConfigEvent::changed(k.clone(), Some("c".into())),
         ])
         .unwrap();
-        assert_eq!(m, ConfigEvent::initial(k, Some("c".into())));
+        assert_eq!(m, ConfigEvent::current(k, Some("c".into())));
     }
 }

@@ -313,7 +313,7 @@ impl ConfigWatch {
                     sinks: Vec::new(),
                 }
             });
-            let initial = ConfigEvent::initial(key.clone(), entry.content.clone())
+            let initial = ConfigEvent::current(key.clone(), entry.content.clone())
                 .with_md5(entry.md5.clone())
                 .with_type(entry.config_type.clone());
             listener.push(Arc::new(initial), &self.ctx.delivery);

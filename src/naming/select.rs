@@ -4,8 +4,22 @@ use crate::naming::instance::Instance;
 use crate::util::random_f64;
 
 /// Picks one healthy, enabled instance with weight > 0, with probability
-/// proportional to its weight; `None` when there is no such instance.
-pub(crate) fn weighted_random(hosts: &[Instance]) -> Option<&Instance> {
+/// proportional to its weight; `None` when there is no such instance. What
+/// [`select_one_healthy_instance`](crate::NacosClient::select_one_healthy_instance)
+/// does, for any list: a load balancer over a watched list calls it per
+/// request without asking the server.
+///
+/// ```
+/// use nacos_blocking::{pick_weighted, Instance};
+/// let hosts = vec![
+///     Instance::builder("10.0.0.1", 80).weight(1.0).build(),
+///     Instance::builder("10.0.0.2", 80).weight(3.0).build(),
+///     Instance::builder("10.0.0.3", 80).healthy(false).build(),
+/// ];
+/// let one = pick_weighted(&hosts).unwrap();
+/// assert_ne!(one.ip, "10.0.0.3");
+/// ```
+pub fn pick_weighted(hosts: &[Instance]) -> Option<&Instance> {
     let candidates: Vec<&Instance> = hosts.iter().filter(|h| h.is_available()).collect();
     let total: f64 = candidates.iter().map(|h| h.weight).sum();
     if candidates.is_empty() || total <= 0.0 {
@@ -44,12 +58,12 @@ mod tests {
         let mut counts = [0u32; 6];
         let n = 40_000;
         for _ in 0..n {
-            counts[weighted_random(&hosts).unwrap().port as usize] += 1;
+            counts[pick_weighted(&hosts).unwrap().port as usize] += 1;
         }
         assert_eq!(counts[3] + counts[4] + counts[5], 0);
         let share = counts[2] as f64 / n as f64;
         assert!((share - 0.75).abs() < 0.02, "{share}");
-        assert!(weighted_random(&hosts[2..]).is_none());
-        assert!(weighted_random(&[]).is_none());
+        assert!(pick_weighted(&hosts[2..]).is_none());
+        assert!(pick_weighted(&[]).is_none());
     }
 }

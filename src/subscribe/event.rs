@@ -45,11 +45,11 @@ impl ServiceEvent {
     /// ```
     /// use nacos_blocking::{Instance, ServiceEvent, ServiceKey};
     /// let key = ServiceKey::new("", "DEFAULT_GROUP", "orders");
-    /// let first = ServiceEvent::initial(key.clone(), vec![Instance::new("10.0.0.1", 80)]);
+    /// let first = ServiceEvent::current(key.clone(), vec![Instance::new("10.0.0.1", 80)]);
     /// let next = ServiceEvent::between(key, &first.instances, vec![]);
     /// assert_eq!((first.added.len(), next.removed.len()), (1, 1));
     /// ```
-    pub fn initial(service: ServiceKey, instances: Vec<Instance>) -> ServiceEvent {
+    pub fn current(service: ServiceKey, instances: Vec<Instance>) -> ServiceEvent {
         ServiceEvent {
             service,
             clusters: Vec::new(),
@@ -157,7 +157,7 @@ impl Coalesce for ServiceEvent {
     fn merge(self, later: ServiceEvent) -> ServiceEvent {
         if self.initial {
             // Still the first event: everything there now is "added".
-            return ServiceEvent::initial(later.service.clone(), later.instances)
+            return ServiceEvent::current(later.service.clone(), later.instances)
                 .with_clusters(self.clusters);
         }
         let added_first: HashSet<_> = self.added.iter().map(identity).collect();
@@ -408,7 +408,7 @@ mod tests {
     fn an_initial_event_stays_initial_with_the_newest_list() {
         let s0 = vec![winst(1, 1.0)];
         let s1 = vec![winst(2, 1.0)];
-        let m = ServiceEvent::initial(skey(), s0.clone()).merge(ServiceEvent::between(
+        let m = ServiceEvent::current(skey(), s0.clone()).merge(ServiceEvent::between(
             skey(),
             &s0,
             s1.clone(),

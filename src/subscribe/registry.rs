@@ -463,7 +463,7 @@ impl Registry {
                 l.primed = true;
                 let ev = initial.get_or_insert_with(|| {
                     Arc::new(
-                        ServiceEvent::initial(service.clone(), good.hosts.clone())
+                        ServiceEvent::current(service.clone(), good.hosts.clone())
                             .with_clusters(job.target.clusters.iter().cloned()),
                     )
                 });

@@ -65,7 +65,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .server_addr(addr.as_str())
         .cache_dir(&cache);
     if interval_ms > 0 {
-        b = b.poll_interval(Some(Duration::from_millis(interval_ms)));
+        b = b.poll_interval(Duration::from_millis(interval_ms));
     }
     let client = b.build().map_err(|e| e.to_string())?;
     let threads_before = crate::measure::proc_status("Threads");

@@ -5,7 +5,7 @@ use crate::error::Error;
 fn registry() -> Registry {
     let c = ClientBuilder::default()
         .server_addr("127.0.0.1")
-        .poll_interval(Some(Duration::from_millis(100)))
+        .poll_interval(Duration::from_millis(100))
         .into_config()
         .unwrap();
     Registry::new(&c)
