@@ -37,6 +37,27 @@ where
 /// Keys and string values are borrowed from the input while parsed and
 /// copied once into the map; only objects and arrays (never seen in
 /// practice) go through a `serde_json::Value`.
+/// A comma-separated list (`"a,b"`; `""` or `null`: none), as Nacos
+/// writes cluster lists.
+pub(crate) fn comma_list<'de, D>(d: D) -> Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Writes a list the way [`comma_list`] reads it.
+pub(crate) fn comma_joined<S: serde::Serializer>(list: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&list.join(","))
+}
+
 pub(crate) fn string_map<'de, D>(d: D) -> Result<HashMap<String, String>, D::Error>
 where
     D: Deserializer<'de>,
@@ -201,5 +222,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn cluster_lists_read_and_write_as_commas() {
+        use crate::naming::service::ServiceInfo;
+        let info: ServiceInfo =
+            serde_json::from_str(r#"{"clusters":"a, b,,c","hosts":[]}"#).unwrap();
+        assert_eq!(info.clusters, ["a", "b", "c"]);
+        let none: ServiceInfo = serde_json::from_str(r#"{"clusters":null,"hosts":[]}"#).unwrap();
+        assert!(none.clusters.is_empty());
+        let text = serde_json::to_string(&info).unwrap();
+        assert!(text.contains(r#""clusters":"a,b,c""#), "{text}");
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::naming::instance::Instance;
-use crate::serde_util::{null_default, string_map};
+use crate::serde_util::{comma_joined, comma_list, null_default, string_map};
 use crate::settings::Settings;
 use crate::validate;
 
@@ -234,18 +234,23 @@ pub struct ServiceInfo {
     /// The group.
     #[serde(default, deserialize_with = "null_default")]
     pub group_name: String,
-    /// The clusters asked for, comma-separated (empty: all).
-    #[serde(default, deserialize_with = "null_default")]
-    pub clusters: String,
+    /// The clusters asked for (empty: all). Comma-separated on the wire
+    /// and in cache files, as Java writes them.
+    #[serde(
+        default,
+        deserialize_with = "comma_list",
+        serialize_with = "comma_joined"
+    )]
+    pub clusters: Vec<String>,
     /// How long the server suggests caching this answer, in ms.
     #[serde(default, deserialize_with = "null_default")]
     pub cache_millis: u64,
-    /// When the server last changed the list (epoch ms).
+    /// The server's stamps on the answer (epoch ms; a digest where sent):
+    /// kept so cache files read as Java's, never shown.
     #[serde(default, deserialize_with = "null_default")]
-    pub last_ref_time: i64,
-    /// The server's checksum of the list, where it sends one.
+    pub(crate) last_ref_time: i64,
     #[serde(default, deserialize_with = "null_default")]
-    pub checksum: String,
+    pub(crate) checksum: String,
     /// The instances. Required: an answer without `hosts` is not a list
     /// answer (a `null` list is empty).
     #[serde(deserialize_with = "null_default")]

@@ -175,7 +175,7 @@ pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
         V3List::Bare(hosts) => ServiceInfo {
             name: target.service.name.clone(),
             group_name: target.service.group.clone(),
-            clusters: target.clusters_param(),
+            clusters: target.clusters.clone(),
             hosts,
             ..ServiceInfo::default()
         },

@@ -283,7 +283,7 @@ impl Registry {
         let info = t.entries.get(&all).and_then(|e| e.good.as_ref())?;
         Some(ServiceInfo {
             hosts: in_clusters(&info.hosts, &target.clusters),
-            clusters: target.clusters_param(),
+            clusters: target.clusters.clone(),
             ..info.clone()
         })
     }
@@ -295,13 +295,12 @@ impl Registry {
         clusters: &[String],
     ) -> Option<ServiceInfo> {
         let info = self.from_disk.get(service)?;
-        let joined = clusters.join(",");
-        if !(info.clusters.is_empty() || info.clusters == joined) {
+        if !(info.clusters.is_empty() || info.clusters == clusters) {
             return None;
         }
         Some(ServiceInfo {
             hosts: in_clusters(&info.hosts, clusters),
-            clusters: joined,
+            clusters: clusters.to_vec(),
             ..info.clone()
         })
     }
@@ -422,7 +421,7 @@ impl Registry {
                     {
                         e.good = Some(ServiceInfo {
                             hosts: in_clusters(&kept.hosts, &job.target.clusters),
-                            clusters: job.target.clusters_param(),
+                            clusters: job.target.clusters.clone(),
                             ..kept
                         });
                     }
@@ -431,7 +430,7 @@ impl Registry {
             Ok((mut info, body)) => {
                 e.advised = Some(Duration::from_millis(info.cache_millis));
                 self.succeeded(e, now);
-                info.clusters = job.target.clusters_param();
+                info.clusters = job.target.clusters.clone();
                 let previous = e.good.as_ref().map(|g| g.hosts.as_slice());
                 if e.guard.accept(previous, &info.hosts, window, now) {
                     e.last_body = Some(body);
