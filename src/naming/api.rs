@@ -9,11 +9,11 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
 use crate::naming::beat::{BeatInfo, BeatResult};
-use crate::naming::instance::{Instance, InstanceDetail, DEFAULT_CLUSTER};
+use crate::naming::instance::{Instance, DEFAULT_CLUSTER};
 use crate::naming::service::{
     ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec, Target,
 };
-use crate::naming::{v1, v3};
+use crate::naming::wire::wire;
 use crate::transport::dialect::Dialect;
 use crate::transport::{Method, Response, Timing};
 use crate::validate;
@@ -50,10 +50,7 @@ pub(crate) fn register_within(
 
 fn register_timed(ctx: &Context, key: &ServiceKey, inst: &Instance, timing: Timing) -> Result<()> {
     ctx.send_timed(Operation::Register, timing, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::register_request(key, inst),
-            Dialect::V3 => v3::register_request(key, inst),
-        })
+        Ok(wire(d).register(key, inst))
     })
     .and_then(|r| written(&r))
 }
@@ -61,10 +58,7 @@ fn register_timed(ctx: &Context, key: &ServiceKey, inst: &Instance, timing: Timi
 /// A write's answer: v1 answers `ok` (any 2xx will do, as before), v3 an
 /// envelope whose code must be 0.
 fn written(resp: &Response) -> Result<()> {
-    match resp.dialect {
-        Dialect::V1 => Ok(()),
-        Dialect::V3 => crate::transport::envelope::done("answer", &resp.body),
-    }
+    wire(resp.dialect).written(&resp.body)
 }
 
 /// Deregisters within what is `left` of the caller's deadline.
@@ -75,21 +69,16 @@ pub(crate) fn deregister_within(
     left: Duration,
 ) -> Result<()> {
     ctx.send_timed(Operation::Deregister, Timing::within(left), &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::deregister_request(key, inst),
-            Dialect::V3 => v3::deregister_request(key, inst),
-        })
+        Ok(wire(d).deregister(key, inst))
     })
     .and_then(|r| written(&r))
 }
 
 pub(crate) fn update(ctx: &Context, key: &ServiceKey, inst: &Instance) -> Result<()> {
-    ctx.send(Operation::UpdateInstance, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::update_request(key, inst),
-            Dialect::V3 => v3::update_request(key, inst),
-        })
-    })
+    ctx.send(
+        Operation::UpdateInstance,
+        &|d| Ok(wire(d).update(key, inst)),
+    )
     .and_then(|r| written(&r))
 }
 
@@ -128,22 +117,9 @@ pub(crate) fn get_instance(
     };
     let key = &target.service;
     let resp = ctx.send(Operation::GetInstance, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::detail_request(key, ip, port, cluster),
-            Dialect::V3 => v3::detail_request(key, ip, port, cluster),
-        })
+        Ok(wire(d).detail(key, ip, port, cluster))
     })?;
-    let detail: InstanceDetail = match resp.dialect {
-        Dialect::V1 => serde_json::from_str(&resp.body)
-            .map_err(|e| Error::decode("instance", e, &resp.body))?,
-        Dialect::V3 => {
-            match crate::transport::envelope::open::<InstanceDetail>("instance", &resp.body)? {
-                Ok(Some(detail)) => detail,
-                Ok(None) => return Err(v3::not_found("instance")),
-                Err(refusal) => return Err(refusal.into()),
-            }
-        }
-    };
+    let detail = wire(resp.dialect).decode_detail(&resp.body)?;
     if !detail.names_an_instance() {
         return Err(Error::decode(
             "instance",
@@ -180,10 +156,7 @@ impl RawList {
     /// envelope's `data` object of a v3 one (batata's; Java's v3 list is a
     /// bare array without stamps).
     pub(crate) fn stamp_depth(&self) -> usize {
-        match self.dialect {
-            Dialect::V1 => 1,
-            Dialect::V3 => 2,
-        }
+        wire(self.dialect).stamp_depth()
     }
 }
 
@@ -194,28 +167,19 @@ pub(crate) fn fetch_instance_list(
     op: Operation,
     target: &Target,
 ) -> Result<RawList> {
-    let resp = ctx.send(op, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::list_request(target),
-            Dialect::V3 => v3::list_request(target),
-        })
-    })?;
+    let resp = ctx.send(op, &|d| Ok(wire(d).list(target)))?;
     Ok(RawList {
         dialect: resp.dialect,
         body: resp.body,
     })
 }
 
-/// Decodes a list answer of either API; see [`decode_instance_list`] for
-/// what it must look like.
+/// Decodes a list answer of either API. It must have the shape of one: an
+/// object with a `hosts` list (or v3's bare list) whose every host has an
+/// ip and a port.
 pub(crate) fn decode_list(target: &Target, raw: &RawList) -> Result<ServiceInfo> {
-    match raw.dialect {
-        Dialect::V1 => decode_instance_list(target, &raw.body),
-        Dialect::V3 => {
-            let info = v3::decode_list(target, &raw.body)?;
-            checked(target, info, &raw.body)
-        }
-    }
+    let info = wire(raw.dialect).decode_list(target, &raw.body)?;
+    checked(target, info, &raw.body)
 }
 
 /// A decoded list whose every host has an ip and a port, normalized to
@@ -233,14 +197,6 @@ fn checked(target: &Target, info: ServiceInfo, body: &str) -> Result<ServiceInfo
         &target.clusters,
         false,
     ))
-}
-
-/// Decodes an `instance/list` answer. It must have the shape of one: an
-/// object with a `hosts` list whose every host has an ip and a port.
-pub(crate) fn decode_instance_list(target: &Target, body: &str) -> Result<ServiceInfo> {
-    let info: ServiceInfo =
-        serde_json::from_str(body).map_err(|e| Error::decode("instance list", e, body))?;
-    checked(target, info, body)
 }
 
 /// Every instance of `target` from the server (the cluster filter applied
@@ -273,28 +229,14 @@ pub(crate) fn beat(
     beat: &BeatInfo<'_>,
     light: bool,
 ) -> Result<BeatResult> {
-    let resp = ctx.send(Operation::Beat, &|d| match d {
-        Dialect::V1 => v1::beat_request(key, beat, light),
-        Dialect::V3 => Ok(v3::beat_request(key, beat)),
-    })?;
-    match resp.dialect {
-        Dialect::V1 => BeatResult::parse(&resp.body),
-        Dialect::V3 => v3::decode_beat(&resp.body),
-    }
+    let resp = ctx.send(Operation::Beat, &|d| wire(d).beat(key, beat, light))?;
+    wire(resp.dialect).decode_beat(&resp.body)
 }
 
 /// A service's settings.
 pub(crate) fn get_service(ctx: &Context, key: &ServiceKey) -> Result<ServiceDetail> {
-    let resp = ctx.send(Operation::Services, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::service_request(Method::Get, key),
-            Dialect::V3 => v3::service_get_request(key),
-        })
-    })?;
-    match resp.dialect {
-        Dialect::V1 => v1::decode_service(key, &resp.body),
-        Dialect::V3 => v3::decode_service(key, &resp.body),
-    }
+    let resp = ctx.send(Operation::Services, &|d| Ok(wire(d).service_get(key)))?;
+    wire(resp.dialect).decode_service(key, &resp.body)
 }
 
 /// Creates (`Post`) or updates (`Put`) a service.
@@ -313,29 +255,14 @@ pub(crate) fn write_service(
     }
     let selector = spec.selector.as_deref();
     ctx.send(Operation::Services, &|d| {
-        Ok(match d {
-            Dialect::V1 => {
-                let metadata =
-                    serde_json::to_string(&spec.metadata).unwrap_or_else(|_| "{}".into());
-                v1::service_request(method, key)
-                    .param("protectThreshold", t.to_string())
-                    .param("metadata", metadata)
-                    .opt_param("selector", selector)
-            }
-            Dialect::V3 => v3::service_write_request(method, key, t, &spec.metadata, selector),
-        })
+        Ok(wire(d).service_write(method, key, t, &spec.metadata, selector))
     })
     .and_then(|r| written(&r))
 }
 
 pub(crate) fn delete_service(ctx: &Context, key: &ServiceKey) -> Result<()> {
-    ctx.send(Operation::Services, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::service_request(Method::Delete, key),
-            Dialect::V3 => v3::service_delete_request(key),
-        })
-    })
-    .and_then(|r| written(&r))
+    ctx.send(Operation::Services, &|d| Ok(wire(d).service_delete(key)))
+        .and_then(|r| written(&r))
 }
 
 /// One page of service names, and how many there are in all.
@@ -362,10 +289,7 @@ pub(crate) fn fetch_service_page(
     size: u32,
 ) -> Result<RawList> {
     let resp = ctx.send(Operation::Services, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::service_list_request(no, size, group, namespace),
-            Dialect::V3 => v3::service_list_request(no, size, group, namespace),
-        })
+        Ok(wire(d).service_list(no, size, group, namespace))
     })?;
     Ok(RawList {
         dialect: resp.dialect,
@@ -376,26 +300,12 @@ pub(crate) fn fetch_service_page(
 /// Decodes a page [`fetch_service_page`] fetched, and says how many items
 /// the page held (a v3 page may hold other groups' services, left out).
 pub(crate) fn decode_service_page(group: &str, raw: &RawList) -> Result<(ServiceList, usize)> {
-    match raw.dialect {
-        Dialect::V1 => v1::decode_service_list(&raw.body).map(|l| {
-            let n = l.names.len();
-            (l, n)
-        }),
-        Dialect::V3 => v3::decode_service_list(group, &raw.body),
-    }
+    wire(raw.dialect).decode_service_list(group, &raw.body)
 }
 
 /// The server's own status (`UP` when it serves): v1's
 /// `operator/metrics`, v3's server state.
 pub(crate) fn server_status(ctx: &Context) -> Result<String> {
-    let resp = ctx.send(Operation::Server, &|d| {
-        Ok(match d {
-            Dialect::V1 => v1::metrics_request(),
-            Dialect::V3 => v3::state_request(),
-        })
-    })?;
-    match resp.dialect {
-        Dialect::V1 => v1::decode_status(&resp.body),
-        Dialect::V3 => v3::decode_status(&resp.body),
-    }
+    let resp = ctx.send(Operation::Server, &|d| Ok(wire(d).status()))?;
+    wire(resp.dialect).decode_status(&resp.body)
 }

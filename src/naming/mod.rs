@@ -7,3 +7,4 @@ pub(crate) mod select;
 pub(crate) mod service;
 mod v1;
 mod v3;
+pub(crate) mod wire;

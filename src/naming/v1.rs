@@ -2,10 +2,15 @@
 //! has the shape the Java client gives it (cited per builder), and each
 //! answer is decoded here.
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
-use crate::naming::beat::BeatInfo;
-use crate::naming::instance::{metadata_json, Instance};
-use crate::naming::service::{split_grouped, ServiceDetail, ServiceKey, ServiceList, Target};
+use crate::naming::beat::{BeatInfo, BeatResult};
+use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
+use crate::naming::service::{
+    split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
+};
+use crate::naming::wire::Wire;
 use crate::transport::{Method, Module, Request};
 
 const INSTANCE: &str = "/v1/ns/instance";
@@ -193,4 +198,79 @@ pub(crate) fn decode_status(body: &str) -> Result<String> {
         .and_then(|s| s.as_str())
         .map(str::to_string)
         .ok_or_else(|| Error::decode("server metrics", "no `status` field", body))
+}
+/// The v1 OpenAPI's naming calls (see [`Wire`]).
+pub(crate) struct V1;
+
+impl Wire for V1 {
+    fn register(&self, key: &ServiceKey, inst: &Instance) -> Request {
+        register_request(key, inst)
+    }
+    fn deregister(&self, key: &ServiceKey, inst: &Instance) -> Request {
+        deregister_request(key, inst)
+    }
+    fn update(&self, key: &ServiceKey, inst: &Instance) -> Request {
+        update_request(key, inst)
+    }
+    fn written(&self, _body: &str) -> Result<()> {
+        Ok(())
+    }
+    fn detail(&self, key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
+        detail_request(key, ip, port, cluster)
+    }
+    fn decode_detail(&self, body: &str) -> Result<InstanceDetail> {
+        serde_json::from_str(body).map_err(|e| Error::decode("instance", e, body))
+    }
+    fn list(&self, target: &Target) -> Request {
+        list_request(target)
+    }
+    fn decode_list(&self, _target: &Target, body: &str) -> Result<ServiceInfo> {
+        serde_json::from_str(body).map_err(|e| Error::decode("instance list", e, body))
+    }
+    fn stamp_depth(&self) -> usize {
+        1
+    }
+    fn beat(&self, key: &ServiceKey, beat: &BeatInfo<'_>, light: bool) -> Result<Request> {
+        beat_request(key, beat, light)
+    }
+    fn decode_beat(&self, body: &str) -> Result<BeatResult> {
+        BeatResult::parse(body)
+    }
+    fn service_get(&self, key: &ServiceKey) -> Request {
+        service_request(Method::Get, key)
+    }
+    fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
+        decode_service(key, body)
+    }
+    fn service_write(
+        &self,
+        method: Method,
+        key: &ServiceKey,
+        protect_threshold: f64,
+        metadata: &HashMap<String, String>,
+        selector: Option<&str>,
+    ) -> Request {
+        let metadata = serde_json::to_string(metadata).unwrap_or_else(|_| "{}".into());
+        service_request(method, key)
+            .param("protectThreshold", protect_threshold.to_string())
+            .param("metadata", metadata)
+            .opt_param("selector", selector)
+    }
+    fn service_delete(&self, key: &ServiceKey) -> Request {
+        service_request(Method::Delete, key)
+    }
+    fn service_list(&self, page_no: u32, page_size: u32, group: &str, namespace: &str) -> Request {
+        service_list_request(page_no, page_size, group, namespace)
+    }
+    fn decode_service_list(&self, _group: &str, body: &str) -> Result<(ServiceList, usize)> {
+        let list = decode_service_list(body)?;
+        let n = list.names.len();
+        Ok((list, n))
+    }
+    fn status(&self) -> Request {
+        metrics_request()
+    }
+    fn decode_status(&self, body: &str) -> Result<String> {
+        decode_status(body)
+    }
 }

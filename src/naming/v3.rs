@@ -16,8 +16,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
-use crate::naming::instance::{metadata_json, Instance};
+use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
+use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
 use crate::transport::envelope::{self, INSTANCE_NOT_FOUND};
 use crate::transport::{Method, Module, Request};
@@ -319,6 +320,81 @@ pub(crate) fn not_found(what: &str) -> Error {
     Error::Api {
         code: envelope::RESOURCE_NOT_FOUND,
         message: format!("{what} not found"),
+    }
+}
+
+/// The v3 API's naming calls (see [`Wire`]).
+pub(crate) struct V3;
+
+impl Wire for V3 {
+    fn register(&self, key: &ServiceKey, inst: &Instance) -> Request {
+        register_request(key, inst)
+    }
+    fn deregister(&self, key: &ServiceKey, inst: &Instance) -> Request {
+        deregister_request(key, inst)
+    }
+    fn update(&self, key: &ServiceKey, inst: &Instance) -> Request {
+        update_request(key, inst)
+    }
+    fn written(&self, body: &str) -> Result<()> {
+        envelope::done("answer", body)
+    }
+    fn detail(&self, key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
+        detail_request(key, ip, port, cluster)
+    }
+    fn decode_detail(&self, body: &str) -> Result<InstanceDetail> {
+        match envelope::open::<InstanceDetail>("instance", body)? {
+            Ok(Some(detail)) => Ok(detail),
+            Ok(None) => Err(not_found("instance")),
+            Err(refusal) => Err(refusal.into()),
+        }
+    }
+    fn list(&self, target: &Target) -> Request {
+        list_request(target)
+    }
+    fn decode_list(&self, target: &Target, body: &str) -> Result<ServiceInfo> {
+        decode_list(target, body)
+    }
+    fn stamp_depth(&self) -> usize {
+        2
+    }
+    fn beat(&self, key: &ServiceKey, beat: &BeatInfo<'_>, _light: bool) -> Result<Request> {
+        // v3 has no light beat.
+        Ok(beat_request(key, beat))
+    }
+    fn decode_beat(&self, body: &str) -> Result<BeatResult> {
+        decode_beat(body)
+    }
+    fn service_get(&self, key: &ServiceKey) -> Request {
+        service_get_request(key)
+    }
+    fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
+        decode_service(key, body)
+    }
+    fn service_write(
+        &self,
+        method: Method,
+        key: &ServiceKey,
+        protect_threshold: f64,
+        metadata: &HashMap<String, String>,
+        selector: Option<&str>,
+    ) -> Request {
+        service_write_request(method, key, protect_threshold, metadata, selector)
+    }
+    fn service_delete(&self, key: &ServiceKey) -> Request {
+        service_delete_request(key)
+    }
+    fn service_list(&self, page_no: u32, page_size: u32, group: &str, namespace: &str) -> Request {
+        service_list_request(page_no, page_size, group, namespace)
+    }
+    fn decode_service_list(&self, group: &str, body: &str) -> Result<(ServiceList, usize)> {
+        decode_service_list(group, body)
+    }
+    fn status(&self) -> Request {
+        state_request()
+    }
+    fn decode_status(&self, body: &str) -> Result<String> {
+        decode_status(body)
     }
 }
 
