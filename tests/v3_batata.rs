@@ -320,6 +320,79 @@ fn configs_get_publish_remove_and_watch_by_polling() {
 
 #[test]
 #[ignore = "needs batata: bash scripts/test-v3.sh"]
+fn many_watched_configs_cost_a_list_a_round_and_changes_arrive() {
+    let server = Batata::start();
+    let c = NacosClient::builder()
+        .server_addr(server.addr())
+        .config_poll_interval(Duration::from_millis(300))
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let prefix = unique("v3-many");
+    let ids: Vec<String> = (0..40).map(|i| format!("{prefix}-{i}")).collect();
+    for id in &ids {
+        c.publish_config(id.as_str(), "v0").unwrap();
+    }
+    let (tx, rx) = mpsc::channel::<ConfigEvent>();
+    let _subs: Vec<_> = ids
+        .iter()
+        .map(|id| c.subscribe_config(id.as_str(), tx.clone()).unwrap())
+        .collect();
+    for _ in &ids {
+        assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap().initial);
+    }
+    // Batata serves the list (admin auth off here): a round costs a page,
+    // not 40 reads.
+    std::thread::sleep(Duration::from_secs(1));
+    let polls = |c: &NacosClient| {
+        c.metrics()
+            .operation(nacos_blocking::metrics::Operation::ConfigPoll)
+            .map_or(0, |o| o.calls)
+    };
+    let before = polls(&c);
+    std::thread::sleep(Duration::from_secs(3));
+    let per_s = (polls(&c) - before) as f64 / 3.0;
+    assert!(per_s <= 5.0, "{per_s} config requests a second for 40 idle keys");
+    c.publish_config(ids[7].as_str(), "v1").unwrap();
+    let ev = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (ev.key.data_id.as_str(), ev.content.as_deref()),
+        (ids[7].as_str(), Some("v1"))
+    );
+    c.shutdown().unwrap();
+}
+
+#[test]
+#[ignore = "needs batata: bash scripts/test-v3.sh"]
+fn services_that_come_and_go_reach_a_catalog_watch() {
+    let server = Batata::start();
+    let c = client(&server.addr());
+    let tag = unique("v3cat");
+    let spec = nacos_blocking::ServiceSpec::default();
+    c.create_service(format!("{tag}-a").as_str(), &spec).unwrap();
+    let catalog = c
+        .watch_services(
+            nacos_blocking::ServiceQuery::new()
+                .pattern(format!("{tag}-*"))
+                .every(Duration::from_millis(300)),
+        )
+        .unwrap();
+    let first = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(first.initial);
+    assert_eq!(first.services, [format!("{tag}-a")]);
+    c.create_service(format!("{tag}-b").as_str(), &spec).unwrap();
+    let next = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(next.added, [format!("{tag}-b")]);
+    c.delete_service(format!("{tag}-a").as_str()).unwrap();
+    let gone = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(gone.removed, [format!("{tag}-a")]);
+    assert_eq!(gone.services, [format!("{tag}-b")]);
+    drop(catalog);
+    c.shutdown().unwrap();
+}
+
+#[test]
+#[ignore = "needs batata: bash scripts/test-v3.sh"]
 fn services_list_and_status_through_the_admin_api() {
     let server = Batata::start();
     let c = client(&server.addr());

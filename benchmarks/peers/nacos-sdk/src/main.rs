@@ -245,6 +245,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .cache_dir(&cache)
         .app_name("bench");
     let naming = NamingServiceBuilder::new(props).build().await?;
+    if std::env::var_os("SDK_NODELAY").is_some() {
+        force_nodelay(grpc);
+    }
 
     let mut ok = 0u32;
     let run = |i: u32| {
@@ -297,6 +300,58 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let _ = std::fs::remove_dir_all(&cache);
     std::process::exit(0);
+}
+
+/// Sets `TCP_NODELAY` on every socket of this process connected to port
+/// `grpc`: nacos-sdk 0.8.3 turns it off on its gRPC connection
+/// (`common/remote/grpc/config.rs:58` defaults `tcp_nodelay` to false and
+/// `tonic.rs:117` applies it, over tonic's own default of true), so each
+/// unary call's last small HTTP/2 frame waits for r-nacos's delayed ACK
+/// (~40 ms). No option of the crate changes it; `build()` has connected
+/// already (it waits for a health check), so the socket is there to set.
+fn force_nodelay(grpc: u16) {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let mut set = 0;
+    for fd in fds.flatten() {
+        let Some(fd) = fd.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        // SAFETY: getpeername and setsockopt only read and write the local
+        // buffers given; a descriptor that is not a socket fails harmlessly.
+        unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            if libc::getpeername(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
+                continue;
+            }
+            let port = match addr.ss_family as i32 {
+                libc::AF_INET => {
+                    u16::from_be((*(&addr as *const _ as *const libc::sockaddr_in)).sin_port)
+                }
+                libc::AF_INET6 => {
+                    u16::from_be((*(&addr as *const _ as *const libc::sockaddr_in6)).sin6_port)
+                }
+                _ => continue,
+            };
+            if port != grpc {
+                continue;
+            }
+            let one: libc::c_int = 1;
+            if libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &one as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) == 0
+            {
+                set += 1;
+            }
+        }
+    }
+    eprintln!("sdk-peer: TCP_NODELAY set on {set} gRPC socket(s)");
 }
 
 /// Client settings shared by the peer's modes, with a cache dir of its own.
