@@ -16,6 +16,7 @@
 #                       background work decide a paired ratio; 1000 swung it by +-5 % between runs)
 #   BENCH_QUIET_LIMIT   seconds to wait at most, after the builds, for the machine to be quiet (default 180)
 #   BENCH_SKIP_SDK=1    leave the async nacos-sdk peer out (its first build takes minutes)
+#   BENCH_CALLGRIND_BASE  a commit whose instructions per call are measured beside this checkout's
 #   BENCH_SKIP_CLEAN_BUILD=1  skip the clean-build-time figure
 #   BENCH_HB_INSTANCES (1000), BENCH_HB_INTERVAL_MS (1000), BENCH_HB_WINDOW (20 s), BENCH_HB_ROUNDS (2)
 #   BENCH_SUB_SERVICES (1000), BENCH_SUB_IDLE (20 s), BENCH_SUB_ROUNDS (1),
@@ -246,4 +247,36 @@ out.append("")
 with open(sys.argv[2], "a") as f:
     f.write("\n".join(out) + "\n")
 PY
+
+# ---- instructions per call (callgrind): this checkout, and BENCH_CALLGRIND_BASE if set
+if command -v valgrind >/dev/null 2>&1 && [ "${BENCH_SMOKE:-}" != 1 ]; then
+    ir_per_call() {  # <nbench> <op> <service>: instructions per call, startup subtracted
+        local bin=$1 op=$2 svc=$3 ir=()
+        for n in 100 600; do
+            valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$bin" throughput ours "$op" \
+                "127.0.0.1:$HTTP_PORT" "$svc" "$n" 0 40000 >/dev/null 2>&1
+            ir+=("$(awk '/^(summary|totals):/ {print $2; exit}' "$WORK/cg.out")")
+        done
+        echo $(( (ir[1] - ir[0]) / 500 ))
+    }
+    say "callgrind: instructions per register and list call"
+    rows=("| this checkout ($(git -C "$ROOT" rev-parse --short HEAD)) | $(ir_per_call "$NBENCH" register cg-reg-now) | $(ir_per_call "$NBENCH" list bench-list) |")
+    if [ -n "${BENCH_CALLGRIND_BASE:-}" ]; then
+        base="$WORK/base"
+        git -C "$ROOT" worktree add -q --detach "$base" "$BENCH_CALLGRIND_BASE"
+        (cd "$base/benchmarks" && CARGO_TARGET_DIR="$BENCH/target/callgrind-base" cargo build --release -q --bin nbench)
+        rows=("| ${BENCH_CALLGRIND_BASE} (before) | $(ir_per_call "$BENCH/target/callgrind-base/release/nbench" register cg-reg-base) | $(ir_per_call "$BENCH/target/callgrind-base/release/nbench" list bench-list) |" "${rows[@]}")
+        git -C "$ROOT" worktree remove --force "$base"
+    fi
+    {
+        echo
+        echo "## Instructions per call (callgrind)"
+        echo
+        echo "The client process's instructions per sequential call (\`valgrind --tool=callgrind\` on \`nbench throughput ours\`, 600 calls less 100, so start-up cancels out), against the same r-nacos; the list is the 200-instance service of the throughput table."
+        echo
+        echo "| build | register | list (200 instances) |"
+        echo "|---|---:|---:|"
+        printf '%s\n' "${rows[@]}"
+    } >> "$BENCH/REPORT.md"
+fi
 say "done in $(( $(date +%s) - STARTED )) s: benchmarks/REPORT.md, benchmarks/chart.png"

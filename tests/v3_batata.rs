@@ -352,7 +352,10 @@ fn many_watched_configs_cost_a_list_a_round_and_changes_arrive() {
     let before = polls(&c);
     std::thread::sleep(Duration::from_secs(3));
     let per_s = (polls(&c) - before) as f64 / 3.0;
-    assert!(per_s <= 5.0, "{per_s} config requests a second for 40 idle keys");
+    assert!(
+        per_s <= 5.0,
+        "{per_s} config requests a second for 40 idle keys"
+    );
     c.publish_config(ids[7].as_str(), "v1").unwrap();
     let ev = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(
@@ -369,7 +372,8 @@ fn services_that_come_and_go_reach_a_catalog_watch() {
     let c = client(&server.addr());
     let tag = unique("v3cat");
     let spec = nacos_blocking::ServiceSpec::default();
-    c.create_service(format!("{tag}-a").as_str(), &spec).unwrap();
+    c.create_service(format!("{tag}-a").as_str(), &spec)
+        .unwrap();
     let catalog = c
         .watch_services(
             nacos_blocking::ServiceQuery::new()
@@ -380,7 +384,8 @@ fn services_that_come_and_go_reach_a_catalog_watch() {
     let first = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(first.initial);
     assert_eq!(first.services, [format!("{tag}-a")]);
-    c.create_service(format!("{tag}-b").as_str(), &spec).unwrap();
+    c.create_service(format!("{tag}-b").as_str(), &spec)
+        .unwrap();
     let next = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(next.added, [format!("{tag}-b")]);
     c.delete_service(format!("{tag}-a").as_str()).unwrap();

@@ -484,6 +484,37 @@ impl Params<'_> {
     fn namespace(&self) -> String {
         self.or("namespaceId", "public").to_owned()
     }
+
+    /// `PageForm` (3.0.3 L33–47): `pageNo` 1 and `pageSize` 100 by default,
+    /// each at least 1, no maximum.
+    fn page(&self) -> Result<(i64, i64), ApiError> {
+        let page_no = self.number::<i64>("pageNo")?.unwrap_or(1);
+        let page_size = self.number::<i64>("pageSize")?.unwrap_or(100);
+        if page_no < 1 || page_size < 1 {
+            return Err(err(
+                400,
+                PARAMETER_VALIDATE_ERROR,
+                "pageNo and pageSize must be greater than 0",
+            ));
+        }
+        Ok((page_no, page_size))
+    }
+}
+
+/// A `Page` (`api/model/Page.java`): page `page_no` of `all`.
+fn page_of(all: Vec<Value>, page_no: i64, page_size: i64) -> Value {
+    let total = all.len() as i64;
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip(((page_no - 1) * page_size) as usize)
+        .take(page_size as usize)
+        .collect();
+    json!({
+        "totalCount": total,
+        "pageNumber": page_no,
+        "pagesAvailable": (total + page_size - 1) / page_size,
+        "pageItems": items,
+    })
 }
 
 /// `UtilsAndCommons.parseMetadata`: a JSON object, or `k=v,k=v`.
@@ -979,15 +1010,7 @@ impl Inner {
     /// match by substring, `ignoreEmptyService` defaults to true, pages
     /// from 1.
     fn list_services(&self, p: &Params) -> Answer {
-        let page_no = p.number::<i64>("pageNo")?.unwrap_or(1);
-        let page_size = p.number::<i64>("pageSize")?.unwrap_or(100);
-        if page_no < 1 || page_size < 1 {
-            return Err(err(
-                400,
-                PARAMETER_VALIDATE_ERROR,
-                "pageNo and pageSize must be greater than 0",
-            ));
-        }
+        let (page_no, page_size) = p.page()?;
         let ns = p.namespace();
         let group = p.get("groupNameParam").unwrap_or("");
         let name = p.get("serviceNameParam").unwrap_or("");
@@ -1019,18 +1042,7 @@ impl Inner {
                 })
             })
             .collect();
-        let total = all.len() as i64;
-        let items: Vec<Value> = all
-            .into_iter()
-            .skip(((page_no - 1) * page_size) as usize)
-            .take(page_size as usize)
-            .collect();
-        data(json!({
-            "totalCount": total,
-            "pageNumber": page_no,
-            "pagesAvailable": (total + page_size - 1) / page_size,
-            "pageItems": items,
-        }))
+        data(page_of(all, page_no, page_size))
     }
 
     /// `NamespaceControllerV3#getNamespaceList` (3.0.3 L80–84): the public
@@ -1152,15 +1164,7 @@ impl Inner {
     /// Items are `ConfigBasicInfo` (`id` a string, `createTime` and
     /// `modifyTime` 0, `md5` of the stored content).
     fn list_configs(&self, p: &Params) -> Answer {
-        let page_no = p.number::<i64>("pageNo")?.unwrap_or(1);
-        let page_size = p.number::<i64>("pageSize")?.unwrap_or(100);
-        if page_no < 1 || page_size < 1 {
-            return Err(err(
-                400,
-                PARAMETER_VALIDATE_ERROR,
-                "pageNo and pageSize must be greater than 0",
-            ));
-        }
+        let (page_no, page_size) = p.page()?;
         let ns = p.namespace();
         let group = p.get("groupName").unwrap_or("");
         let data_id = p.get("dataId").unwrap_or("");
@@ -1187,18 +1191,7 @@ impl Inner {
                 })
             })
             .collect();
-        let total = all.len() as i64;
-        let items: Vec<Value> = all
-            .into_iter()
-            .skip(((page_no - 1) * page_size) as usize)
-            .take(page_size as usize)
-            .collect();
-        data(json!({
-            "totalCount": total,
-            "pageNumber": page_no,
-            "pagesAvailable": (total + page_size - 1) / page_size,
-            "pageItems": items,
-        }))
+        data(page_of(all, page_no, page_size))
     }
 
     /// `ConfigControllerV3#deleteConfig`: `true` also when there was none.
