@@ -54,7 +54,10 @@ fn listen(
     let namespace = items.first().map_or("", |(k, _)| k.namespace.as_str());
     debug_assert!(items.iter().all(|(k, _)| k.namespace == namespace));
     let configs = protocol::encode_listening(items.iter().map(|(k, m)| (k, m.as_str())));
-    let timing = Timing { within: None, hold };
+    let timing = Timing {
+        hold,
+        ..Timing::default()
+    };
     let build = |d: Dialect| match d {
         Dialect::V1 => Ok(Request::new(Method::Post, Module::Config, LISTENER)
             .param("Listening-Configs", configs.as_str())

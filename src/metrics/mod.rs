@@ -86,6 +86,14 @@ impl Operation {
         }
     }
 
+    /// Work no caller waits on: beats and polls.
+    pub(crate) fn is_background(self) -> bool {
+        matches!(
+            self,
+            Operation::Beat | Operation::ServicePoll | Operation::ConfigPoll
+        )
+    }
+
     fn index(self) -> usize {
         self as usize
     }

@@ -30,8 +30,10 @@ impl Transport {
         dialect: Dialect,
         budget: Duration,
         token: Option<&Token>,
+        background: bool,
     ) -> Attempt {
         self.attempts.fetch_add(1, Ordering::Relaxed);
+        let phased = background && server.is_ip();
         let started = Instant::now();
         #[cfg(feature = "aksk")]
         let signed = self
@@ -88,9 +90,9 @@ impl Transport {
         // A form body for POST and PUT even when every parameter is in the
         // query (then empty), as the Java client's `exchangeForm` sends.
         let result = if req.method.has_form() {
-            self.exchange(url, &*req.body(), req, budget, extra, token)
+            self.exchange(url, &*req.body(), req, budget, phased, extra, token)
         } else {
-            self.exchange(url, (), req, budget, extra, token)
+            self.exchange(url, (), req, budget, phased, extra, token)
         };
         let outcome = match result {
             Ok(mut resp) => {
@@ -152,6 +154,7 @@ impl Transport {
         body: B,
         req: &Request,
         budget: Duration,
+        phased: bool,
         extra: &[(&'static str, String)],
         token: Option<&Token>,
     ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
@@ -180,6 +183,28 @@ impl Transport {
                 value.set_sensitive(true);
                 headers.insert(HeaderName::from_static(name), value);
             }
+        }
+        // ureq resolves the host of every request, and whenever a whole-
+        // request timeout applies it does so on a thread of its own, even
+        // for an IP address (a thread per request: 70 µs of CPU on a slow
+        // VM, and a scheduling round trip on a busy machine). Background
+        // work to an IP-literal server (beats, polls: no caller waits on
+        // them, and shutdown cuts them short anyway) bounds each phase by
+        // the budget instead, which needs no lookup thread; a server that
+        // is slow in two phases can stretch such a request to about twice
+        // its budget. A caller's call keeps its whole deadline.
+        if phased {
+            let request = self
+                .agent
+                .configure_request(request)
+                .timeout_global(None)
+                .timeout_connect(Some(self.connect_timeout.min(budget)))
+                .timeout_send_request(Some(budget))
+                .timeout_send_body(Some(budget))
+                .timeout_recv_response(Some(budget))
+                .timeout_recv_body(Some(budget))
+                .build();
+            return self.agent.run(request);
         }
         // The agent's own timeouts are the client's `timeout` and
         // `connect_timeout`: a first attempt whose budget is the whole

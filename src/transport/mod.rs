@@ -194,6 +194,10 @@ impl Transport {
     /// counts it as one call of `op`.
     pub(crate) fn send(&self, op: Operation, timing: Timing, build: Build<'_>) -> Result<Response> {
         let started = Instant::now();
+        let timing = Timing {
+            background: op.is_background(),
+            ..timing
+        };
         let result = self.send_uncounted(timing, build);
         self.metrics
             .call(op, started.elapsed(), result.as_ref().map(|_| ()));
@@ -216,7 +220,7 @@ impl Transport {
         let mut token = self.token(deadline, total)?;
         let mut relogged = false;
         loop {
-            match self.send_once(build, timing.hold, deadline, total, token.as_ref()) {
+            match self.send_once(build, timing, deadline, total, token.as_ref()) {
                 Err(Error::Auth { message }) if !self.auth.enabled() => {
                     return Err(Error::Auth {
                         message: format!(
@@ -276,7 +280,7 @@ impl Transport {
                     .form_param("password", password))
             };
             let started = Instant::now();
-            let answer = self.send_once(&login, Duration::ZERO, deadline, total, None);
+            let answer = self.send_once(&login, Timing::default(), deadline, total, None);
             self.metrics.call(
                 Operation::Login,
                 started.elapsed(),
@@ -290,11 +294,12 @@ impl Transport {
     fn send_once(
         &self,
         build: Build<'_>,
-        hold: Duration,
+        timing: Timing,
         deadline: Instant,
         total: Duration,
         token: Option<&Token>,
     ) -> Result<Response> {
+        let hold = timing.hold;
         // Servers that failed, noted as they fail: a call that succeeds at
         // once copies no label.
         let mut tried: Vec<String> = Vec::new();
@@ -378,7 +383,15 @@ impl Transport {
                     Ok(dialect) => match self.request_for(server, build, dialect) {
                         Ok((req, dialect)) => {
                             let budget = budget.saturating_sub(probe_started.elapsed());
-                            self.attempt_or_v3(server, build, &req, dialect, budget, token)
+                            self.attempt_or_v3(
+                                server,
+                                build,
+                                &req,
+                                dialect,
+                                budget,
+                                token,
+                                timing.background,
+                            )
                         }
                         // This server's API cannot make the call: another
                         // server's may.

@@ -142,14 +142,15 @@ impl Transport {
         dialect: Dialect,
         budget: Duration,
         token: Option<&Token>,
+        background: bool,
     ) -> Attempt {
         let started = Instant::now();
-        match self.attempt(server, req, dialect, budget, token) {
+        match self.attempt(server, req, dialect, budget, token, background) {
             Attempt::Gone(e) => match build(Dialect::V3) {
                 Ok(v3) => {
                     self.dialects.gate(server.label(), (req.method, req.path));
                     let left = budget.saturating_sub(started.elapsed());
-                    self.attempt(server, &v3, Dialect::V3, left, token)
+                    self.attempt(server, &v3, Dialect::V3, left, token, background)
                 }
                 // No v3 form: the refusal is the answer.
                 Err(_) => Attempt::Fail(e),

@@ -18,6 +18,11 @@ pub(crate) struct Timing {
     /// The server may hold the request this long before answering (long
     /// poll); it is added to the deadline.
     pub(crate) hold: Duration,
+    /// Background work (a beat, a poll) no caller waits on: each phase of
+    /// a request to an IP-literal server is bounded by the budget instead
+    /// of the whole request, which spares ureq's lookup thread (see
+    /// `attempt.rs`).
+    pub(crate) background: bool,
 }
 
 impl Timing {
@@ -26,7 +31,7 @@ impl Timing {
     pub(crate) fn within(left: Duration) -> Timing {
         Timing {
             within: Some(left),
-            hold: Duration::ZERO,
+            ..Timing::default()
         }
     }
 }

@@ -16,6 +16,8 @@ pub(crate) struct ServerAddr {
     base: String,
     /// `host:port`, for errors and logs.
     label: String,
+    /// The host is an IP address (no name to resolve).
+    ip: bool,
 }
 
 /// The longest server entry read: a scheme, a 253-byte host name and a
@@ -101,6 +103,7 @@ impl ServerAddr {
             ));
         }
         let host = url::Host::parse(host).map_err(|e| bad(&e.to_string()))?;
+        let ip = !matches!(host, url::Host::Domain(_));
         let host = match host {
             url::Host::Ipv6(a) => format!("[{a}]"),
             url::Host::Domain(d) if !is_server_name(&d) => {
@@ -115,7 +118,13 @@ impl ServerAddr {
         Ok(ServerAddr {
             base: format!("{scheme}://{host}:{port}"),
             label: format!("{host}:{port}"),
+            ip,
         })
+    }
+
+    /// Whether the host is an IP address.
+    pub(crate) fn is_ip(&self) -> bool {
+        self.ip
     }
 
     /// `http://host:port`.
