@@ -90,9 +90,9 @@ impl Transport {
         // A form body for POST and PUT even when every parameter is in the
         // query (then empty), as the Java client's `exchangeForm` sends.
         let result = if req.method.has_form() {
-            self.exchange(url, &*req.body(), req, budget, phased, extra, token)
+            self.exchange(url, &*req.body(), req, (budget, phased), extra, token)
         } else {
-            self.exchange(url, (), req, budget, phased, extra, token)
+            self.exchange(url, (), req, (budget, phased), extra, token)
         };
         let outcome = match result {
             Ok(mut resp) => {
@@ -153,8 +153,8 @@ impl Transport {
         url: String,
         body: B,
         req: &Request,
-        budget: Duration,
-        phased: bool,
+        // The budget, and whether it bounds each phase (see below).
+        (budget, phased): (Duration, bool),
         extra: &[(&'static str, String)],
         token: Option<&Token>,
     ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {

@@ -388,9 +388,8 @@ impl Transport {
                                 build,
                                 &req,
                                 dialect,
-                                budget,
+                                (budget, timing.background),
                                 token,
-                                timing.background,
                             )
                         }
                         // This server's API cannot make the call: another

@@ -140,9 +140,9 @@ impl Transport {
         build: Build<'_>,
         req: &Request,
         dialect: Dialect,
-        budget: Duration,
+        // The budget, and whether the call is background work.
+        (budget, background): (Duration, bool),
         token: Option<&Token>,
-        background: bool,
     ) -> Attempt {
         let started = Instant::now();
         match self.attempt(server, req, dialect, budget, token, background) {
