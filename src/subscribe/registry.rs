@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::Result;
 use crate::events::delivery::Listener;
-use crate::naming::instance::Instance;
 use crate::naming::service::{ServiceInfo, ServiceKey, Target};
 use crate::settings::Settings;
 use crate::subscribe::body::KeptBody;
@@ -22,6 +21,9 @@ use crate::subscribe::state::SubscriptionState;
 use crate::util::{later, lock};
 
 mod due;
+mod lookup;
+
+use lookup::in_clusters;
 
 use crate::schedule::{jittered, Timers};
 
@@ -133,15 +135,6 @@ impl std::fmt::Debug for Registry {
             .field("from_disk", &self.from_disk.len())
             .finish_non_exhaustive()
     }
-}
-
-/// `hosts` restricted to `clusters` (empty: all).
-fn in_clusters(hosts: &[Instance], clusters: &[String]) -> Vec<Instance> {
-    hosts
-        .iter()
-        .filter(|h| clusters.is_empty() || clusters.contains(&h.cluster_name))
-        .cloned()
-        .collect()
 }
 
 impl Registry {
@@ -267,42 +260,6 @@ impl Registry {
     /// How polling goes for `target`, if it is subscribed.
     pub(crate) fn state(&self, target: &Target) -> Option<SubscriptionState> {
         self.lock().entries.get(target).map(|e| e.state(target))
-    }
-
-    /// The subscribed list for `target`, if one is known: an entry for
-    /// exactly these clusters, or one for all clusters.
-    pub(crate) fn cached(&self, target: &Target) -> Option<ServiceInfo> {
-        let t = self.lock();
-        if let Some(info) = t.entries.get(target).and_then(|e| e.good.as_ref()) {
-            return Some(info.clone());
-        }
-        let all = Target {
-            service: target.service.clone(),
-            clusters: Vec::new(),
-        };
-        let info = t.entries.get(&all).and_then(|e| e.good.as_ref())?;
-        Some(ServiceInfo {
-            hosts: in_clusters(&info.hosts, &target.clusters),
-            clusters: target.clusters.clone(),
-            ..info.clone()
-        })
-    }
-
-    /// The list loaded from disk at start for `service`, if it covers `clusters`.
-    pub(crate) fn disk_list(
-        &self,
-        service: &ServiceKey,
-        clusters: &[String],
-    ) -> Option<ServiceInfo> {
-        let info = self.from_disk.get(service)?;
-        if !(info.clusters.is_empty() || info.clusters == clusters) {
-            return None;
-        }
-        Some(ServiceInfo {
-            hosts: in_clusters(&info.hosts, clusters),
-            clusters: clusters.to_vec(),
-            ..info.clone()
-        })
     }
 
     /// Marks every idle entry due by `now` (or within [`BATCH`] of it) in

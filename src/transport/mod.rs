@@ -19,7 +19,7 @@ use crate::error::{snippet, Error, Result};
 use crate::metrics::{Operation, Recorder};
 use crate::settings::Settings;
 use crate::transport::auth::{Auth, Token};
-use crate::transport::dialect::{Dialect, Dialects};
+use crate::transport::dialect::Dialects;
 use crate::transport::server_list::{ServerAddr, ServerList};
 use crate::util;
 
@@ -31,6 +31,7 @@ pub(crate) mod dialect;
 pub(crate) mod envelope;
 mod form;
 mod headers;
+mod login;
 mod probe;
 mod request;
 pub(crate) mod server_list;
@@ -50,13 +51,6 @@ pub(crate) use headers::CLIENT_VERSION;
 
 /// The longest pause between two rounds over the server list.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
-
-/// 2.4.3 `HttpLoginProcessor.LOGIN_URL` (1.4.8 `SecurityProxy.LOGIN_URL`).
-const LOGIN_PATH: &str = "/v1/auth/users/login";
-
-/// Java 3.x `UserControllerV3#login` (`/v3/auth/user`): the same
-/// parameters and answer (`accessToken`, `tokenTtl`) as v1.
-const LOGIN_PATH_V3: &str = "/v3/auth/user/login";
 
 /// What one attempt on one server came to.
 enum Attempt {
@@ -252,42 +246,6 @@ impl Transport {
                 other => return other,
             }
         }
-    }
-
-    /// A 403 with a fresh token: the user lacks the rights for the call.
-    fn denied(&self, message: String) -> Error {
-        Error::Auth {
-            message: format!(
-                "permission denied for user `{}`: {message}",
-                self.auth.username().unwrap_or("?")
-            ),
-        }
-    }
-
-    fn token(&self, deadline: Instant, total: Duration) -> Result<Option<Token>> {
-        self.auth.token(deadline, total, |username, password| {
-            // 2.4.3 `HttpLoginProcessor.getResponse` (1.4.8
-            // `SecurityProxy.login`): username in the query, password in
-            // the form body. Java 3.x reads both with `getParameter`.
-            let login = |d: Dialect| {
-                let path = match d {
-                    Dialect::V1 => LOGIN_PATH,
-                    Dialect::V3 => LOGIN_PATH_V3,
-                };
-                Ok(Request::new(Method::Post, Module::Login, path)
-                    .param("username", username)
-                    .in_query()
-                    .form_param("password", password))
-            };
-            let started = Instant::now();
-            let answer = self.send_once(&login, Timing::default(), deadline, total, None);
-            self.metrics.call(
-                Operation::Login,
-                started.elapsed(),
-                answer.as_ref().map(|_| ()),
-            );
-            Ok(answer?.body)
-        })
     }
 
     /// One pass of failover and retries, with the token given.

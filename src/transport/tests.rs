@@ -1,5 +1,7 @@
+use super::login::LOGIN_PATH;
 use super::*;
 use crate::builder::ClientBuilder;
+use crate::transport::dialect::Dialect;
 
 #[test]
 fn an_empty_server_list_ends_at_the_deadline_whatever_the_retries() {

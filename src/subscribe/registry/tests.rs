@@ -1,6 +1,7 @@
 use super::*;
 use crate::builder::ClientBuilder;
 use crate::error::Error;
+use crate::naming::instance::Instance;
 
 fn registry() -> Registry {
     let c = ClientBuilder::default()

@@ -1,0 +1,55 @@
+//! The read side of the subscription table: the list a lookup answers
+//! from (a subscription's own, one for all clusters narrowed, or the one
+//! loaded from disk at start).
+
+use crate::naming::instance::Instance;
+use crate::naming::service::{ServiceInfo, ServiceKey, Target};
+
+use super::Registry;
+
+impl Registry {
+    /// The subscribed list for `target`, if one is known: an entry for
+    /// exactly these clusters, or one for all clusters.
+    pub(crate) fn cached(&self, target: &Target) -> Option<ServiceInfo> {
+        let t = self.lock();
+        if let Some(info) = t.entries.get(target).and_then(|e| e.good.as_ref()) {
+            return Some(info.clone());
+        }
+        let all = Target {
+            service: target.service.clone(),
+            clusters: Vec::new(),
+        };
+        let info = t.entries.get(&all).and_then(|e| e.good.as_ref())?;
+        Some(ServiceInfo {
+            hosts: in_clusters(&info.hosts, &target.clusters),
+            clusters: target.clusters.clone(),
+            ..info.clone()
+        })
+    }
+
+    /// The list loaded from disk at start for `service`, if it covers `clusters`.
+    pub(crate) fn disk_list(
+        &self,
+        service: &ServiceKey,
+        clusters: &[String],
+    ) -> Option<ServiceInfo> {
+        let info = self.from_disk.get(service)?;
+        if !(info.clusters.is_empty() || info.clusters == clusters) {
+            return None;
+        }
+        Some(ServiceInfo {
+            hosts: in_clusters(&info.hosts, clusters),
+            clusters: clusters.to_vec(),
+            ..info.clone()
+        })
+    }
+}
+
+/// `hosts` restricted to `clusters` (empty: all).
+pub(super) fn in_clusters(hosts: &[Instance], clusters: &[String]) -> Vec<Instance> {
+    hosts
+        .iter()
+        .filter(|h| clusters.is_empty() || clusters.contains(&h.cluster_name))
+        .cloned()
+        .collect()
+}
