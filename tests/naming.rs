@@ -5,7 +5,9 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use nacos_blocking::{Error, Instance, NacosClient, ServiceName, ServicePage, ServiceSpec};
+use nacos_blocking::{
+    Error, Instance, NacosClient, ServiceKey, ServiceName, ServicePage, ServiceSpec,
+};
 use support::{unique, RNacos};
 
 fn client() -> NacosClient {
@@ -281,6 +283,52 @@ fn services_create_get_update_page_delete() {
         .unwrap();
     assert_eq!(after.count, 4);
     assert!(c.get_service(first).is_err());
+}
+
+/// A page of every group: the console catalog (`/v1/ns/catalog/services`)
+/// on r-nacos, each service with its group.
+#[test]
+fn services_of_every_group_in_a_namespace() {
+    let c = client();
+    let ns = unique("ns-all");
+    let mut want = Vec::new();
+    for (group, n) in [("GA", 3), ("GB", 2)] {
+        for i in 0..n {
+            let name = format!("svc{i}");
+            c.create_service(
+                ServiceName::new(name.as_str())
+                    .group(group)
+                    .namespace(ns.as_str()),
+                &ServiceSpec::new(),
+            )
+            .unwrap();
+            want.push(ServiceKey::new(ns.as_str(), group, name));
+        }
+    }
+    want.sort();
+    let mut seen = Vec::new();
+    for page_no in 1..=3 {
+        let page = c
+            .list_services(
+                &ServicePage::new(page_no, 2)
+                    .all_groups()
+                    .namespace(ns.as_str()),
+            )
+            .unwrap();
+        assert_eq!(page.count, 5, "{page:?}");
+        assert!(page.services.len() <= 2, "{page:?}");
+        let names: Vec<&str> = page.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(page.names, names);
+        seen.extend(page.services);
+    }
+    seen.sort();
+    assert_eq!(seen, want);
+
+    // One group's page says its group too.
+    let gb = c
+        .list_services(&ServicePage::new(1, 10).group("GB").namespace(ns.as_str()))
+        .unwrap();
+    assert_eq!(gb.services, want[3..].to_vec());
 }
 
 #[test]

@@ -407,6 +407,13 @@ fn services_list_and_status_through_the_admin_api() {
     assert_eq!(c.server_status().unwrap(), "UP");
     let list = c.list_services(&ServicePage::new(1, 1000)).unwrap();
     assert!(list.names.contains(&svc), "{list:?}");
+    // Every group: batata reads no group as DEFAULT_GROUP (documented on
+    // `ServicePage::all_groups`), so the default group's services are there.
+    let all = c
+        .list_services(&ServicePage::new(1, 1000).all_groups())
+        .unwrap();
+    let key = nacos_blocking::ServiceKey::new("", "DEFAULT_GROUP", svc.as_str());
+    assert!(all.services.contains(&key), "{all:?}");
     let detail = c.get_service(&svc).unwrap();
     assert_eq!(detail.name, svc);
     c.shutdown().unwrap();

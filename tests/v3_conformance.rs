@@ -221,6 +221,27 @@ fn services_go_through_the_admin_api() {
     );
     let page = c.list_services(&ServicePage::new(1, 100)).unwrap();
     assert!(page.names.contains(&svc), "{page:?}");
+    // Every group: no `groupNameParam`, which Java 3.x reads as no filter
+    // (`CatalogServiceV2Impl#patternServices`).
+    let other = nacos_blocking::ServiceName::new(svc.as_str()).group("OTHER");
+    c.create_service(other.clone(), &nacos_blocking::ServiceSpec::new())
+        .unwrap();
+    let all = c
+        .list_services(&ServicePage::new(1, 100).all_groups())
+        .unwrap();
+    for group in ["DEFAULT_GROUP", "OTHER"] {
+        let key = nacos_blocking::ServiceKey::new("", group, svc.as_str());
+        assert!(all.services.contains(&key), "{key:?} in {all:?}");
+    }
+    let default_only = c.list_services(&ServicePage::new(1, 100)).unwrap();
+    assert!(
+        default_only
+            .services
+            .iter()
+            .all(|s| s.group == "DEFAULT_GROUP"),
+        "{default_only:?}"
+    );
+    c.delete_service(other).unwrap();
     c.delete_service(&svc).unwrap();
     let e = c.get_service(&svc).unwrap_err();
     assert!(e.status() == Some(400) || e.api_code().is_some(), "{e}");

@@ -335,7 +335,7 @@ impl Watch {
         let mut page_no = 1u32;
         let mut bytes = 0usize;
         loop {
-            let raw = api::fetch_service_page(&self.ctx, ns, group, page_no, PAGE_SIZE)?;
+            let raw = api::fetch_service_page(&self.ctx, ns, Some(group), page_no, PAGE_SIZE)?;
             bytes += raw.body.len();
             if bytes > MAX_CATALOG_BYTES {
                 return Err(Error::decode(
@@ -345,7 +345,7 @@ impl Watch {
                 ));
             }
             same &= last.get(page_no as usize - 1) == Some(&raw.body);
-            let (page, got) = api::decode_service_page(group, &raw)?;
+            let (page, got) = api::decode_service_page(ns, Some(group), &raw)?;
             names.extend(page.names);
             pages.push(raw.body);
             let pages_claimed = page.count.div_ceil(u64::from(PAGE_SIZE)).min(MAX_PAGES);

@@ -238,7 +238,19 @@ impl NacosClient {
         api::delete_service(self.ctx(), &self.target(service)?.service)
     }
 
-    /// One page of service names, and how many there are in all.
+    /// One page of service names, and how many there are in all: of the
+    /// client's group, another ([`ServicePage::group`]) or every group
+    /// ([`ServicePage::all_groups`]).
+    ///
+    /// ```no_run
+    /// # let client = nacos_blocking::NacosClient::new("127.0.0.1")?;
+    /// use nacos_blocking::ServicePage;
+    /// let page = client.list_services(&ServicePage::new(1, 100).all_groups())?;
+    /// for s in &page.services {
+    ///     println!("{}/{}", s.group, s.name);
+    /// }
+    /// # Ok::<(), nacos_blocking::Error>(())
+    /// ```
     pub fn list_services(&self, page: &ServicePage) -> Result<ServiceList> {
         api::list_services(self.ctx(), page)
     }

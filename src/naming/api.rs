@@ -271,20 +271,26 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
         return Err(Error::invalid("page", "page_no and page_size start at 1"));
     }
     let config = &ctx.config;
-    let group = page.group.as_deref().unwrap_or(&config.group);
+    let group = match (page.all_groups, page.group.as_deref()) {
+        (true, _) => None,
+        (false, group) => Some(group.unwrap_or(&config.group)),
+    };
     let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
-    validate::name("group", group)?;
+    if let Some(group) = group {
+        validate::name("group", group)?;
+    }
     validate::namespace(namespace)?;
     let raw = fetch_service_page(ctx, namespace, group, page.page_no, page.page_size)?;
-    Ok(decode_service_page(group, &raw)?.0)
+    Ok(decode_service_page(namespace, group, &raw)?.0)
 }
 
-/// Page `no` of `size` service names of `namespace`/`group` as the server
-/// sent it (checked by the caller), for [`decode_service_page`].
+/// Page `no` of `size` services of `namespace`/`group` (`None`: every
+/// group) as the server sent it (checked by the caller), for
+/// [`decode_service_page`].
 pub(crate) fn fetch_service_page(
     ctx: &Context,
     namespace: &str,
-    group: &str,
+    group: Option<&str>,
     no: u32,
     size: u32,
 ) -> Result<RawList> {
@@ -297,10 +303,21 @@ pub(crate) fn fetch_service_page(
     })
 }
 
-/// Decodes a page [`fetch_service_page`] fetched, and says how many items
-/// the page held (a v3 page may hold other groups' services, left out).
-pub(crate) fn decode_service_page(group: &str, raw: &RawList) -> Result<(ServiceList, usize)> {
-    wire(raw.dialect).decode_service_list(group, &raw.body)
+/// Decodes a page [`fetch_service_page`] fetched (keeping only `group`'s
+/// services, where one was asked for: a v3 server's group filter matches
+/// any group containing it), and says how many items the page held.
+pub(crate) fn decode_service_page(
+    namespace: &str,
+    group: Option<&str>,
+    raw: &RawList,
+) -> Result<(ServiceList, usize)> {
+    let mut list = wire(raw.dialect).decode_service_list(namespace, group, &raw.body)?;
+    let items = list.services.len();
+    if let Some(group) = group {
+        list.services.retain(|s| s.group == group);
+    }
+    list.names = list.services.iter().map(|s| s.name.clone()).collect();
+    Ok((list, items))
 }
 
 /// The server's own status (`UP` when it serves): v1's

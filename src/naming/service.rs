@@ -352,6 +352,11 @@ pub struct ServiceList {
     /// The names on this page (bare names).
     #[serde(default, rename = "doms", deserialize_with = "null_default")]
     pub names: Vec<String>,
+    /// The services on this page, each with its namespace and group (the
+    /// way to tell them apart in a page of [every
+    /// group](ServicePage::all_groups)).
+    #[serde(skip)]
+    pub services: Vec<ServiceKey>,
 }
 
 /// Which page of service names to list.
@@ -360,6 +365,7 @@ pub struct ServicePage {
     pub(crate) page_no: u32,
     pub(crate) page_size: u32,
     pub(crate) group: Option<String>,
+    pub(crate) all_groups: bool,
     pub(crate) namespace: Option<String>,
 }
 
@@ -371,6 +377,7 @@ impl ServicePage {
             page_no,
             page_size,
             group: None,
+            all_groups: false,
             namespace: None,
         }
     }
@@ -379,6 +386,20 @@ impl ServicePage {
     #[must_use]
     pub fn group(mut self, group: impl Into<String>) -> ServicePage {
         self.group = Some(group.into());
+        self.all_groups = false;
+        self
+    }
+
+    /// In every group of the namespace: tell the services apart by
+    /// [`ServiceList::services`]. v1 servers answer from the console's
+    /// catalog (`/v1/ns/catalog/services`: Java 1.x/2.x, r-nacos), v3 ones
+    /// from the admin list without a group filter (Java 3.x). Batata (as
+    /// of `f896fd1`) reads a missing group as `DEFAULT_GROUP`, so there a
+    /// page holds that group's services only.
+    #[must_use]
+    pub fn all_groups(mut self) -> ServicePage {
+        self.group = None;
+        self.all_groups = true;
         self
     }
 

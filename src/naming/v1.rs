@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
+
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
@@ -11,6 +13,8 @@ use crate::naming::service::{
     split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
 };
 use crate::naming::wire::Wire;
+use crate::serde_util::null_default;
+use crate::settings::DEFAULT_GROUP;
 use crate::transport::{Method, Module, Request};
 
 const INSTANCE: &str = "/v1/ns/instance";
@@ -18,6 +22,7 @@ const INSTANCE_LIST: &str = "/v1/ns/instance/list";
 const INSTANCE_BEAT: &str = "/v1/ns/instance/beat";
 const SERVICE: &str = "/v1/ns/service";
 const SERVICE_LIST: &str = "/v1/ns/service/list";
+const CATALOG_SERVICES: &str = "/v1/ns/catalog/services";
 const METRICS: &str = "/v1/ns/operator/metrics";
 
 /// A naming request addressed to `key` (grouped `serviceName`, `groupName`,
@@ -142,18 +147,29 @@ pub(crate) fn list_request(target: &Target) -> Request {
         .param("healthyOnly", "false")
 }
 
-/// One page of service names of `group` in `namespace`.
+/// One page of the services of `group` in `namespace`
+/// (`/v1/ns/service/list`, bare names), or of every group (`None`): the
+/// console's catalog, which Java 1.4.8 and 2.4.3 (`CatalogController
+/// #listDetail`, `withInstances=false`, no `groupNameParam`) and r-nacos
+/// (`openapi/naming/catalog.rs`) answer with the whole namespace, each
+/// service with its group.
 pub(crate) fn service_list_request(
     page_no: u32,
     page_size: u32,
-    group: &str,
+    group: Option<&str>,
     namespace: &str,
 ) -> Request {
-    Request::new(Method::Get, Module::Naming, SERVICE_LIST)
-        .param("pageNo", page_no)
-        .param("pageSize", page_size)
-        .param("groupName", group)
-        .nonempty_param("namespaceId", namespace)
+    let request = match group {
+        Some(group) => Request::new(Method::Get, Module::Naming, SERVICE_LIST)
+            .param("pageNo", page_no)
+            .param("pageSize", page_size)
+            .param("groupName", group),
+        None => Request::new(Method::Get, Module::Naming, CATALOG_SERVICES)
+            .param("withInstances", "false")
+            .param("pageNo", page_no)
+            .param("pageSize", page_size),
+    };
+    request.nonempty_param("namespaceId", namespace)
 }
 
 pub(crate) fn metrics_request() -> Request {
@@ -178,16 +194,65 @@ pub(crate) fn decode_service(key: &ServiceKey, body: &str) -> Result<ServiceDeta
     Ok(detail)
 }
 
-/// A page of service names (bare names, whatever the server sends).
-pub(crate) fn decode_service_list(body: &str) -> Result<ServiceList> {
-    let mut list: ServiceList =
-        serde_json::from_str(body).map_err(|e| Error::decode("service list", e, body))?;
-    for n in &mut list.names {
-        if let (Some(_), bare) = split_grouped(n) {
-            *n = bare.to_string();
+/// A page of services: of `group` (`{"count":…,"doms":[…]}`, bare or
+/// grouped names), or of every group (`None`: the catalog's
+/// `{"count":…,"serviceList":[{"name":…,"groupName":…},…]}`, whose list
+/// must be there, so that an answer of another kind is not taken for an
+/// empty namespace).
+pub(crate) fn decode_service_list(
+    namespace: &str,
+    group: Option<&str>,
+    body: &str,
+) -> Result<ServiceList> {
+    let (count, services) = match group {
+        Some(group) => {
+            let list: ServiceList =
+                serde_json::from_str(body).map_err(|e| Error::decode("service list", e, body))?;
+            let services = list.names.iter().map(|n| {
+                let (in_name, bare) = split_grouped(n);
+                ServiceKey::new(namespace, in_name.unwrap_or(group), bare)
+            });
+            (list.count, services.collect())
         }
-    }
-    Ok(list)
+        None => {
+            let catalog: Catalog = serde_json::from_str(body)
+                .map_err(|e| Error::decode("service catalog", e, body))?;
+            let services = catalog.service_list.into_iter().map(|item| {
+                let (in_name, bare) = split_grouped(&item.name);
+                let group = match (item.group_name.is_empty(), in_name) {
+                    (false, _) => item.group_name.as_str(),
+                    (true, Some(g)) => g,
+                    (true, None) => DEFAULT_GROUP,
+                };
+                ServiceKey::new(namespace, group, bare)
+            });
+            (catalog.count, services.collect())
+        }
+    };
+    Ok(ServiceList {
+        count,
+        names: Vec::new(),
+        services,
+    })
+}
+
+/// The console catalog's page (Java's `ServiceView` list).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Catalog {
+    #[serde(default, deserialize_with = "null_default")]
+    count: u64,
+    #[serde(deserialize_with = "null_default")]
+    service_list: Vec<CatalogItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogItem {
+    #[serde(default, deserialize_with = "null_default")]
+    name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    group_name: String,
 }
 
 /// The server's status from `operator/metrics`.
@@ -259,18 +324,62 @@ impl Wire for V1 {
     fn service_delete(&self, key: &ServiceKey) -> Request {
         service_request(Method::Delete, key)
     }
-    fn service_list(&self, page_no: u32, page_size: u32, group: &str, namespace: &str) -> Request {
+    fn service_list(
+        &self,
+        page_no: u32,
+        page_size: u32,
+        group: Option<&str>,
+        namespace: &str,
+    ) -> Request {
         service_list_request(page_no, page_size, group, namespace)
     }
-    fn decode_service_list(&self, _group: &str, body: &str) -> Result<(ServiceList, usize)> {
-        let list = decode_service_list(body)?;
-        let n = list.names.len();
-        Ok((list, n))
+    fn decode_service_list(
+        &self,
+        namespace: &str,
+        group: Option<&str>,
+        body: &str,
+    ) -> Result<ServiceList> {
+        decode_service_list(namespace, group, body)
     }
     fn status(&self) -> Request {
         metrics_request()
     }
     fn decode_status(&self, body: &str) -> Result<String> {
         decode_status(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_pages_of_one_group_and_of_every_group() {
+        let one = decode_service_list("ns", Some("G"), r#"{"count":2,"doms":["a","H@@b"]}"#);
+        let keys = one.unwrap().services;
+        assert_eq!(
+            keys,
+            [
+                ServiceKey::new("ns", "G", "a"),
+                ServiceKey::new("ns", "H", "b")
+            ]
+        );
+
+        // Java 1.4.8 `CatalogController#listDetail`: bare name and group.
+        let body = r#"{"count":7,"serviceList":[{"name":"a","groupName":"G1","ipCount":0},{"name":"G2@@b"},{"name":"c"}]}"#;
+        let all = decode_service_list("", None, body).unwrap();
+        assert_eq!(all.count, 7);
+        let want = [
+            ServiceKey::new("", "G1", "a"),
+            ServiceKey::new("", "G2", "b"),
+            ServiceKey::new("", DEFAULT_GROUP, "c"),
+        ];
+        assert_eq!(all.services, want);
+        let empty = decode_service_list("", None, r#"{"count":0,"serviceList":null}"#);
+        assert!(empty.unwrap().services.is_empty());
+        // An answer without the list is not an empty namespace.
+        for other in [r#"{}"#, r#"{"count":0,"doms":[]}"#, "[]"] {
+            assert!(decode_service_list("", None, other).is_err(), "{other}");
+        }
     }
 }

@@ -17,9 +17,12 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
-use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
+use crate::naming::service::{
+    split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
+};
 use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
+use crate::settings::DEFAULT_GROUP;
 use crate::transport::envelope::{self, INSTANCE_NOT_FOUND};
 use crate::transport::{Method, Module, Request};
 
@@ -247,17 +250,21 @@ pub(crate) fn service_delete_request(key: &ServiceKey) -> Request {
 
 /// One page of services (`ServiceControllerV3.list`: the group filter is
 /// `groupNameParam`; batata reads it too, and refuses a `groupName` beside
-/// it as a duplicate). Services without instances are listed, as v1 lists
-/// them (`ignoreEmptyService` defaults to true in Java).
+/// it as a duplicate). Without a group (`None`) Java lists every group
+/// (`CatalogServiceV2Impl#patternServices`: no filter when both params are
+/// blank); batata (`f896fd1`, `api/v3/admin/service.rs`
+/// `group_name_or_default`) lists `DEFAULT_GROUP`. Services without
+/// instances are listed, as v1 lists them (`ignoreEmptyService` defaults
+/// to true in Java).
 pub(crate) fn service_list_request(
     page_no: u32,
     page_size: u32,
-    group: &str,
+    group: Option<&str>,
     namespace: &str,
 ) -> Request {
     Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
         .nonempty_param("namespaceId", namespace)
-        .param("groupNameParam", group)
+        .opt_param("groupNameParam", group)
         .param("ignoreEmptyService", "false")
         .param("pageNo", page_no)
         .param("pageSize", page_size)
@@ -281,28 +288,32 @@ struct PageItem {
     group_name: String,
 }
 
-/// A page of service names of `group` (an item of another group, which a
-/// pattern filter may let through, is left out), and how many items the
-/// page held before that.
-pub(crate) fn decode_service_list(group: &str, body: &str) -> Result<(ServiceList, usize)> {
+/// A page of services, each with its group (the one asked for where an
+/// item leaves it out).
+pub(crate) fn decode_service_list(
+    namespace: &str,
+    group: Option<&str>,
+    body: &str,
+) -> Result<ServiceList> {
     let page = envelope::data::<Page>("service list", body)?;
-    let items = page.page_items.len();
-    let names = page
+    let services = page
         .page_items
         .into_iter()
-        .filter(|i| i.group_name.is_empty() || i.group_name == group)
-        .map(|i| match i.name.split_once("@@") {
-            Some((_, bare)) => bare.to_string(),
-            None => i.name,
+        .map(|i| {
+            let (in_name, bare) = split_grouped(&i.name);
+            let group = match (i.group_name.is_empty(), in_name) {
+                (false, _) => i.group_name.as_str(),
+                (true, Some(g)) => g,
+                (true, None) => group.unwrap_or(DEFAULT_GROUP),
+            };
+            ServiceKey::new(namespace, group, bare)
         })
         .collect();
-    Ok((
-        ServiceList {
-            count: page.total_count,
-            names,
-        },
-        items,
-    ))
+    Ok(ServiceList {
+        count: page.total_count,
+        names: Vec::new(),
+        services,
+    })
 }
 
 pub(crate) fn state_request() -> Request {
@@ -384,11 +395,22 @@ impl Wire for V3 {
     fn service_delete(&self, key: &ServiceKey) -> Request {
         service_delete_request(key)
     }
-    fn service_list(&self, page_no: u32, page_size: u32, group: &str, namespace: &str) -> Request {
+    fn service_list(
+        &self,
+        page_no: u32,
+        page_size: u32,
+        group: Option<&str>,
+        namespace: &str,
+    ) -> Request {
         service_list_request(page_no, page_size, group, namespace)
     }
-    fn decode_service_list(&self, group: &str, body: &str) -> Result<(ServiceList, usize)> {
-        decode_service_list(group, body)
+    fn decode_service_list(
+        &self,
+        namespace: &str,
+        group: Option<&str>,
+        body: &str,
+    ) -> Result<ServiceList> {
+        decode_service_list(namespace, group, body)
     }
     fn status(&self) -> Request {
         state_request()
@@ -444,10 +466,15 @@ mod tests {
     }
 
     #[test]
-    fn service_pages_keep_their_group_only() {
-        let body = r#"{"code":0,"data":{"totalCount":2,"pageItems":[
-            {"name":"a","groupName":"G"},{"name":"b","groupName":"OTHER"}]}}"#;
-        let (list, _) = decode_service_list("G", body).unwrap();
-        assert_eq!((list.count, list.names), (2, vec!["a".to_string()]));
+    fn service_pages_say_each_service_group() {
+        let body = r#"{"code":0,"data":{"totalCount":3,"pageItems":[
+            {"name":"a","groupName":"G"},{"name":"b","groupName":"OTHER"},{"name":"c"}]}}"#;
+        let list = decode_service_list("ns", Some("G"), body).unwrap();
+        let want = [
+            ServiceKey::new("ns", "G", "a"),
+            ServiceKey::new("ns", "OTHER", "b"),
+            ServiceKey::new("ns", "G", "c"),
+        ];
+        assert_eq!((list.count, list.services), (3, want.to_vec()));
     }
 }

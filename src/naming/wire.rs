@@ -45,10 +45,24 @@ pub(crate) trait Wire: Sync {
         selector: Option<&str>,
     ) -> Request;
     fn service_delete(&self, key: &ServiceKey) -> Request;
-    fn service_list(&self, page_no: u32, page_size: u32, group: &str, namespace: &str) -> Request;
-    /// A page of names of `group`, and how many items the page held
-    /// before other groups' were left out.
-    fn decode_service_list(&self, group: &str, body: &str) -> Result<(ServiceList, usize)>;
+    /// A page of the services of `group` in `namespace`, or of every
+    /// group (`None`).
+    fn service_list(
+        &self,
+        page_no: u32,
+        page_size: u32,
+        group: Option<&str>,
+        namespace: &str,
+    ) -> Request;
+    /// A page as the server sent it: the total and the page's
+    /// [`services`](ServiceList::services), whatever their group (the
+    /// caller keeps those it asked for); `names` is left empty.
+    fn decode_service_list(
+        &self,
+        namespace: &str,
+        group: Option<&str>,
+        body: &str,
+    ) -> Result<ServiceList>;
     fn status(&self) -> Request;
     fn decode_status(&self, body: &str) -> Result<String>;
 }
