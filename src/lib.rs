@@ -115,15 +115,14 @@ pub mod metrics;
 mod namespace;
 mod naming;
 mod redact;
-mod schedule;
 mod secret;
 mod serde_util;
 mod settings;
 mod subscribe;
+mod threads;
 mod transport;
 mod util;
 mod validate;
-mod worker;
 
 /// The channel crate whose `Sender` is an [`EventHandler`]: the version
 /// this crate is built with, so a program need not name a matching one.

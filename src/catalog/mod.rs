@@ -19,8 +19,8 @@ use crate::events::watch::{self, Subscription, Watcher};
 use crate::naming::api;
 use crate::naming::service::{ServiceKey, Target};
 use crate::subscribe::Subscriptions;
+use crate::threads::{StopSignal, Workers};
 use crate::validate;
-use crate::worker::{StopSignal, Workers};
 
 mod event;
 

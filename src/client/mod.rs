@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::heartbeat::Heartbeats;
 use crate::settings::Servers;
 use crate::subscribe::Subscriptions;
+use crate::threads::Workers;
 use crate::util::lock;
-use crate::worker::Workers;
 
 /// A blocking Nacos client.
 ///

@@ -1,16 +1,14 @@
 //! The config calls: get, publish, remove, in the API each server speaks
-//! (v1 here, v3 in `v3.rs`).
+//! (the requests and answers of each in `v1.rs` and `v3.rs`, picked by
+//! `wire.rs`).
 
 use crate::config_center::key::ConfigKey;
-use crate::config_center::{md5, snapshot, v3};
+use crate::config_center::wire::wire;
+use crate::config_center::{md5, snapshot};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
-use crate::transport::dialect::Dialect;
-use crate::transport::envelope;
-use crate::transport::{Method, Module, Request, Response};
-
-const CONFIGS: &str = "/v1/cs/configs";
+use crate::transport::Response;
 
 /// What to publish: the content, and optionally its type and app name.
 ///
@@ -150,13 +148,6 @@ impl ConfigValue {
     }
 }
 
-fn config_request(method: Method, key: &ConfigKey) -> Request {
-    Request::new(method, Module::Config, CONFIGS)
-        .param("dataId", key.data_id.as_str())
-        .param("group", key.group.as_str())
-        .nonempty_param("tenant", &key.namespace)
-}
-
 /// A config as a server answered: its content (`None`: it does not
 /// exist) and the MD5 the server holds for it, where it reports one (v1:
 /// the `Content-MD5` header of Java 2.x+ and r-nacos; v3: the `md5`
@@ -183,49 +174,10 @@ impl Fetched {
     }
 }
 
-/// A header MD5 as the server sent it, if it is one (32 hex digits).
-fn server_md5(header: Option<String>) -> String {
-    header
-        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(|m| m.to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
 /// Asks the servers only, without touching the snapshot.
 pub(crate) fn read(ctx: &Context, op: Operation, key: &ConfigKey) -> Result<Fetched> {
-    let resp = ctx.send(op, &|d| {
-        Ok(match d {
-            // 1.4.8 `ClientWorker.getServerConfig`: 404 is "no such config".
-            Dialect::V1 => config_request(Method::Get, key).answers(&[404]),
-            Dialect::V3 => v3::get_request(key),
-        })
-    })?;
-    match resp.dialect {
-        Dialect::V1 => {
-            let found = resp.status != 404;
-            Ok(Fetched {
-                md5: if found {
-                    server_md5(resp.content_md5)
-                } else {
-                    String::new()
-                },
-                config_type: if found { resp.config_type } else { None },
-                content: found.then_some(resp.body),
-            })
-        }
-        Dialect::V3 => Ok(match v3::decode_get(&resp.body)? {
-            Some(found) => Fetched {
-                content: Some(found.content),
-                md5: found.md5,
-                config_type: found.config_type,
-            },
-            None => Fetched {
-                content: None,
-                md5: String::new(),
-                config_type: None,
-            },
-        }),
-    }
+    let resp = ctx.send(op, &|d| Ok(wire(d).get(key)))?;
+    wire(resp.dialect).decode_get(resp)
 }
 
 /// Asks the servers only; records the answer in the snapshot.
@@ -266,14 +218,6 @@ pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValu
     }
 }
 
-fn expect_true(what: &'static str, body: &str) -> Result<()> {
-    if body.trim() == "true" {
-        Ok(())
-    } else {
-        Err(Error::decode(what, "expected `true`", body))
-    }
-}
-
 /// Creates or replaces a config. Empty content is refused (Nacos
 /// rejects it).
 pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Result<()> {
@@ -304,13 +248,7 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
     let cas = publish.cas_md5.as_deref();
     let resp = ctx
         .send(Operation::ConfigWrite, &|d| {
-            let req = match d {
-                Dialect::V1 => config_request(Method::Post, key)
-                    .param("content", content)
-                    .opt_param("type", kind)
-                    .opt_param("appName", app),
-                Dialect::V3 => v3::publish_request(key, content, kind, app),
-            };
+            let req = wire(d).publish(key, content, kind, app);
             Ok(match cas {
                 Some(m) => req.header("casMd5", m),
                 None => req,
@@ -343,19 +281,11 @@ fn lost_cas(e: &Error) -> bool {
 
 /// Removes a config. Removing one that does not exist succeeds.
 pub(crate) fn remove(ctx: &Context, key: &ConfigKey) -> Result<()> {
-    let resp = ctx.send(Operation::ConfigWrite, &|d| {
-        Ok(match d {
-            Dialect::V1 => config_request(Method::Delete, key),
-            Dialect::V3 => v3::remove_request(key),
-        })
-    })?;
+    let resp = ctx.send(Operation::ConfigWrite, &|d| Ok(wire(d).remove(key)))?;
     written("remove answer", &resp)
 }
 
 /// A write's answer: v1's `true`, or a v3 success.
 fn written(what: &'static str, resp: &Response) -> Result<()> {
-    match resp.dialect {
-        Dialect::V1 => expect_true(what, &resp.body),
-        Dialect::V3 => envelope::done(what, &resp.body),
-    }
+    wire(resp.dialect).written(what, &resp.body)
 }

@@ -49,8 +49,8 @@ use crate::error::{Error, Result};
 use crate::events::delivery::Listener;
 use crate::events::handler::EventHandler;
 use crate::events::watch::Subscription;
+use crate::threads::Workers;
 use crate::util::lock;
-use crate::worker::Workers;
 
 /// One watched key.
 #[derive(Debug)]

@@ -10,8 +10,10 @@ mod md5;
 mod poll;
 mod protocol;
 mod snapshot;
+mod v1;
 mod v3;
 mod v3_poll;
+mod wire;
 
 use std::sync::Arc;
 

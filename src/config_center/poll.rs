@@ -12,14 +12,13 @@ use std::time::{Duration, Instant};
 use crate::config_center::api;
 use crate::config_center::key::ConfigKey;
 use crate::config_center::listen::ConfigWatch;
+use crate::config_center::wire::wire;
 use crate::config_center::{protocol, v3_poll};
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
+use crate::threads::StopSignal;
 use crate::transport::dialect::Dialect;
-use crate::transport::{Method, Module, Request, Timing};
-use crate::worker::StopSignal;
-
-const LISTENER: &str = "/v1/cs/configs/listener";
+use crate::transport::Timing;
 
 /// A fresh poll thread waits until no key was added to its namespace for
 /// this long (but [`DEBOUNCE_MAX`] at most), so that keys added together go
@@ -36,16 +35,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Asks which of `items` changed, holding the request up to `hold` when
 /// nothing did. Every item must be of one namespace, sent as `tenant`
-/// (left out for the public namespace).
-///
-/// As the Java client (1.4.8 `ClientWorker.checkUpdateConfigStr`): the
-/// request carries `Long-Pulling-Timeout: <ms>` (without it a Java 2.x
-/// server takes the short-poll path of `ConfigServletInner.doPollingConfig`,
-/// which answers nowhere usable from 2.0.4 on).
-///
-/// The `tenant` parameter is what the Java client adds to every config
-/// request of a namespaced client (1.4.8 `ServerHttpAgent.injectSecurityInfo`);
-/// one Java client has one namespace, hence one namespace per request.
+/// (left out for the public namespace); see
+/// [`Wire::listen`](crate::config_center::wire::Wire::listen).
 fn listen(
     cw: &ConfigWatch,
     items: &[(ConfigKey, String)],
@@ -58,15 +49,7 @@ fn listen(
         hold,
         ..Timing::default()
     };
-    let build = |d: Dialect| match d {
-        Dialect::V1 => Ok(Request::new(Method::Post, Module::Config, LISTENER)
-            .param("Listening-Configs", configs.as_str())
-            .nonempty_param("tenant", namespace)
-            .header("Long-Pulling-Timeout", hold.as_millis().to_string())),
-        Dialect::V3 => Err(Error::Unsupported {
-            what: "config listening: the v3 API has none (watches poll instead)".into(),
-        }),
-    };
+    let build = |d: Dialect| wire(d).listen(&configs, namespace, hold);
     Ok(protocol::decode_changed(
         &cw.ctx
             .send_timed(Operation::ConfigPoll, timing, &build)?

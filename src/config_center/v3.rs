@@ -8,13 +8,17 @@
 //! `group`); batata requires `group`. Both are sent. The namespace is
 //! `namespaceId` (not v1's `tenant`), left out for the public namespace.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
+use crate::config_center::api::Fetched;
 use crate::config_center::key::ConfigKey;
-use crate::error::Result;
+use crate::config_center::wire::Wire;
+use crate::error::{Error, Result};
 use crate::serde_util::null_default;
 use crate::transport::envelope::{self, RESOURCE_NOT_FOUND};
-use crate::transport::{Method, Module, Request};
+use crate::transport::{Method, Module, Request, Response};
 
 const CLIENT_CONFIG: &str = "/v3/client/cs/config";
 const ADMIN_CONFIG: &str = "/v3/admin/cs/config";
@@ -34,21 +38,6 @@ fn config_request(method: Method, path: &'static str, key: &ConfigKey) -> Reques
         .nonempty_param("namespaceId", &key.namespace)
 }
 
-/// A read; a missing config is `20004`, with HTTP 200 (Java) or 404.
-pub(crate) fn get_request(key: &ConfigKey) -> Request {
-    config_request(Method::Get, CLIENT_CONFIG, key).answers(&[404])
-}
-
-/// What a read found: the content and the MD5 the server computed.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Found {
-    pub(crate) content: String,
-    /// Empty when the server sent none.
-    pub(crate) md5: String,
-    /// The config's type (`ConfigQueryResponse.contentType`), if sent.
-    pub(crate) config_type: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct ConfigData {
     #[serde(default, deserialize_with = "null_default")]
@@ -57,20 +46,6 @@ struct ConfigData {
     md5: String,
     #[serde(default, rename = "contentType")]
     content_type: Option<String>,
-}
-
-/// Decodes a read: `None` when the config does not exist.
-pub(crate) fn decode_get(body: &str) -> Result<Option<Found>> {
-    match envelope::open::<ConfigData>("config", body)? {
-        Ok(Some(d)) => Ok(Some(Found {
-            content: d.content,
-            md5: d.md5,
-            config_type: d.content_type.filter(|t| !t.is_empty()),
-        })),
-        Ok(None) => Ok(None),
-        Err(r) if r.code == RESOURCE_NOT_FOUND => Ok(None),
-        Err(r) => Err(r.into()),
-    }
 }
 
 /// Page `page_no` of every config of `namespace` (no `dataId` or
@@ -125,37 +100,90 @@ pub(crate) fn decode_list(body: &str) -> Result<ListedPage> {
     })
 }
 
-/// A publish: the content in the form body.
-pub(crate) fn publish_request(
-    key: &ConfigKey,
-    content: &str,
-    config_type: Option<&str>,
-    app_name: Option<&str>,
-) -> Request {
-    config_request(Method::Post, ADMIN_CONFIG, key)
-        .param("content", content)
-        .opt_param("type", config_type)
-        .opt_param("appName", app_name)
-}
+/// The v3 API's config calls (see [`Wire`]).
+pub(crate) struct V3;
 
-pub(crate) fn remove_request(key: &ConfigKey) -> Request {
-    config_request(Method::Delete, ADMIN_CONFIG, key)
+impl Wire for V3 {
+    /// A missing config is `20004`, with HTTP 200 (Java) or 404.
+    fn get(&self, key: &ConfigKey) -> Request {
+        config_request(Method::Get, CLIENT_CONFIG, key).answers(&[404])
+    }
+
+    /// The content and the MD5 the server computed, in the envelope's data.
+    fn decode_get(&self, resp: Response) -> Result<Fetched> {
+        let not_found = Fetched {
+            content: None,
+            md5: String::new(),
+            config_type: None,
+        };
+        match envelope::open::<ConfigData>("config", &resp.body)? {
+            Ok(Some(d)) => Ok(Fetched {
+                content: Some(d.content),
+                md5: d.md5,
+                config_type: d.content_type.filter(|t| !t.is_empty()),
+            }),
+            Ok(None) => Ok(not_found),
+            Err(r) if r.code == RESOURCE_NOT_FOUND => Ok(not_found),
+            Err(r) => Err(r.into()),
+        }
+    }
+
+    /// The content goes in the form body.
+    fn publish(
+        &self,
+        key: &ConfigKey,
+        content: &str,
+        config_type: Option<&str>,
+        app_name: Option<&str>,
+    ) -> Request {
+        config_request(Method::Post, ADMIN_CONFIG, key)
+            .param("content", content)
+            .opt_param("type", config_type)
+            .opt_param("appName", app_name)
+    }
+
+    fn remove(&self, key: &ConfigKey) -> Request {
+        config_request(Method::Delete, ADMIN_CONFIG, key)
+    }
+
+    fn written(&self, what: &'static str, body: &str) -> Result<()> {
+        envelope::done(what, body)
+    }
+
+    fn listen(&self, _configs: &str, _namespace: &str, _hold: Duration) -> Result<Request> {
+        Err(Error::Unsupported {
+            what: "config listening: the v3 API has none (watches poll instead)".into(),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn decode_get(body: &str) -> Result<Fetched> {
+        V3.decode_get(Response {
+            status: 200,
+            body: body.to_string(),
+            dialect: crate::transport::dialect::Dialect::V3,
+            content_md5: None,
+            config_type: None,
+        })
+    }
+
     #[test]
     fn reads_decode_content_md5_and_not_found() {
         let found = decode_get(
-            r#"{"code":0,"message":"success","data":{"content":"a=1","md5":"x","type":"text"}}"#,
+            r#"{"code":0,"message":"success","data":{"content":"a=1","md5":"x","contentType":"json"}}"#,
         )
-        .unwrap()
         .unwrap();
-        assert_eq!((found.content.as_str(), found.md5.as_str()), ("a=1", "x"));
+        assert_eq!(found.content.as_deref(), Some("a=1"));
+        assert_eq!(
+            (found.md5.as_str(), found.config_type.as_deref()),
+            ("x", Some("json"))
+        );
         let missing = r#"{"code":20004,"message":"resource not found","data":null}"#;
-        assert_eq!(decode_get(missing).unwrap(), None);
+        assert_eq!(decode_get(missing).unwrap().content, None);
         assert!(decode_get(r#"{"code":30000,"message":"boom"}"#).is_err());
         assert!(decode_get("config data not exist").is_err());
     }

@@ -29,9 +29,9 @@ use crate::config_center::snapshot;
 use crate::config_center::v3::{self, LIST_PAGE};
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
+use crate::threads::StopSignal;
 use crate::transport::dialect::Dialect;
 use crate::util::lock;
-use crate::worker::StopSignal;
 
 /// How long a namespace whose list was refused is read key by key before
 /// the list is asked again (rights may have been granted meanwhile).

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::events::handler::EventHandler;
 use crate::metrics::Recorder;
+use crate::threads::{guarded, Pool, Workers};
 use crate::util::lock;
-use crate::worker::{guarded, Pool, Workers};
 
 /// How many threads run listeners at most: one starts with the first
 /// event, another only while every one is busy with a listener.

@@ -41,10 +41,10 @@ use crate::naming::api;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::Instance;
 use crate::naming::service::ServiceKey;
+use crate::threads::{guarded, Pool, StopSignal, Workers};
 use crate::util::{after, later, lock};
-use crate::worker::{guarded, Pool, StopSignal, Workers};
 
-use crate::schedule::Timers;
+use crate::threads::schedule::Timers;
 pub(crate) use state::BeatKey;
 pub use state::HeartbeatState;
 use table::{BeatTable, Job, Key};

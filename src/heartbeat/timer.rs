@@ -6,7 +6,7 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use super::table::Key;
-use crate::schedule::Timers;
+use crate::threads::schedule::Timers;
 
 /// The timer heap, shared by the scheduler and whoever schedules a beat.
 ///

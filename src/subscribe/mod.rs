@@ -30,8 +30,8 @@ use crate::events::handler::EventHandler;
 use crate::events::watch::{self, Subscription, Watcher};
 use crate::naming::api;
 use crate::naming::service::{ServiceInfo, ServiceKey, Target};
+use crate::threads::Workers;
 use crate::util::lock;
-use crate::worker::Workers;
 
 pub use self::event::ServiceEvent;
 use self::poller::Channels;

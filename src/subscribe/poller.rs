@@ -15,7 +15,7 @@ use crate::naming::api::{decode_list, fetch_instance_list};
 use crate::subscribe::body::KeptBody;
 use crate::subscribe::registry::Job;
 use crate::subscribe::{disk_cache, Subscriptions};
-use crate::worker::{guarded, Pool, StopSignal};
+use crate::threads::{guarded, Pool, StopSignal};
 
 /// Threads that run polls, at most.
 pub(crate) const POOL_SIZE: usize = 4;

@@ -25,7 +25,7 @@ mod lookup;
 
 use lookup::in_clusters;
 
-use crate::schedule::{jittered, Timers};
+use crate::threads::schedule::{jittered, Timers};
 
 /// Errors back off up to this, whatever the interval.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);

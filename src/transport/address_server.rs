@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::threads::Workers;
 use crate::transport::server_list::{self, ServerAddr};
-use crate::worker::Workers;
 
 /// Fetches the list once now, then keeps refreshing it on `workers`.
 pub(crate) fn start(

@@ -1,7 +1,11 @@
-//! Named background threads that stop when told and are joined.
+//! Named background threads that stop when told and are joined, and the
+//! due-time scheduler ([`schedule`]) the heartbeat and subscription
+//! threads share.
 //!
 //! Every worker of a client waits on the same stop channel (with a
 //! timeout instead of `sleep`), so dropping its sender wakes them all at once.
+
+pub(crate) mod schedule;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
