@@ -16,7 +16,7 @@ use crate::config_center::wire::wire;
 use crate::config_center::{protocol, v3_poll};
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
-use crate::threads::StopSignal;
+use crate::threads::{schedule, StopSignal};
 use crate::transport::dialect::Dialect;
 use crate::transport::Timing;
 
@@ -30,7 +30,8 @@ const DEBOUNCE_MAX: Duration = Duration::from_millis(500);
 /// (a server that does not hold): the second in a row backs off.
 const TOO_FAST: Duration = Duration::from_secs(1);
 
-/// Longest pause between attempts while the servers fail.
+/// First and longest pause between attempts while the servers fail.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Asks which of `items` changed, holding the request up to `hold` when
@@ -115,8 +116,9 @@ fn process(cw: &ConfigWatch, changed: Vec<ConfigKey>) -> Outcome {
     out
 }
 
+/// The pause after `failures` failed (or fruitless) rounds in a row.
 fn backoff(failures: u32) -> Duration {
-    (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
+    schedule::backoff(FIRST_BACKOFF, failures, MAX_BACKOFF)
 }
 
 /// Starts a poll thread for `namespace` on `cw`'s workers (after
@@ -189,7 +191,7 @@ fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
         }
         let pause = if outcome.failed {
             failures += 1;
-            backoff(failures - 1)
+            backoff(failures)
         } else {
             failures = 0;
             Duration::ZERO
@@ -198,7 +200,7 @@ fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
         let fast_and_fruitless = !polled && !outcome.delivered && started.elapsed() < TOO_FAST;
         fruitless = if fast_and_fruitless { fruitless + 1 } else { 0 };
         let pause = if fruitless >= 2 {
-            pause.max(backoff(fruitless - 2))
+            pause.max(backoff(fruitless - 1))
         } else {
             pause
         };
@@ -250,8 +252,8 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(0), Duration::from_millis(500));
-        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
         assert_eq!(backoff(30), MAX_BACKOFF);
     }
 }

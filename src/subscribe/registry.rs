@@ -25,7 +25,7 @@ mod lookup;
 
 use lookup::in_clusters;
 
-use crate::threads::schedule::{jittered, Timers};
+use crate::threads::schedule::{backoff, jittered, Timers};
 
 /// Errors back off up to this, whatever the interval.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -350,9 +350,8 @@ impl Registry {
             Err(err) => {
                 e.failures = e.failures.saturating_add(1);
                 let base = self.interval_of(e);
-                let backoff = base
-                    .saturating_mul(1 << (e.failures - 1).min(BACKOFF_CAP - 1))
-                    .min(MAX_BACKOFF);
+                let cap = base.saturating_mul(BACKOFF_CAP).min(MAX_BACKOFF);
+                let backoff = backoff(base, e.failures, cap);
                 // Jittered below only: never past the cap.
                 e.next_due = later(now, backoff.mul_f64(0.9 + 0.1 * crate::util::random_f64()));
                 t.any_failing = true;

@@ -1,6 +1,8 @@
 //! The one scheduler of the crate: a due-time heap shared by heartbeats
-//! (`heartbeat/`) and subscription polls (`subscribe/registry`), and the
-//! jitter that keeps items scheduled together apart.
+//! (`heartbeat/`) and subscription polls (`subscribe/registry`), the
+//! jitter that keeps items scheduled together apart, and the backoff after
+//! failures (subscription polls, config polls; heartbeats keep their
+//! interval, as Java's do).
 //!
 //! A min-heap of `(due time, insertion order)`. Items are never removed
 //! from the middle: a replaced or removed item leaves a stale one behind,
@@ -99,6 +101,13 @@ pub(crate) fn jittered(d: Duration) -> Duration {
     d.mul_f64(0.9 + 0.2 * crate::util::random_f64())
 }
 
+/// The pause after `failures` failures in a row (at least 1): `first`,
+/// doubling with each further failure, never more than `cap`.
+pub(crate) fn backoff(first: Duration, failures: u32, cap: Duration) -> Duration {
+    let doublings = failures.saturating_sub(1).min(31);
+    first.saturating_mul(1 << doublings).min(cap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +184,15 @@ mod tests {
             .collect();
         assert_eq!(all.len(), 500);
         assert!(all.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let (first, cap) = (Duration::from_millis(500), Duration::from_secs(5));
+        let got: Vec<u128> = (0..7).map(|n| backoff(first, n, cap).as_millis()).collect();
+        assert_eq!(got, [500, 500, 1000, 2000, 4000, 5000, 5000]);
+        assert_eq!(backoff(first, u32::MAX, cap), cap);
+        assert_eq!(backoff(Duration::MAX, 3, cap), cap);
     }
 
     #[test]
