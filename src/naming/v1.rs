@@ -71,171 +71,6 @@ pub(crate) fn service_request(method: Method, key: &ServiceKey) -> Request {
         .param("groupName", key.group.as_str())
 }
 
-/// The registration of an already validated instance: 2.4.3
-/// `NamingHttpClientProxy.registerService` (1.4.8 `NamingProxy.registerService`),
-/// plus `enabled` beside Java's `enable`: r-nacos reads only `enabled`, the
-/// Java server either (`enabled` first).
-pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
-    naming_request(Method::Post, INSTANCE, key)
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port)
-        .param("weight", inst.weight)
-        .param("enable", inst.enabled)
-        .param("enabled", inst.enabled)
-        .param("healthy", inst.healthy)
-        .param("ephemeral", inst.ephemeral)
-        .param("metadata", metadata_json(&inst.metadata))
-}
-
-/// The removal of an instance (found by ip, port, cluster and
-/// ephemerality): 2.4.3 `NamingHttpClientProxy.deregisterService`.
-pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
-    grouped_request(Method::Delete, INSTANCE, key)
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port)
-        .param("ephemeral", inst.ephemeral)
-}
-
-/// A change of weight, enabled flag and metadata: 2.4.3
-/// `NamingHttpClientProxy.updateInstance` (bare `serviceName` with
-/// `groupName`, no `healthy`: health is the server's to judge).
-pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
-    Request::new(Method::Put, Module::Naming, INSTANCE)
-        .in_query()
-        .nonempty_param("namespaceId", &key.namespace)
-        .param("serviceName", key.name.as_str())
-        .param("groupName", key.group.as_str())
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port)
-        .param("weight", inst.weight)
-        .param("enabled", inst.enabled)
-        .param("ephemeral", inst.ephemeral)
-        .param("metadata", metadata_json(&inst.metadata))
-}
-
-/// One beat: 1.4.8 `NamingProxy.sendBeat` puts the address in the query
-/// and the beat JSON in the form body (`bodyMap`); a light beat leaves the
-/// body empty.
-pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>, light: bool) -> Result<Request> {
-    let mut req = grouped_request(Method::Put, INSTANCE_BEAT, key)
-        .param("clusterName", beat.cluster)
-        .param("ip", beat.ip)
-        .param("port", beat.port);
-    if !light {
-        let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
-        req = req.form_param("beat", json);
-    }
-    Ok(req)
-}
-
-/// `GET /instance`: the Java server's `InstanceController.detail` (1.4.8,
-/// 2.4.3) reads `serviceName`, `clusterName`, `ip`, `port`, `namespaceId`.
-pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
-    grouped_request(Method::Get, INSTANCE, key)
-        .param("clusterName", cluster)
-        .param("ip", ip)
-        .param("port", port)
-}
-
-/// 1.4.8 `NamingProxy.queryList` (no `udpPort`/`clientIP`: no UDP push).
-pub(crate) fn list_request(target: &Target) -> Request {
-    grouped_request(Method::Get, INSTANCE_LIST, &target.service)
-        .nonempty_param("clusters", &target.clusters_param())
-        .param("healthyOnly", "false")
-}
-
-/// One page of the services of `group` in `namespace`
-/// (`/v1/ns/service/list`, bare names), or of every group (`None`): the
-/// console's catalog, which Java 1.4.8 and 2.4.3 (`CatalogController
-/// #listDetail`, `withInstances=false`, no `groupNameParam`) and r-nacos
-/// (`openapi/naming/catalog.rs`) answer with the whole namespace, each
-/// service with its group.
-pub(crate) fn service_list_request(
-    page_no: u32,
-    page_size: u32,
-    group: Option<&str>,
-    namespace: &str,
-) -> Request {
-    let request = match group {
-        Some(group) => Request::new(Method::Get, Module::Naming, SERVICE_LIST)
-            .param("pageNo", page_no)
-            .param("pageSize", page_size)
-            .param("groupName", group),
-        None => Request::new(Method::Get, Module::Naming, CATALOG_SERVICES)
-            .param("withInstances", "false")
-            .param("pageNo", page_no)
-            .param("pageSize", page_size),
-    };
-    request.nonempty_param("namespaceId", namespace)
-}
-
-pub(crate) fn metrics_request() -> Request {
-    Request::new(Method::Get, Module::Naming, METRICS)
-}
-
-/// A service's settings; the name and group filled in from `key` where
-/// the answer leaves them out.
-pub(crate) fn decode_service(key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
-    let mut detail: ServiceDetail =
-        serde_json::from_str(body).map_err(|e| Error::decode("service", e, body))?;
-    let (group, name) = split_grouped(&detail.name);
-    let (group, name) = (group.map(str::to_string), name.to_string());
-    detail.name = if name.is_empty() {
-        key.name.clone()
-    } else {
-        name
-    };
-    if detail.group_name.is_empty() {
-        detail.group_name = group.unwrap_or_else(|| key.group.clone());
-    }
-    Ok(detail)
-}
-
-/// A page of services: of `group` (`{"count":…,"doms":[…]}`, bare or
-/// grouped names), or of every group (`None`: the catalog's
-/// `{"count":…,"serviceList":[{"name":…,"groupName":…},…]}`, whose list
-/// must be there, so that an answer of another kind is not taken for an
-/// empty namespace).
-pub(crate) fn decode_service_list(
-    namespace: &str,
-    group: Option<&str>,
-    body: &str,
-) -> Result<ServiceList> {
-    let (count, services) = match group {
-        Some(group) => {
-            let list: ServiceList =
-                serde_json::from_str(body).map_err(|e| Error::decode("service list", e, body))?;
-            let services = list.names.iter().map(|n| {
-                let (in_name, bare) = split_grouped(n);
-                ServiceKey::new(namespace, in_name.unwrap_or(group), bare)
-            });
-            (list.count, services.collect())
-        }
-        None => {
-            let catalog: Catalog = serde_json::from_str(body)
-                .map_err(|e| Error::decode("service catalog", e, body))?;
-            let services = catalog.service_list.into_iter().map(|item| {
-                let (in_name, bare) = split_grouped(&item.name);
-                let group = match (item.group_name.is_empty(), in_name) {
-                    (false, _) => item.group_name.as_str(),
-                    (true, Some(g)) => g,
-                    (true, None) => DEFAULT_GROUP,
-                };
-                ServiceKey::new(namespace, group, bare)
-            });
-            (catalog.count, services.collect())
-        }
-    };
-    Ok(ServiceList {
-        count,
-        names: Vec::new(),
-        services,
-    })
-}
-
 /// The console catalog's page (Java's `ServiceView` list).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -255,58 +90,128 @@ struct CatalogItem {
     group_name: String,
 }
 
-/// The server's status from `operator/metrics`.
-pub(crate) fn decode_status(body: &str) -> Result<String> {
-    let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| Error::decode("server metrics", e, body))?;
-    v.get("status")
-        .and_then(|s| s.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| Error::decode("server metrics", "no `status` field", body))
-}
 /// The v1 OpenAPI's naming calls (see [`Wire`]).
 pub(crate) struct V1;
 
 impl Wire for V1 {
+    /// The registration of an already validated instance: 2.4.3
+    /// `NamingHttpClientProxy.registerService` (1.4.8 `NamingProxy.registerService`),
+    /// plus `enabled` beside Java's `enable`: r-nacos reads only `enabled`, the
+    /// Java server either (`enabled` first).
     fn register(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        register_request(key, inst)
+        naming_request(Method::Post, INSTANCE, key)
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port)
+            .param("weight", inst.weight)
+            .param("enable", inst.enabled)
+            .param("enabled", inst.enabled)
+            .param("healthy", inst.healthy)
+            .param("ephemeral", inst.ephemeral)
+            .param("metadata", metadata_json(&inst.metadata))
     }
+
+    /// The removal of an instance (found by ip, port, cluster and
+    /// ephemerality): 2.4.3 `NamingHttpClientProxy.deregisterService`.
     fn deregister(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        deregister_request(key, inst)
+        grouped_request(Method::Delete, INSTANCE, key)
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port)
+            .param("ephemeral", inst.ephemeral)
     }
+
+    /// A change of weight, enabled flag and metadata: 2.4.3
+    /// `NamingHttpClientProxy.updateInstance` (bare `serviceName` with
+    /// `groupName`, no `healthy`: health is the server's to judge).
     fn update(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        update_request(key, inst)
+        Request::new(Method::Put, Module::Naming, INSTANCE)
+            .in_query()
+            .nonempty_param("namespaceId", &key.namespace)
+            .param("serviceName", key.name.as_str())
+            .param("groupName", key.group.as_str())
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port)
+            .param("weight", inst.weight)
+            .param("enabled", inst.enabled)
+            .param("ephemeral", inst.ephemeral)
+            .param("metadata", metadata_json(&inst.metadata))
     }
+
     fn written(&self, _body: &str) -> Result<()> {
         Ok(())
     }
+
+    /// `GET /instance`: the Java server's `InstanceController.detail` (1.4.8,
+    /// 2.4.3) reads `serviceName`, `clusterName`, `ip`, `port`, `namespaceId`.
     fn detail(&self, key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
-        detail_request(key, ip, port, cluster)
+        grouped_request(Method::Get, INSTANCE, key)
+            .param("clusterName", cluster)
+            .param("ip", ip)
+            .param("port", port)
     }
+
     fn decode_detail(&self, body: &str) -> Result<InstanceDetail> {
         serde_json::from_str(body).map_err(|e| Error::decode("instance", e, body))
     }
+
+    /// 1.4.8 `NamingProxy.queryList` (no `udpPort`/`clientIP`: no UDP push).
     fn list(&self, target: &Target) -> Request {
-        list_request(target)
+        grouped_request(Method::Get, INSTANCE_LIST, &target.service)
+            .nonempty_param("clusters", &target.clusters_param())
+            .param("healthyOnly", "false")
     }
+
     fn decode_list(&self, _target: &Target, body: &str) -> Result<ServiceInfo> {
         serde_json::from_str(body).map_err(|e| Error::decode("instance list", e, body))
     }
+
     fn stamp_depth(&self) -> usize {
         1
     }
+
+    /// One beat: 1.4.8 `NamingProxy.sendBeat` puts the address in the query
+    /// and the beat JSON in the form body (`bodyMap`); a light beat leaves the
+    /// body empty.
     fn beat(&self, key: &ServiceKey, beat: &BeatInfo<'_>, light: bool) -> Result<Request> {
-        beat_request(key, beat, light)
+        let mut req = grouped_request(Method::Put, INSTANCE_BEAT, key)
+            .param("clusterName", beat.cluster)
+            .param("ip", beat.ip)
+            .param("port", beat.port);
+        if !light {
+            let json = serde_json::to_string(beat).map_err(|e| Error::decode("beat", e, ""))?;
+            req = req.form_param("beat", json);
+        }
+        Ok(req)
     }
+
     fn decode_beat(&self, body: &str) -> Result<BeatResult> {
         BeatResult::parse(body)
     }
+
     fn service_get(&self, key: &ServiceKey) -> Request {
         service_request(Method::Get, key)
     }
+
+    /// A service's settings; the name and group filled in from `key` where
+    /// the answer leaves them out.
     fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
-        decode_service(key, body)
+        let mut detail: ServiceDetail =
+            serde_json::from_str(body).map_err(|e| Error::decode("service", e, body))?;
+        let (group, name) = split_grouped(&detail.name);
+        let (group, name) = (group.map(str::to_string), name.to_string());
+        detail.name = if name.is_empty() {
+            key.name.clone()
+        } else {
+            name
+        };
+        if detail.group_name.is_empty() {
+            detail.group_name = group.unwrap_or_else(|| key.group.clone());
+        }
+        Ok(detail)
     }
+
     fn service_write(
         &self,
         method: Method,
@@ -321,9 +226,17 @@ impl Wire for V1 {
             .param("metadata", metadata)
             .opt_param("selector", selector)
     }
+
     fn service_delete(&self, key: &ServiceKey) -> Request {
         service_request(Method::Delete, key)
     }
+
+    /// One page of the services of `group` in `namespace`
+    /// (`/v1/ns/service/list`, bare names), or of every group (`None`): the
+    /// console's catalog, which Java 1.4.8 and 2.4.3 (`CatalogController
+    /// #listDetail`, `withInstances=false`, no `groupNameParam`) and r-nacos
+    /// (`openapi/naming/catalog.rs`) answer with the whole namespace, each
+    /// service with its group.
     fn service_list(
         &self,
         page_no: u32,
@@ -331,21 +244,74 @@ impl Wire for V1 {
         group: Option<&str>,
         namespace: &str,
     ) -> Request {
-        service_list_request(page_no, page_size, group, namespace)
+        let request = match group {
+            Some(group) => Request::new(Method::Get, Module::Naming, SERVICE_LIST)
+                .param("pageNo", page_no)
+                .param("pageSize", page_size)
+                .param("groupName", group),
+            None => Request::new(Method::Get, Module::Naming, CATALOG_SERVICES)
+                .param("withInstances", "false")
+                .param("pageNo", page_no)
+                .param("pageSize", page_size),
+        };
+        request.nonempty_param("namespaceId", namespace)
     }
+
+    /// A page of services: of `group` (`{"count":…,"doms":[…]}`, bare or
+    /// grouped names), or of every group (`None`: the catalog's
+    /// `{"count":…,"serviceList":[{"name":…,"groupName":…},…]}`, whose list
+    /// must be there, so that an answer of another kind is not taken for an
+    /// empty namespace).
     fn decode_service_list(
         &self,
         namespace: &str,
         group: Option<&str>,
         body: &str,
     ) -> Result<ServiceList> {
-        decode_service_list(namespace, group, body)
+        let (count, services) = match group {
+            Some(group) => {
+                let list: ServiceList = serde_json::from_str(body)
+                    .map_err(|e| Error::decode("service list", e, body))?;
+                let services = list.names.iter().map(|n| {
+                    let (in_name, bare) = split_grouped(n);
+                    ServiceKey::new(namespace, in_name.unwrap_or(group), bare)
+                });
+                (list.count, services.collect())
+            }
+            None => {
+                let catalog: Catalog = serde_json::from_str(body)
+                    .map_err(|e| Error::decode("service catalog", e, body))?;
+                let services = catalog.service_list.into_iter().map(|item| {
+                    let (in_name, bare) = split_grouped(&item.name);
+                    let group = match (item.group_name.is_empty(), in_name) {
+                        (false, _) => item.group_name.as_str(),
+                        (true, Some(g)) => g,
+                        (true, None) => DEFAULT_GROUP,
+                    };
+                    ServiceKey::new(namespace, group, bare)
+                });
+                (catalog.count, services.collect())
+            }
+        };
+        Ok(ServiceList {
+            count,
+            names: Vec::new(),
+            services,
+        })
     }
+
     fn status(&self) -> Request {
-        metrics_request()
+        Request::new(Method::Get, Module::Naming, METRICS)
     }
+
+    /// The server's status from `operator/metrics`.
     fn decode_status(&self, body: &str) -> Result<String> {
-        decode_status(body)
+        let v: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| Error::decode("server metrics", e, body))?;
+        v.get("status")
+            .and_then(|s| s.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::decode("server metrics", "no `status` field", body))
     }
 }
 
@@ -355,7 +321,7 @@ mod tests {
 
     #[test]
     fn service_pages_of_one_group_and_of_every_group() {
-        let one = decode_service_list("ns", Some("G"), r#"{"count":2,"doms":["a","H@@b"]}"#);
+        let one = V1.decode_service_list("ns", Some("G"), r#"{"count":2,"doms":["a","H@@b"]}"#);
         let keys = one.unwrap().services;
         assert_eq!(
             keys,
@@ -367,7 +333,7 @@ mod tests {
 
         // Java 1.4.8 `CatalogController#listDetail`: bare name and group.
         let body = r#"{"count":7,"serviceList":[{"name":"a","groupName":"G1","ipCount":0},{"name":"G2@@b"},{"name":"c"}]}"#;
-        let all = decode_service_list("", None, body).unwrap();
+        let all = V1.decode_service_list("", None, body).unwrap();
         assert_eq!(all.count, 7);
         let want = [
             ServiceKey::new("", "G1", "a"),
@@ -375,11 +341,11 @@ mod tests {
             ServiceKey::new("", DEFAULT_GROUP, "c"),
         ];
         assert_eq!(all.services, want);
-        let empty = decode_service_list("", None, r#"{"count":0,"serviceList":null}"#);
+        let empty = V1.decode_service_list("", None, r#"{"count":0,"serviceList":null}"#);
         assert!(empty.unwrap().services.is_empty());
         // An answer without the list is not an empty namespace.
         for other in [r#"{}"#, r#"{"count":0,"doms":[]}"#, "[]"] {
-            assert!(decode_service_list("", None, other).is_err(), "{other}");
+            assert!(V1.decode_service_list("", None, other).is_err(), "{other}");
         }
     }
 }

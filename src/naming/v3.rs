@@ -43,21 +43,6 @@ fn service_request(method: Method, path: &'static str, key: &ServiceKey) -> Requ
         .param("serviceName", key.name.as_str())
 }
 
-/// Registration (`heartBeat=false`) in a form body: every field of Java's
-/// `InstanceForm`.
-pub(crate) fn register_request(key: &ServiceKey, inst: &Instance) -> Request {
-    service_request(Method::Post, INSTANCE, key)
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port)
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("weight", inst.weight)
-        .param("healthy", inst.healthy)
-        .param("enabled", inst.enabled)
-        .param("ephemeral", inst.ephemeral)
-        .param("metadata", metadata_json(&inst.metadata))
-        .param("heartBeat", "false")
-}
-
 /// A heartbeat: the registration call with `heartBeat=true`. Java reads
 /// only the address from it; the whole instance is sent because batata
 /// takes every beat as a registration, resetting whatever is left out
@@ -72,63 +57,6 @@ pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>) -> Request {
         .param("ephemeral", "true")
         .param("metadata", metadata_json(beat.metadata))
         .param("heartBeat", "true")
-}
-
-/// A beat's answer: success, or `21003` when the server does not know the
-/// instance (reported as v1's `20404`, so it is registered again). v3
-/// advises no interval.
-pub(crate) fn decode_beat(body: &str) -> Result<BeatResult> {
-    match envelope::open::<serde::de::IgnoredAny>("beat answer", body)? {
-        Ok(_) => Ok(BeatResult::default()),
-        Err(r) if r.code == INSTANCE_NOT_FOUND => Ok(BeatResult {
-            code: Some(BEAT_NOT_FOUND),
-            ..BeatResult::default()
-        }),
-        Err(r) => Err(r.into()),
-    }
-}
-
-/// Removal (query parameters: Java's `DELETE` reads the same form).
-pub(crate) fn deregister_request(key: &ServiceKey, inst: &Instance) -> Request {
-    service_request(Method::Delete, INSTANCE, key)
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port)
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("ephemeral", inst.ephemeral)
-}
-
-/// An update through the admin API (`InstanceControllerV3.update`), which
-/// replaces weight, enabled and metadata: all three are sent.
-pub(crate) fn update_request(key: &ServiceKey, inst: &Instance) -> Request {
-    service_request(Method::Put, ADMIN_INSTANCE, key)
-        .param("ip", inst.ip.as_str())
-        .param("port", inst.port)
-        .param("clusterName", inst.cluster_name.as_str())
-        .param("weight", inst.weight)
-        .param("enabled", inst.enabled)
-        .param("ephemeral", inst.ephemeral)
-        .param("metadata", metadata_json(&inst.metadata))
-}
-
-/// One instance from the admin API (404 + `20004` when absent).
-pub(crate) fn detail_request(key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
-    service_request(Method::Get, ADMIN_INSTANCE, key)
-        .param("ip", ip)
-        .param("port", port)
-        .param("clusterName", cluster)
-        .answers(&[404])
-}
-
-/// The instance list. Java's `InstanceListForm` takes the clusters as a
-/// comma-separated `clusterName` and ignores `healthyOnly`; batata reads
-/// `clusters` and honours it. Both spellings are sent, `healthyOnly=false`,
-/// and the client filters by health itself.
-pub(crate) fn list_request(target: &Target) -> Request {
-    let clusters = target.clusters_param();
-    service_request(Method::Get, INSTANCE_LIST, &target.service)
-        .nonempty_param("clusterName", &clusters)
-        .nonempty_param("clusters", &clusters)
-        .param("healthyOnly", "false")
 }
 
 /// The list's `data` through serde, for answers the list parser leaves
@@ -170,24 +98,6 @@ impl<'de> Deserialize<'de> for V3List {
     }
 }
 
-/// Decodes a list answer into the v1 model. Disabled instances are left
-/// out, as Java's v3 list and every v1 server do (batata lists them).
-pub(crate) fn decode_list(target: &Target, body: &str) -> Result<ServiceInfo> {
-    let data = envelope::data::<V3List>("instance list", body)?;
-    let mut info = match data {
-        V3List::Wrapped(info) => info,
-        V3List::Bare(hosts) => ServiceInfo {
-            name: target.service.name.clone(),
-            group_name: target.service.group.clone(),
-            clusters: target.clusters.clone(),
-            hosts,
-            ..ServiceInfo::default()
-        },
-    };
-    info.hosts.retain(|h| h.enabled);
-    Ok(info)
-}
-
 /// The service itself, as `ServiceControllerV3.detail` answers.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -204,70 +114,6 @@ struct ServiceData {
     protect_threshold: f64,
     #[serde(default, deserialize_with = "string_map")]
     metadata: HashMap<String, String>,
-}
-
-pub(crate) fn service_get_request(key: &ServiceKey) -> Request {
-    service_request(Method::Get, ADMIN_SERVICE, key)
-}
-
-pub(crate) fn decode_service(key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
-    let data = envelope::data::<ServiceData>("service", body)?;
-    let name = [data.service_name, data.name]
-        .into_iter()
-        .find(|n| !n.is_empty())
-        .unwrap_or_else(|| key.name.clone());
-    Ok(ServiceDetail {
-        namespace_id: data.namespace_id,
-        group_name: if data.group_name.is_empty() {
-            key.group.clone()
-        } else {
-            data.group_name
-        },
-        name,
-        protect_threshold: data.protect_threshold,
-        metadata: data.metadata,
-    })
-}
-
-/// Creates (`Post`) or updates (`Put`) a service (`ServiceForm`; the
-/// selector as the JSON `{"type":…,"expression":…}` Java reads).
-pub(crate) fn service_write_request(
-    method: Method,
-    key: &ServiceKey,
-    protect_threshold: f64,
-    metadata: &HashMap<String, String>,
-    selector: Option<&str>,
-) -> Request {
-    service_request(method, ADMIN_SERVICE, key)
-        .param("protectThreshold", protect_threshold.to_string())
-        .param("metadata", metadata_json(metadata))
-        .opt_param("selector", selector)
-}
-
-pub(crate) fn service_delete_request(key: &ServiceKey) -> Request {
-    service_request(Method::Delete, ADMIN_SERVICE, key)
-}
-
-/// One page of services (`ServiceControllerV3.list`: the group filter is
-/// `groupNameParam`; batata reads it too, and refuses a `groupName` beside
-/// it as a duplicate). Without a group (`None`) Java lists every group
-/// (`CatalogServiceV2Impl#patternServices`: no filter when both params are
-/// blank); batata (`f896fd1`, `api/v3/admin/service.rs`
-/// `group_name_or_default`) lists `DEFAULT_GROUP`. Services without
-/// instances are listed, as v1 lists them (`ignoreEmptyService` defaults
-/// to true in Java).
-pub(crate) fn service_list_request(
-    page_no: u32,
-    page_size: u32,
-    group: Option<&str>,
-    namespace: &str,
-) -> Request {
-    Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
-        .nonempty_param("namespaceId", namespace)
-        .opt_param("groupNameParam", group)
-        .param("ignoreEmptyService", "false")
-        .param("pageNo", page_no)
-        .param("pageSize", page_size)
 }
 
 #[derive(Deserialize)]
@@ -288,44 +134,6 @@ struct PageItem {
     group_name: String,
 }
 
-/// A page of services, each with its group (the one asked for where an
-/// item leaves it out).
-pub(crate) fn decode_service_list(
-    namespace: &str,
-    group: Option<&str>,
-    body: &str,
-) -> Result<ServiceList> {
-    let page = envelope::data::<Page>("service list", body)?;
-    let services = page
-        .page_items
-        .into_iter()
-        .map(|i| {
-            let (in_name, bare) = split_grouped(&i.name);
-            let group = match (i.group_name.is_empty(), in_name) {
-                (false, _) => i.group_name.as_str(),
-                (true, Some(g)) => g,
-                (true, None) => group.unwrap_or(DEFAULT_GROUP),
-            };
-            ServiceKey::new(namespace, group, bare)
-        })
-        .collect();
-    Ok(ServiceList {
-        count: page.total_count,
-        names: Vec::new(),
-        services,
-    })
-}
-
-pub(crate) fn state_request() -> Request {
-    Request::new(Method::Get, Module::Naming, STATE)
-}
-
-/// The server state answers only while the server serves: `UP`.
-pub(crate) fn decode_status(body: &str) -> Result<String> {
-    envelope::done("server state", body)?;
-    Ok("UP".into())
-}
-
 /// A get-instance answer that is no instance: not found.
 pub(crate) fn not_found(what: &str) -> Error {
     Error::Api {
@@ -338,21 +146,56 @@ pub(crate) fn not_found(what: &str) -> Error {
 pub(crate) struct V3;
 
 impl Wire for V3 {
+    /// Registration (`heartBeat=false`) in a form body: every field of Java's
+    /// `InstanceForm`.
     fn register(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        register_request(key, inst)
+        service_request(Method::Post, INSTANCE, key)
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port)
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("weight", inst.weight)
+            .param("healthy", inst.healthy)
+            .param("enabled", inst.enabled)
+            .param("ephemeral", inst.ephemeral)
+            .param("metadata", metadata_json(&inst.metadata))
+            .param("heartBeat", "false")
     }
+
+    /// Removal (query parameters: Java's `DELETE` reads the same form).
     fn deregister(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        deregister_request(key, inst)
+        service_request(Method::Delete, INSTANCE, key)
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port)
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("ephemeral", inst.ephemeral)
     }
+
+    /// An update through the admin API (`InstanceControllerV3.update`), which
+    /// replaces weight, enabled and metadata: all three are sent.
     fn update(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        update_request(key, inst)
+        service_request(Method::Put, ADMIN_INSTANCE, key)
+            .param("ip", inst.ip.as_str())
+            .param("port", inst.port)
+            .param("clusterName", inst.cluster_name.as_str())
+            .param("weight", inst.weight)
+            .param("enabled", inst.enabled)
+            .param("ephemeral", inst.ephemeral)
+            .param("metadata", metadata_json(&inst.metadata))
     }
+
     fn written(&self, body: &str) -> Result<()> {
         envelope::done("answer", body)
     }
+
+    /// One instance from the admin API (404 + `20004` when absent).
     fn detail(&self, key: &ServiceKey, ip: &str, port: u16, cluster: &str) -> Request {
-        detail_request(key, ip, port, cluster)
+        service_request(Method::Get, ADMIN_INSTANCE, key)
+            .param("ip", ip)
+            .param("port", port)
+            .param("clusterName", cluster)
+            .answers(&[404])
     }
+
     fn decode_detail(&self, body: &str) -> Result<InstanceDetail> {
         match envelope::open::<InstanceDetail>("instance", body)? {
             Ok(Some(detail)) => Ok(detail),
@@ -360,28 +203,85 @@ impl Wire for V3 {
             Err(refusal) => Err(refusal.into()),
         }
     }
+
+    /// The instance list. Java's `InstanceListForm` takes the clusters as a
+    /// comma-separated `clusterName` and ignores `healthyOnly`; batata reads
+    /// `clusters` and honours it. Both spellings are sent, `healthyOnly=false`,
+    /// and the client filters by health itself.
     fn list(&self, target: &Target) -> Request {
-        list_request(target)
+        let clusters = target.clusters_param();
+        service_request(Method::Get, INSTANCE_LIST, &target.service)
+            .nonempty_param("clusterName", &clusters)
+            .nonempty_param("clusters", &clusters)
+            .param("healthyOnly", "false")
     }
+
+    /// Decodes a list answer into the v1 model. Disabled instances are left
+    /// out, as Java's v3 list and every v1 server do (batata lists them).
     fn decode_list(&self, target: &Target, body: &str) -> Result<ServiceInfo> {
-        decode_list(target, body)
+        let data = envelope::data::<V3List>("instance list", body)?;
+        let mut info = match data {
+            V3List::Wrapped(info) => info,
+            V3List::Bare(hosts) => ServiceInfo {
+                name: target.service.name.clone(),
+                group_name: target.service.group.clone(),
+                clusters: target.clusters.clone(),
+                hosts,
+                ..ServiceInfo::default()
+            },
+        };
+        info.hosts.retain(|h| h.enabled);
+        Ok(info)
     }
+
     fn stamp_depth(&self) -> usize {
         2
     }
+
     fn beat(&self, key: &ServiceKey, beat: &BeatInfo<'_>, _light: bool) -> Result<Request> {
         // v3 has no light beat.
         Ok(beat_request(key, beat))
     }
+
+    /// A beat's answer: success, or `21003` when the server does not know the
+    /// instance (reported as v1's `20404`, so it is registered again). v3
+    /// advises no interval.
     fn decode_beat(&self, body: &str) -> Result<BeatResult> {
-        decode_beat(body)
+        match envelope::open::<serde::de::IgnoredAny>("beat answer", body)? {
+            Ok(_) => Ok(BeatResult::default()),
+            Err(r) if r.code == INSTANCE_NOT_FOUND => Ok(BeatResult {
+                code: Some(BEAT_NOT_FOUND),
+                ..BeatResult::default()
+            }),
+            Err(r) => Err(r.into()),
+        }
     }
+
     fn service_get(&self, key: &ServiceKey) -> Request {
-        service_get_request(key)
+        service_request(Method::Get, ADMIN_SERVICE, key)
     }
+
     fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
-        decode_service(key, body)
+        let data = envelope::data::<ServiceData>("service", body)?;
+        let name = [data.service_name, data.name]
+            .into_iter()
+            .find(|n| !n.is_empty())
+            .unwrap_or_else(|| key.name.clone());
+        Ok(ServiceDetail {
+            namespace_id: data.namespace_id,
+            group_name: if data.group_name.is_empty() {
+                key.group.clone()
+            } else {
+                data.group_name
+            },
+            name,
+            protect_threshold: data.protect_threshold,
+            metadata: data.metadata,
+        })
     }
+
+    /// Creates (`Post`) or updates (`Put`) a service (`ServiceForm`; the
+    /// selector as the JSON `{"type":…,"expression":…}` Java reads).
     fn service_write(
         &self,
         method: Method,
@@ -390,11 +290,24 @@ impl Wire for V3 {
         metadata: &HashMap<String, String>,
         selector: Option<&str>,
     ) -> Request {
-        service_write_request(method, key, protect_threshold, metadata, selector)
+        service_request(method, ADMIN_SERVICE, key)
+            .param("protectThreshold", protect_threshold.to_string())
+            .param("metadata", metadata_json(metadata))
+            .opt_param("selector", selector)
     }
+
     fn service_delete(&self, key: &ServiceKey) -> Request {
-        service_delete_request(key)
+        service_request(Method::Delete, ADMIN_SERVICE, key)
     }
+
+    /// One page of services (`ServiceControllerV3.list`: the group filter is
+    /// `groupNameParam`; batata reads it too, and refuses a `groupName` beside
+    /// it as a duplicate). Without a group (`None`) Java lists every group
+    /// (`CatalogServiceV2Impl#patternServices`: no filter when both params are
+    /// blank); batata (`f896fd1`, `api/v3/admin/service.rs`
+    /// `group_name_or_default`) lists `DEFAULT_GROUP`. Services without
+    /// instances are listed, as v1 lists them (`ignoreEmptyService` defaults
+    /// to true in Java).
     fn service_list(
         &self,
         page_no: u32,
@@ -402,21 +315,51 @@ impl Wire for V3 {
         group: Option<&str>,
         namespace: &str,
     ) -> Request {
-        service_list_request(page_no, page_size, group, namespace)
+        Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
+            .nonempty_param("namespaceId", namespace)
+            .opt_param("groupNameParam", group)
+            .param("ignoreEmptyService", "false")
+            .param("pageNo", page_no)
+            .param("pageSize", page_size)
     }
+
+    /// A page of services, each with its group (the one asked for where an
+    /// item leaves it out).
     fn decode_service_list(
         &self,
         namespace: &str,
         group: Option<&str>,
         body: &str,
     ) -> Result<ServiceList> {
-        decode_service_list(namespace, group, body)
+        let page = envelope::data::<Page>("service list", body)?;
+        let services = page
+            .page_items
+            .into_iter()
+            .map(|i| {
+                let (in_name, bare) = split_grouped(&i.name);
+                let group = match (i.group_name.is_empty(), in_name) {
+                    (false, _) => i.group_name.as_str(),
+                    (true, Some(g)) => g,
+                    (true, None) => group.unwrap_or(DEFAULT_GROUP),
+                };
+                ServiceKey::new(namespace, group, bare)
+            })
+            .collect();
+        Ok(ServiceList {
+            count: page.total_count,
+            names: Vec::new(),
+            services,
+        })
     }
+
     fn status(&self) -> Request {
-        state_request()
+        Request::new(Method::Get, Module::Naming, STATE)
     }
+
+    /// The server state answers only while the server serves: `UP`.
     fn decode_status(&self, body: &str) -> Result<String> {
-        decode_status(body)
+        envelope::done("server state", body)?;
+        Ok("UP".into())
     }
 }
 
@@ -440,36 +383,42 @@ mod tests {
         let java = r#"{"code":0,"message":"success","data":[
             {"ip":"1.1.1.1","port":80,"weight":2.0,"healthy":true,"enabled":true,
              "ephemeral":true,"clusterName":"DEFAULT","serviceName":"G@@s","metadata":{"k":"v"}}]}"#;
-        let info = decode_list(&target(), java).unwrap();
+        let info = V3.decode_list(&target(), java).unwrap();
         assert_eq!(info.hosts.len(), 1);
         assert_eq!((info.name.as_str(), info.group_name.as_str()), ("s", "G"));
         assert_eq!(info.hosts[0].metadata["k"], "v");
         let batata = r#"{"code":0,"message":"success","data":{"name":"s","groupName":"G",
             "hosts":[{"ip":"1.1.1.1","port":80}],"cacheMillis":10000,"lastRefTime":5,"checksum":"c"}}"#;
-        let info = decode_list(&target(), batata).unwrap();
+        let info = V3.decode_list(&target(), batata).unwrap();
         assert_eq!((info.hosts.len(), info.checksum.as_str()), (1, "c"));
         let refused = r#"{"code":21008,"message":"service not found","data":null}"#;
         assert_eq!(
-            decode_list(&target(), refused).unwrap_err().api_code(),
+            V3.decode_list(&target(), refused).unwrap_err().api_code(),
             Some(21008)
         );
-        assert!(decode_list(&target(), r#"{"code":0,"data":{}}"#).is_err());
+        assert!(V3
+            .decode_list(&target(), r#"{"code":0,"data":{}}"#)
+            .is_err());
     }
 
     #[test]
     fn beats_read_21003_as_register_again() {
-        let lost = decode_beat(r#"{"code":21003,"message":"instance not found","data":null}"#);
+        let lost = V3.decode_beat(r#"{"code":21003,"message":"instance not found","data":null}"#);
         assert!(lost.unwrap().instance_not_found());
-        let ok = decode_beat(r#"{"code":0,"message":"success","data":"ok"}"#).unwrap();
+        let ok = V3
+            .decode_beat(r#"{"code":0,"message":"success","data":"ok"}"#)
+            .unwrap();
         assert!(!ok.instance_not_found() && ok.interval().is_none());
-        assert!(decode_beat(r#"{"code":30000,"message":"boom"}"#).is_err());
+        assert!(V3
+            .decode_beat(r#"{"code":30000,"message":"boom"}"#)
+            .is_err());
     }
 
     #[test]
     fn service_pages_say_each_service_group() {
         let body = r#"{"code":0,"data":{"totalCount":3,"pageItems":[
             {"name":"a","groupName":"G"},{"name":"b","groupName":"OTHER"},{"name":"c"}]}}"#;
-        let list = decode_service_list("ns", Some("G"), body).unwrap();
+        let list = V3.decode_service_list("ns", Some("G"), body).unwrap();
         let want = [
             ServiceKey::new("ns", "G", "a"),
             ServiceKey::new("ns", "OTHER", "b"),
