@@ -26,7 +26,7 @@ use support::{
 
 /// `application/x-www-form-urlencoded` escaping of one value.
 fn enc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// The JSON body of a raw answer that must have `status`.

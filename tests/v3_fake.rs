@@ -19,7 +19,7 @@ const ADMIN_INSTANCE: &str = "/nacos/v3/admin/ns/instance";
 const SERVICE: &str = "/nacos/v3/admin/ns/service";
 
 fn enc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// Sends a request; the status and the body parsed as JSON (`Null` when it

@@ -284,12 +284,11 @@ fn parse_pem_certificates(_: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
     Ok(Vec::new())
 }
 
-/// `nacos`, `/nacos/`, `/` → `/nacos`, `/nacos`, `` (no trailing slash).
+/// `nacos`, `/nacos/`, `/` → `/nacos`, `/nacos`, `` (no trailing slash),
+/// with `.` and `..` segments resolved (the one place the path is
+/// normalized: requests use it as it is).
 fn normalize_context_path(path: &str) -> Result<String> {
     let trimmed = path.trim().trim_matches('/');
-    if trimmed.is_empty() {
-        return Ok(String::new());
-    }
     if trimmed
         .chars()
         .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
@@ -300,5 +299,15 @@ fn normalize_context_path(path: &str) -> Result<String> {
             format!("`{path}` is not a plain path"),
         ));
     }
-    Ok(format!("/{trimmed}"))
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in trimmed.split('/').filter(|s| !s.is_empty()) {
+        match segment {
+            "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    Ok(segments.iter().map(|s| format!("/{s}")).collect())
 }

@@ -90,6 +90,14 @@ fn defaults_and_validation() {
         "/nacos"
     );
     assert_eq!(cfg(b().context_path("/")).unwrap().context_path, "");
+    for (given, path) in [
+        ("/a/./b/", "/a/b"),
+        ("/a/../nacos", "/nacos"),
+        ("../..", ""),
+        ("v1.2/x", "/v1.2/x"),
+    ] {
+        assert_eq!(cfg(b().context_path(given)).unwrap().context_path, path);
+    }
 }
 
 #[test]

@@ -95,7 +95,7 @@ impl Failover {
         if !target.clusters.is_empty() {
             key = format!("{key}@@{}", target.clusters.join(","));
         }
-        let encoded: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+        let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
         [encoded, key]
             .iter()
             .find_map(|name| read_list(&dir.join(name)))

@@ -66,7 +66,7 @@ impl Transport {
         let query_start = url.len();
         url.push_str(query);
         let mut url = {
-            let mut q = url::form_urlencoded::Serializer::for_suffix(url, query_start);
+            let mut q = form_urlencoded::Serializer::for_suffix(url, query_start);
             // 1.4.8 `NamingProxy.injectSecurityInfo` and 2.4.3
             // `AbstractNamingClientProxy.getAppHeaders` add `app` to every
             // naming call's query (Java's default name is "unknown"; we

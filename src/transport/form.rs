@@ -7,7 +7,7 @@
 pub(super) fn push_pair(buf: &mut String, key: &'static str, value: impl ParamValue) {
     // Keys are constants that need no encoding (`dataId`, `Listening-Configs`).
     debug_assert!(
-        url::form_urlencoded::byte_serialize(key.as_bytes()).eq([key]),
+        form_urlencoded::byte_serialize(key.as_bytes()).eq([key]),
         "{key}"
     );
     if !buf.is_empty() {
@@ -31,7 +31,7 @@ impl ParamValue for &str {
     /// `URLEncoder` writes it too: alphanumerics and `*-._` as they are, a
     /// space as `+`, every other byte as `%XX`.
     fn write_to(&self, buf: &mut String) {
-        buf.extend(url::form_urlencoded::byte_serialize(self.as_bytes()));
+        buf.extend(form_urlencoded::byte_serialize(self.as_bytes()));
     }
 }
 

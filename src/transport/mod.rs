@@ -134,7 +134,7 @@ impl Transport {
         Transport {
             agent,
             servers: ServerList::new(servers),
-            context_path: normalized_context_path(&config.context_path),
+            context_path: config.context_path.clone(),
             connect_timeout: config.connect_timeout,
             timeout: config.timeout,
             retries: config.retries,
@@ -461,18 +461,6 @@ impl Transport {
             });
         }
         Ok(body)
-    }
-}
-
-/// The context path with `.` and `..` segments resolved, as `url::Url`
-/// resolved them in every request's URL before the URL was built by hand.
-fn normalized_context_path(path: &str) -> String {
-    if !path.contains('.') {
-        return path.to_string();
-    }
-    match url::Url::parse(&format!("http://localhost{path}/")) {
-        Ok(u) => u.path().trim_end_matches('/').to_string(),
-        Err(_) => path.to_string(),
     }
 }
 

@@ -174,8 +174,8 @@ impl Request {
     /// The value of a parameter (query or form), decoded, for signing.
     #[cfg_attr(not(feature = "aksk"), allow(dead_code))]
     pub(crate) fn param_value(&self, key: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.params.as_bytes())
-            .chain(url::form_urlencoded::parse(self.form.as_bytes()))
+        form_urlencoded::parse(self.params.as_bytes())
+            .chain(form_urlencoded::parse(self.form.as_bytes()))
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.into_owned())
     }

@@ -1,6 +1,7 @@
 //! Server addresses: parsing, the live list, and failover order.
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -38,6 +39,39 @@ fn is_server_name(name: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
+}
+
+/// A host as the URL writes it (an IPv6 address in brackets, names in
+/// lower case), and whether it is an IP address. Names are checked here,
+/// before anything asks a resolver for them; a name that ends in a number
+/// is refused unless it is a dotted-quad IPv4 address, so that `127.1` or
+/// `0x7f.1` (which resolvers read as addresses, each its own way) never
+/// reaches one.
+fn parse_host(host: &str) -> std::result::Result<(String, bool), &'static str> {
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner.strip_suffix(']').ok_or("an unclosed `[`")?;
+        let a: Ipv6Addr = inner
+            .parse()
+            .map_err(|_| "not an IPv6 address between `[` and `]`")?;
+        return Ok((format!("[{a}]"), true));
+    }
+    if let Ok(a) = host.parse::<Ipv4Addr>() {
+        return Ok((a.to_string(), true));
+    }
+    if !host.is_ascii() {
+        return Err("write an internationalized host name in its ASCII (`xn--`) form");
+    }
+    if !is_server_name(host) {
+        return Err("not a host name (letters, digits, `-` and `_` in dot-separated labels)");
+    }
+    let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
+    let numeric = last.bytes().all(|b| b.is_ascii_digit())
+        || hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if numeric {
+        return Err("an IPv4 address is four decimal numbers: `127.0.0.1`");
+    }
+    Ok((host.to_ascii_lowercase(), false))
 }
 
 impl ServerAddr {
@@ -102,18 +136,7 @@ impl ServerAddr {
                 "write an IPv6 address in brackets, the port after them: `[::1]:8848`",
             ));
         }
-        let host = url::Host::parse(host).map_err(|e| bad(&e.to_string()))?;
-        let ip = !matches!(host, url::Host::Domain(_));
-        let host = match host {
-            url::Host::Ipv6(a) => format!("[{a}]"),
-            url::Host::Domain(d) if !is_server_name(&d) => {
-                // Refused before anything asks a resolver for it.
-                return Err(bad(
-                    "not a host name (letters, digits, `-` and `_` in dot-separated labels)",
-                ));
-            }
-            other => other.to_string(),
-        };
+        let (host, ip) = parse_host(host).map_err(bad)?;
         let scheme = if scheme.is_empty() { "http" } else { scheme };
         Ok(ServerAddr {
             base: format!("{scheme}://{host}:{port}"),
@@ -278,6 +301,8 @@ mod tests {
         assert_eq!(base("[::1]:8848"), "http://[::1]:8848");
         assert_eq!(base("[::1]"), "http://[::1]:8848");
         assert_eq!(base(" Nacos:1 "), "http://nacos:1");
+        assert_eq!(base("[0:0::1]:1"), "http://[::1]:1");
+        assert_eq!(base("NACOS.Example.COM"), "http://nacos.example.com:8848");
     }
 
     #[test]
@@ -325,7 +350,30 @@ mod tests {
         let huge = "a".repeat(10 * 1024 * 1024);
         let e = ServerAddr::parse(&huge, DEFAULT_PORT).unwrap_err();
         assert!(e.to_string().len() < 300, "{}", e.to_string().len());
-        for good in ["nacos_1:8848", "localhost", "a-b.c.example.", "x.y_z"] {
+        // Hosts that end in a number are addresses or nothing: resolvers
+        // read `127.1` and `0x7f.1` as addresses, each its own way.
+        for numeric in [
+            "127.1",
+            "2130706433",
+            "0x7f.0.0.1",
+            "a.0x1F",
+            "1.2.3.4.5",
+            "h.123",
+        ] {
+            says(numeric, "four decimal numbers");
+        }
+        says("ünï.example", "(`xn--`) form");
+        says("[::1]x:1", "cannot read host and port");
+        says("[::g]:1", "not an IPv6 address");
+        for good in [
+            "nacos_1:8848",
+            "localhost",
+            "a-b.c.example.",
+            "x.y_z",
+            "h.0xg",
+            "0x1.example",
+            "xn--n3h.example",
+        ] {
             assert!(ServerAddr::parse(good, DEFAULT_PORT).is_ok(), "{good}");
         }
     }

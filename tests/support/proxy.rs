@@ -224,7 +224,7 @@ fn header_pairs(head: &str) -> Vec<(String, String)> {
 }
 
 fn decode(s: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(s.as_bytes())
+    form_urlencoded::parse(s.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }

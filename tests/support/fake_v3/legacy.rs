@@ -435,7 +435,7 @@ impl Inner {
             };
             if !changed.is_empty() || no_hangup || Instant::now() >= until {
                 let body: String =
-                    url::form_urlencoded::byte_serialize(changed.concat().as_bytes()).collect();
+                    form_urlencoded::byte_serialize(changed.concat().as_bytes()).collect();
                 return text(200, &body, &[]);
             }
             std::thread::sleep(Duration::from_millis(10));
