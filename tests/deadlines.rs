@@ -71,3 +71,108 @@ fn a_timeout_names_the_calls_deadline() {
     assert!(text.contains("the call's deadline of 1.5 s"), "{text}");
     c.shutdown().unwrap();
 }
+
+/// A loopback server that answers registrations at once and drips every
+/// heartbeat's answer: the status line and headers a byte at a time over
+/// `headers_over`, then the body a byte every 20 ms for as long as the
+/// client reads. It reports, per beat, how long the client kept the
+/// connection from the request's end until it closed it.
+fn dripping_server(headers_over: Duration) -> (String, crossbeam_channel::Receiver<Duration>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || loop {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; length];
+                if stream.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if !head.starts_with("PUT /nacos/v1/ns/instance/beat") {
+                    let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    if stream.write_all(answer).is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                let started = Instant::now();
+                let headers = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+                let pause = headers_over / headers.len() as u32;
+                let closed = headers
+                    .iter()
+                    .chain(std::iter::repeat(&b' '))
+                    .enumerate()
+                    .any(|(i, b)| {
+                        std::thread::sleep(if i < headers.len() {
+                            pause
+                        } else {
+                            Duration::from_millis(20)
+                        });
+                        stream.write_all(&[*b]).is_err()
+                    });
+                if closed {
+                    // The write that fails follows the client's close by
+                    // one or two pauses of 20 ms.
+                    let _ = tx.send(started.elapsed());
+                }
+                return;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// A background request (here a heartbeat) to a server given as an IP
+/// address bounds each phase by its budget rather than the whole request,
+/// which spares ureq's lookup thread per beat (`transport/attempt.rs`). A
+/// server slow in two phases (headers and body, each just under the
+/// budget) can therefore hold a beat for up to about twice its budget,
+/// never longer: this pins that bound.
+#[test]
+fn a_beat_to_a_server_slow_in_two_phases_ends_within_twice_its_budget() {
+    let budget = Duration::from_secs(1);
+    let (addr, beats) = dripping_server(budget.mul_f64(0.8));
+    let client = NacosClient::builder()
+        .server_addr(addr)
+        .timeout(budget)
+        .retries(0)
+        .disk_cache(false)
+        .build()
+        .unwrap();
+    let me = Instance::builder("10.9.2.2", 7000)
+        .metadata("preserved.heart.beat.interval", "200")
+        .build();
+    client.register_instance("two-phase", &me).unwrap();
+    let held = beats
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a beat reached the dripping server and was given up");
+    // Headers at 0.8 of the budget, then the body's own budget: about 1.8
+    // s here, and the server notices the close a write or two later.
+    assert!(
+        held <= budget * 2 + Duration::from_millis(500),
+        "a beat was held {held:?} with a budget of {budget:?}"
+    );
+    let state = client.heartbeat_state("two-phase", &me).unwrap();
+    assert!(state.consecutive_failures >= 1, "{state:?}");
+    client.shutdown().unwrap();
+}

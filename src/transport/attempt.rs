@@ -50,7 +50,7 @@ impl Transport {
             .unwrap_or_default();
         // The URL is written straight into one string: the base is a
         // checked `scheme://host:port`, the context path was normalised
-        // once in `new`, the path is a constant and the parameters were
+        // once by the builder, the path is a constant and the parameters were
         // encoded as they were added, so parsing it all with `url::Url` on
         // every call (7 % of a register's instructions) checked nothing
         // new. What is added here is encoded by `form_urlencoded`, as the
