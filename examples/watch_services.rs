@@ -32,14 +32,15 @@ fn main() -> Result<(), nacos_blocking::Error> {
             continue;
         };
         if event.initial {
-            println!("now: {:?}", event.services);
+            let now: Vec<&str> = event.services.iter().map(|s| s.name.as_str()).collect();
+            println!("now: {now:?}");
             continue;
         }
-        for name in &event.added {
-            println!("+ {name}");
+        for s in &event.added {
+            println!("+ {} ({})", s.name, s.group);
         }
-        for name in &event.removed {
-            println!("- {name}");
+        for s in &event.removed {
+            println!("- {} ({})", s.name, s.group);
         }
     }
     client.shutdown()

@@ -86,9 +86,9 @@ fn the_watch_services_example_prints_what_comes_and_goes() {
     assert_eq!(next(), r#"now: ["exw-first"]"#);
     client.create_service("exw-second", &spec).unwrap();
     client.create_service("other-svc", &spec).unwrap();
-    assert_eq!(next(), "+ exw-second");
+    assert_eq!(next(), "+ exw-second (DEFAULT_GROUP)");
     client.delete_service("exw-first").unwrap();
-    assert_eq!(next(), "- exw-first");
+    assert_eq!(next(), "- exw-first (DEFAULT_GROUP)");
     // It ran with a deadline of its own (20 s); no need to wait for it.
     let _ = child.kill();
     let _ = child.wait();

@@ -381,17 +381,19 @@ fn services_that_come_and_go_reach_a_catalog_watch() {
                 .every(Duration::from_millis(300)),
         )
         .unwrap();
+    let key =
+        |name: &str| nacos_blocking::ServiceKey::new("", "DEFAULT_GROUP", format!("{tag}-{name}"));
     let first = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(first.initial);
-    assert_eq!(first.services, [format!("{tag}-a")]);
+    assert_eq!(first.services, [key("a")]);
     c.create_service(format!("{tag}-b").as_str(), &spec)
         .unwrap();
     let next = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(next.added, [format!("{tag}-b")]);
+    assert_eq!(next.added, [key("b")]);
     c.delete_service(format!("{tag}-a").as_str()).unwrap();
     let gone = catalog.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(gone.removed, [format!("{tag}-a")]);
-    assert_eq!(gone.services, [format!("{tag}-b")]);
+    assert_eq!(gone.removed, [key("a")]);
+    assert_eq!(gone.services, [key("b")]);
     drop(catalog);
     c.shutdown().unwrap();
 }

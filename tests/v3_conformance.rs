@@ -419,7 +419,8 @@ fn the_whole_client_works(fake: &FakeV3, c: &NacosClient, tag: &str) {
     c.create_service(&other, &ServiceSpec::new().protect_threshold(0.5))
         .unwrap();
     let seen = catalog.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!(seen.added, std::slice::from_ref(&other));
+    let other_key = nacos_blocking::ServiceKey::new("", "DEFAULT_GROUP", other.as_str());
+    assert_eq!(seen.added, std::slice::from_ref(&other_key));
     assert_eq!(c.get_service(&other).unwrap().protect_threshold, 0.5);
     c.update_service(&other, &ServiceSpec::new().protect_threshold(0.25))
         .unwrap();
@@ -427,7 +428,7 @@ fn the_whole_client_works(fake: &FakeV3, c: &NacosClient, tag: &str) {
     c.delete_service(&other).unwrap();
     assert!(c.get_service(&other).is_err());
     let seen = catalog.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!(seen.removed, std::slice::from_ref(&other));
+    assert_eq!(seen.removed, std::slice::from_ref(&other_key));
     drop(catalog);
     // Configs: publish, read, watch, change, remove.
     let id = unique(&format!("{tag}-cfg"));

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use nacos_blocking::{CatalogEvent, Error, NacosClient, ServiceQuery, ServiceSpec};
+use nacos_blocking::{CatalogEvent, Error, NacosClient, ServiceKey, ServiceQuery, ServiceSpec};
 use support::{eventually, unique, RNacos};
 
 fn client(server: &RNacos) -> NacosClient {
@@ -17,6 +17,11 @@ fn client(server: &RNacos) -> NacosClient {
         .disk_cache(false)
         .build()
         .unwrap()
+}
+
+/// The bare names of `services`.
+fn names(services: &[ServiceKey]) -> Vec<&str> {
+    services.iter().map(|s| s.name.as_str()).collect()
 }
 
 fn next(w: &nacos_blocking::Watcher<CatalogEvent>) -> CatalogEvent {
@@ -45,12 +50,13 @@ fn services_that_come_and_go_reach_the_watcher() {
         .unwrap();
     let first = next(&all);
     assert!(first.initial);
-    assert_eq!(first.group, group);
-    assert_eq!(first.services, ["cat-a", "dog-a"]);
+    assert_eq!(first.group.as_deref(), Some(group.as_str()));
+    assert_eq!(names(&first.services), ["cat-a", "dog-a"]);
     assert_eq!(first.added, first.services);
+    assert!(first.services.iter().all(|s| s.group == group), "{first:?}");
     let first = next(&cats);
     assert!(first.initial);
-    assert_eq!(first.services, ["cat-a"]);
+    assert_eq!(names(&first.services), ["cat-a"]);
 
     client
         .create_service((group.as_str(), "cat-b"), &spec)
@@ -58,25 +64,25 @@ fn services_that_come_and_go_reach_the_watcher() {
     let e = next(&cats);
     assert!(!e.initial);
     assert_eq!(
-        (e.added.as_slice(), e.removed.as_slice()),
-        (&["cat-b".to_string()][..], &[][..])
+        (names(&e.added), names(&e.removed)),
+        (vec!["cat-b"], vec![])
     );
-    assert_eq!(e.services, ["cat-a", "cat-b"]);
-    assert_eq!(next(&all).added, ["cat-b"]);
+    assert_eq!(names(&e.services), ["cat-a", "cat-b"]);
+    assert_eq!(names(&next(&all).added), ["cat-b"]);
 
     client
         .create_service((group.as_str(), "dog-b"), &spec)
         .unwrap();
-    assert_eq!(next(&all).added, ["dog-b"]);
+    assert_eq!(names(&next(&all).added), ["dog-b"]);
     client.delete_service((group.as_str(), "cat-a")).unwrap();
     let e = next(&cats);
-    assert_eq!(e.removed, ["cat-a"]);
-    assert_eq!(e.services, ["cat-b"]);
+    assert_eq!(names(&e.removed), ["cat-a"]);
+    assert_eq!(names(&e.services), ["cat-b"]);
     // The dog came and the cat went: the pattern kept the dog out.
     assert!(cats.try_recv().is_err());
     let e = next(&all);
-    assert_eq!(e.removed, ["cat-a"]);
-    assert_eq!(e.services, ["cat-b", "dog-a", "dog-b"]);
+    assert_eq!(names(&e.removed), ["cat-a"]);
+    assert_eq!(names(&e.services), ["cat-b", "dog-a", "dog-b"]);
 
     // Dropping the watchers ends their threads.
     assert!(support::nacos_thread_names()
@@ -89,6 +95,36 @@ fn services_that_come_and_go_reach_the_watcher() {
             .iter()
             .any(|n| n.starts_with("nacos-svcs-"))
     }));
+    client.shutdown().unwrap();
+}
+
+/// Every group of a namespace: r-nacos answers from its console catalog
+/// (`/v1/ns/catalog/services`), each service with its group.
+#[test]
+fn a_watch_of_every_group_sees_each_service_with_its_group() {
+    let server = RNacos::start();
+    let client = client(&server);
+    let ns = unique("ns-cat");
+    let spec = ServiceSpec::default();
+    let create = |group: &str, name: &str| {
+        let service = nacos_blocking::ServiceName::new(name)
+            .group(group)
+            .namespace(ns.as_str());
+        client.create_service(service, &spec).unwrap();
+    };
+    create("GA", "one");
+    create("GB", "one");
+    let all = client
+        .watch_services(ServiceQuery::new().namespace(ns.as_str()).all_groups())
+        .unwrap();
+    let first = next(&all);
+    assert!(first.initial && first.group.is_none(), "{first:?}");
+    let key = |group: &str, name: &str| ServiceKey::new(ns.as_str(), group, name);
+    assert_eq!(first.services, [key("GA", "one"), key("GB", "one")]);
+    create("GC", "two");
+    let e = next(&all);
+    assert_eq!((e.added, e.removed), (vec![key("GC", "two")], vec![]));
+    drop(all);
     client.shutdown().unwrap();
 }
 
@@ -106,7 +142,7 @@ fn keep_subscribed_follows_the_matching_services() {
         .subscribe_services(ServiceQuery::new().group(&group).keep_subscribed(true), tx)
         .unwrap();
     let first: CatalogEvent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(first.services, ["keep-1"]);
+    assert_eq!(names(&first.services), ["keep-1"]);
     assert!(eventually(Duration::from_secs(5), || client
         .subscribed_services()
         == 1));
@@ -114,13 +150,13 @@ fn keep_subscribed_follows_the_matching_services() {
         .create_service((group.as_str(), "keep-2"), &spec)
         .unwrap();
     let e: CatalogEvent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(e.added, ["keep-2"]);
+    assert_eq!(names(&e.added), ["keep-2"]);
     assert!(eventually(Duration::from_secs(5), || client
         .subscribed_services()
         == 2));
     client.delete_service((group.as_str(), "keep-1")).unwrap();
     let e: CatalogEvent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(e.removed, ["keep-1"]);
+    assert_eq!(names(&e.removed), ["keep-1"]);
     assert!(eventually(Duration::from_secs(5), || client
         .subscribed_services()
         == 1));

@@ -1,5 +1,6 @@
 //! The service-catalog watch: events when services appear in or leave a
-//! namespace and group (matching a name pattern, if given), polled through
+//! namespace, in one group or in all (matching a name pattern, if given),
+//! polled through
 //! the paged service list, since plain HTTP has no push. Each watch runs
 //! one thread (`nacos-svcs-<n>`) from its start until it is dropped or
 //! the client shuts down; an answer identical to the last costs no decode.
@@ -55,6 +56,7 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 pub struct ServiceQuery {
     namespace: Option<String>,
     group: Option<String>,
+    all_groups: bool,
     pattern: Option<String>,
     interval: Option<Duration>,
     keep_subscribed: bool,
@@ -77,6 +79,17 @@ impl ServiceQuery {
     #[must_use]
     pub fn group(mut self, group: impl Into<String>) -> ServiceQuery {
         self.group = Some(group.into());
+        self.all_groups = false;
+        self
+    }
+
+    /// In every group of the namespace (see
+    /// [`ServicePage::all_groups`](crate::ServicePage::all_groups) for
+    /// what each server generation answers).
+    #[must_use]
+    pub fn all_groups(mut self) -> ServiceQuery {
+        self.group = None;
+        self.all_groups = true;
         self
     }
 
@@ -111,7 +124,8 @@ impl ServiceQuery {
 /// A query checked and resolved against the client's defaults.
 struct Resolved {
     namespace: String,
-    group: String,
+    /// `None`: every group.
+    group: Option<String>,
     pattern: Option<glob::Pattern>,
     interval: Duration,
     keep_subscribed: bool,
@@ -121,9 +135,14 @@ impl Resolved {
     fn new(query: ServiceQuery, ctx: &Context) -> Result<Resolved> {
         let config = &ctx.config;
         let namespace = query.namespace.unwrap_or_else(|| config.namespace.clone());
-        let group = query.group.unwrap_or_else(|| config.group.clone());
+        let group = match query.all_groups {
+            true => None,
+            false => Some(query.group.unwrap_or_else(|| config.group.clone())),
+        };
         validate::namespace(&namespace)?;
-        validate::name("group", &group)?;
+        if let Some(group) = &group {
+            validate::name("group", group)?;
+        }
         let pattern = match query.pattern {
             None => None,
             Some(p) => Some(
@@ -152,6 +171,14 @@ impl Resolved {
 
     fn matches(&self, name: &str) -> bool {
         self.pattern.as_ref().is_none_or(|p| p.matches(name))
+    }
+
+    /// `namespace/group`, or `namespace (every group)`.
+    fn scope(&self) -> String {
+        match &self.group {
+            Some(g) => format!("{}/{g}", self.namespace),
+            None => format!("{} (every group)", self.namespace),
+        }
     }
 }
 
@@ -182,9 +209,8 @@ impl Catalogs {
     ) -> Result<Subscription> {
         let q = Resolved::new(query, &self.ctx)?;
         let what = format!(
-            "services of {}/{}{}",
-            q.namespace,
-            q.group,
+            "services of {}{}",
+            q.scope(),
             q.pattern
                 .as_ref()
                 .map_or(String::new(), |p| format!(" matching {p}"))
@@ -231,12 +257,12 @@ struct Watch {
 struct Seen {
     /// The pages as they came: the same bytes again are decoded no more.
     pages: Vec<String>,
-    /// The matching names last reported (`None`: nothing reported yet).
-    names: Option<BTreeSet<String>>,
+    /// The matching services last reported (`None`: nothing reported yet).
+    services: Option<BTreeSet<ServiceKey>>,
     /// An empty catalog that followed a non-empty one, not yet believed.
     empty_once: bool,
     /// The subscriptions kept for matching services.
-    kept: HashMap<String, Subscription>,
+    kept: HashMap<ServiceKey, Subscription>,
     failures: u32,
 }
 
@@ -261,30 +287,31 @@ impl Watch {
     fn round(&self, seen: &mut Seen) {
         match self.fetch(&seen.pages) {
             Ok(None) => seen.failures = 0,
-            Ok(Some((pages, names))) => {
+            Ok(Some((pages, services))) => {
                 seen.failures = 0;
                 seen.pages = pages;
-                let names: BTreeSet<String> =
-                    names.into_iter().filter(|n| self.q.matches(n)).collect();
+                let services: BTreeSet<ServiceKey> = services
+                    .into_iter()
+                    .filter(|s| self.q.matches(&s.name))
+                    .collect();
                 // A server that restarted empty answers so for a moment
                 // (r-nacos, a Java node catching up): an empty catalog
                 // after a full one counts only when the next round agrees.
-                let was_full = seen.names.as_ref().is_some_and(|n| !n.is_empty());
-                if names.is_empty() && was_full && !seen.empty_once {
+                let was_full = seen.services.as_ref().is_some_and(|n| !n.is_empty());
+                if services.is_empty() && was_full && !seen.empty_once {
                     seen.empty_once = true;
                     seen.pages.clear();
                     return;
                 }
                 seen.empty_once = false;
-                self.report(seen, names);
+                self.report(seen, services);
             }
             Err(Error::Shutdown) => {}
             Err(e) => {
                 if seen.failures == 0 {
                     log::warn!(
-                        "nacos: the services of {}/{} could not be listed: {e}",
-                        self.q.namespace,
-                        self.q.group
+                        "nacos: the services of {} could not be listed: {e}",
+                        self.q.scope()
                     );
                 }
                 seen.failures = seen.failures.saturating_add(1);
@@ -292,12 +319,12 @@ impl Watch {
         }
     }
 
-    fn report(&self, seen: &mut Seen, names: BTreeSet<String>) {
+    fn report(&self, seen: &mut Seen, services: BTreeSet<ServiceKey>) {
         let Some(event) = CatalogEvent::between(
             &self.q.namespace,
-            &self.q.group,
-            seen.names.as_ref(),
-            &names,
+            self.q.group.as_deref(),
+            seen.services.as_ref(),
+            &services,
         ) else {
             return;
         };
@@ -305,9 +332,9 @@ impl Watch {
             for gone in &event.removed {
                 seen.kept.remove(gone);
             }
-            for name in &event.added {
+            for service in &event.added {
                 let target = Target {
-                    service: ServiceKey::new(&self.q.namespace, &self.q.group, name),
+                    service: service.clone(),
                     clusters: Vec::new(),
                 };
                 match self
@@ -315,27 +342,27 @@ impl Watch {
                     .subscribe(target, |_: &crate::ServiceEvent| {})
                 {
                     Ok(sub) => {
-                        seen.kept.insert(name.clone(), sub);
+                        seen.kept.insert(service.clone(), sub);
                     }
-                    Err(e) => log::warn!("nacos: could not subscribe to {name}: {e}"),
+                    Err(e) => log::warn!("nacos: could not subscribe to {service}: {e}"),
                 }
             }
         }
-        seen.names = Some(names);
+        seen.services = Some(services);
         self.listener.push(Arc::new(event), &self.ctx.delivery);
     }
 
     /// Every page of the catalog, or `None` when every page is the same as
     /// in `last` (nothing decoded).
-    fn fetch(&self, last: &[String]) -> Result<Option<(Vec<String>, Vec<String>)>> {
-        let (ns, group) = (&self.q.namespace, &self.q.group);
+    fn fetch(&self, last: &[String]) -> Result<Option<(Vec<String>, Vec<ServiceKey>)>> {
+        let (ns, group) = (&self.q.namespace, self.q.group.as_deref());
         let mut pages = Vec::new();
-        let mut names = Vec::new();
+        let mut services = Vec::new();
         let mut same = true;
         let mut page_no = 1u32;
         let mut bytes = 0usize;
         loop {
-            let raw = api::fetch_service_page(&self.ctx, ns, Some(group), page_no, PAGE_SIZE)?;
+            let raw = api::fetch_service_page(&self.ctx, ns, group, page_no, PAGE_SIZE)?;
             bytes += raw.body.len();
             if bytes > MAX_CATALOG_BYTES {
                 return Err(Error::decode(
@@ -345,8 +372,8 @@ impl Watch {
                 ));
             }
             same &= last.get(page_no as usize - 1) == Some(&raw.body);
-            let (page, got) = api::decode_service_page(ns, Some(group), &raw)?;
-            names.extend(page.names);
+            let (page, got) = api::decode_service_page(ns, group, &raw)?;
+            services.extend(page.services);
             pages.push(raw.body);
             let pages_claimed = page.count.div_ceil(u64::from(PAGE_SIZE)).min(MAX_PAGES);
             if got == 0 || u64::from(page_no) >= pages_claimed {
@@ -357,7 +384,7 @@ impl Watch {
         if same && pages.len() == last.len() {
             return Ok(None);
         }
-        Ok(Some((pages, names)))
+        Ok(Some((pages, services)))
     }
 }
 

@@ -336,11 +336,13 @@ impl NacosClient {
         self.inner.subscriptions.watch(target)
     }
 
-    /// Events when services appear in or leave a namespace and group
-    /// (only those whose name matches the query's pattern, if it has one):
+    /// Events when services appear in or leave a namespace, in one group
+    /// or in every group (only those whose name matches the query's
+    /// pattern, if it has one):
     /// first an [initial](CatalogEvent::initial) event listing every
     /// matching service, then one per change. The catalog is polled through
-    /// the paged service list (v1 `/v1/ns/service/list`, v3 the admin
+    /// the paged service list (v1 `/v1/ns/service/list`, or the console
+    /// catalog for [every group](ServiceQuery::all_groups); v3 the admin
     /// list) every [`ServiceQuery::every`], else the client's
     /// `poll_interval`, else 10 s; an answer that did not change costs no
     /// decode. One thread per watch, `nacos-svcs-<n>`, ended by dropping
@@ -358,11 +360,11 @@ impl NacosClient {
     /// use nacos_blocking::ServiceQuery;
     /// let services = client.watch_services(ServiceQuery::new().pattern("order-*"))?;
     /// for event in &services {
-    ///     for name in &event.added {
-    ///         println!("{name} appeared");
+    ///     for s in &event.added {
+    ///         println!("{} appeared in {}", s.name, s.group);
     ///     }
-    ///     for name in &event.removed {
-    ///         println!("{name} left");
+    ///     for s in &event.removed {
+    ///         println!("{} left {}", s.name, s.group);
     ///     }
     /// }
     /// # Ok::<(), nacos_blocking::Error>(())
