@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::redact::redact;
+use crate::secret::redact::redact;
 
 /// Shorthand for `Result<T, nacos_blocking::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

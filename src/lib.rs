@@ -114,7 +114,6 @@ mod heartbeat;
 pub mod metrics;
 mod namespace;
 mod naming;
-mod redact;
 mod secret;
 mod serde_util;
 mod settings;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ureq::http::{HeaderName, HeaderValue};
 
 use crate::error::{snippet, Error};
-use crate::redact::redact;
+use crate::secret::redact::redact;
 use crate::transport::auth::Token;
 use crate::transport::body::{read_capped, BodyError};
 use crate::transport::dialect::Dialect;

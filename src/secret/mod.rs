@@ -1,6 +1,10 @@
-//! A string that must never be shown: passwords, secret keys, tokens.
-//! Its `Debug` prints `<redacted>`, so every struct holding one can derive
-//! `Debug` and stay safe to log.
+//! Secrets never shown: [`Secret`], a string that must never be shown
+//! (passwords, secret keys, tokens), whose `Debug` prints `<redacted>` so
+//! every struct holding one can derive `Debug` and stay safe to log; and
+//! [`redact`], which hides secrets a server echoes in text bound for an
+//! error or a log line.
+
+pub(crate) mod redact;
 
 use std::fmt;
 
