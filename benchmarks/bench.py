@@ -897,9 +897,8 @@ def throughput_targets(w, setup, results):
         f"over by {(typ_cpu - 1.0) * 100:.0f} points (findings 1 and 2)") + " |")
     to_reg = paired_ratio(results, ("ours", "register"), ("ureq-timeout", "register"), "rate")
     to_reg_cpu = paired_ratio(results, ("ours", "register"), ("ureq-timeout", "register"), "cpu_us")
-    to_lst = paired_ratio(results, ("ours", "list"), ("ureq-timeout", "list"), "rate")
-    w(f"| (info) against bare ureq with the same per-request deadline: register calls/s, CPU per call; "
-      f"list calls/s | {fmt_ratio(to_reg)}, {fmt_ratio(to_reg_cpu)}; {fmt_ratio(to_lst)} | not a target: "
+    w(f"| (info) register against bare ureq with the same per-request deadline: calls/s, CPU per call "
+      f"| {fmt_ratio(to_reg)}, {fmt_ratio(to_reg_cpu)} | not a target: "
       "what ours costs beyond ureq's lookup thread, which any ureq client with a deadline pays (finding 1) |")
     w(f"| (info) list against the text-only floor: throughput, CPU per call | {fmt_ratio(lst_r)}, "
       f"{fmt_ratio(cpu_r)} | not a target: that floor does not decode the {setup['instances']}-instance body |")
@@ -1280,7 +1279,10 @@ def findings_section(w, a, setup, results, hb, sub, cfg):
         to_reg_cpu = paired_ratio(results, ("ureq-timeout", "register"), ("ureq", "register"), "cpu_us")
         vs_to_reg = paired_ratio(results, ("ours", "register"), ("ureq-timeout", "register"), "rate")
         vs_to_reg_cpu = paired_ratio(results, ("ours", "register"), ("ureq-timeout", "register"), "cpu_us")
-        vs_to_lst = paired_ratio(results, ("ours", "list"), ("ureq-timeout", "list"), "rate")
+        def med_cpu(c, op):
+            return median([x["cpu_us"] for x in results.get((c, op), [])])
+        thread_us = med_cpu("ureq-timeout", "list") - med_cpu("ureq", "list")
+        less_thread = (med_cpu("ours", "list") - thread_us) / med_cpu("ureq-typed", "list")
         item("**Per-request deadline and ureq's lookup thread: why the register and list targets are missed.** "
              "Every call a caller waits on keeps an exact deadline, given to ureq as `timeout_global(budget)`. "
              "ureq 3 resolves the host of every request, and whenever a timeout applies it does so on a freshly "
@@ -1292,7 +1294,9 @@ def findings_section(w, a, setup, results, hb, sub, cfg):
              "the global one). So callers' calls pay it: the row 'bare ureq + per-request deadline' made "
              f"{fmt_ratio(to_reg)} of the plain floor's register rate at {fmt_ratio(to_reg_cpu)} its CPU per "
              f"call, and ours made {fmt_ratio(vs_to_reg)} of that row's register rate at {fmt_ratio(vs_to_reg_cpu)} "
-             f"its CPU per call ({fmt_ratio(vs_to_lst)} of its list rate). Background requests (heartbeats, "
+             f"its CPU per call. For lists the thread costs {thread_us:.0f} µs of CPU per call (the text-only "
+             "floor with and without the deadline, medians); ours less that would be "
+             f"{less_thread:.2f}× the typed floor's CPU per call (an estimate). Background requests (heartbeats, "
              "subscription and config polls) to IP-literal servers bound each phase by the budget instead, "
              "with no whole-request timeout and so no thread: that is how the idle subscriptions meet their "
              "target, at the price that a server slow in two phases can hold such a request for up to about "

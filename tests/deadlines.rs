@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use nacos_blocking::{Instance, NacosClient};
-use support::fake::{ok, FakeServer};
+use support::fake::{ok, read_request, FakeServer};
 
 #[test]
 fn deregister_keeps_its_deadline_with_a_beat_stuck_on_the_wire() {
@@ -78,7 +78,7 @@ fn a_timeout_names_the_calls_deadline() {
 /// client reads. It reports, per beat, how long the client kept the
 /// connection from the request's end until it closed it.
 fn dripping_server(headers_over: Duration) -> (String, crossbeam_channel::Receiver<Duration>) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -87,27 +87,9 @@ fn dripping_server(headers_over: Duration) -> (String, crossbeam_channel::Receiv
             let Ok(mut stream) = stream else { return };
             let tx = tx.clone();
             std::thread::spawn(move || loop {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).to_string();
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())?
-                    })
-                    .unwrap_or(0);
-                let mut body = vec![0u8; length];
-                if stream.read_exact(&mut body).is_err() {
+                let Some((head, _)) = read_request(&mut stream) else {
                     return;
-                }
+                };
                 if !head.starts_with("PUT /nacos/v1/ns/instance/beat") {
                     let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
                     if stream.write_all(answer).is_err() {

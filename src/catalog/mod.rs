@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::events::delivery::Listener;
 use crate::events::handler::EventHandler;
 use crate::events::watch::{self, Subscription, Watcher};
-use crate::naming::api;
+use crate::naming::api::{self, RawList};
 use crate::naming::service::{ServiceKey, Target};
 use crate::subscribe::Subscriptions;
 use crate::threads::{StopSignal, Workers};
@@ -252,6 +252,9 @@ struct Watch {
     q: Resolved,
 }
 
+/// A round's pages as they came, and the services they list.
+type Pages = (Vec<String>, Vec<ServiceKey>);
+
 /// What the last round saw.
 #[derive(Default)]
 struct Seen {
@@ -285,7 +288,7 @@ impl Watch {
     }
 
     fn round(&self, seen: &mut Seen) {
-        match self.fetch(&seen.pages) {
+        match fetch(&self.ctx, &self.q, &seen.pages) {
             Ok(None) => seen.failures = 0,
             Ok(Some((pages, services))) => {
                 seen.failures = 0;
@@ -351,84 +354,65 @@ impl Watch {
         seen.services = Some(services);
         self.listener.push(Arc::new(event), &self.ctx.delivery);
     }
+}
 
-    /// Every page of the catalog, or `None` when every page is the same as
-    /// in `last` (nothing decoded).
-    fn fetch(&self, last: &[String]) -> Result<Option<(Vec<String>, Vec<ServiceKey>)>> {
-        let (ns, group) = (&self.q.namespace, self.q.group.as_deref());
-        let mut pages = Vec::new();
-        let mut services = Vec::new();
-        let mut same = true;
-        let mut page_no = 1u32;
-        let mut bytes = 0usize;
-        loop {
-            let raw = api::fetch_service_page(&self.ctx, ns, group, page_no, PAGE_SIZE)?;
-            bytes += raw.body.len();
-            if bytes > MAX_CATALOG_BYTES {
-                return Err(Error::decode(
-                    "service list",
-                    format!("the catalog's pages pass {} MiB", MAX_CATALOG_BYTES >> 20),
-                    &raw.body,
-                ));
-            }
-            same &= last.get(page_no as usize - 1) == Some(&raw.body);
-            let (page, got) = api::decode_service_page(ns, group, &raw)?;
-            services.extend(page.services);
-            pages.push(raw.body);
-            let pages_claimed = page.count.div_ceil(u64::from(PAGE_SIZE)).min(MAX_PAGES);
-            if got == 0 || u64::from(page_no) >= pages_claimed {
+/// Every page of `q`'s catalog, or `None` when every page is byte for byte
+/// the same as in `last`. A page the same as the last round's is not
+/// decoded: its count and items are the last round's, so the round goes on
+/// to the next page as the last one did; the pages skipped so far are
+/// decoded only when a later page differs.
+fn fetch(ctx: &Context, q: &Resolved, last: &[String]) -> Result<Option<Pages>> {
+    let (ns, group) = (&q.namespace, q.group.as_deref());
+    let mut kept: Vec<RawList> = Vec::new();
+    let mut services = Vec::new();
+    let mut same = true;
+    let mut page_no = 1u32;
+    let mut bytes = 0usize;
+    let decode = |raw: &RawList, services: &mut Vec<ServiceKey>| {
+        #[cfg(test)]
+        tests::DECODED.with(|n| n.set(n.get() + 1));
+        let (page, got) = api::decode_service_page(ns, group, raw)?;
+        services.extend(page.services);
+        Ok::<_, Error>((page.count, got))
+    };
+    loop {
+        let raw = api::fetch_service_page(ctx, ns, group, page_no, PAGE_SIZE)?;
+        bytes += raw.body.len();
+        if bytes > MAX_CATALOG_BYTES {
+            return Err(Error::decode(
+                "service list",
+                format!("the catalog's pages pass {} MiB", MAX_CATALOG_BYTES >> 20),
+                &raw.body,
+            ));
+        }
+        let index = page_no as usize - 1;
+        if same && last.get(index) == Some(&raw.body) {
+            kept.push(raw);
+            if index + 1 >= last.len() {
                 break;
             }
             page_no += 1;
+            continue;
         }
-        if same && pages.len() == last.len() {
-            return Ok(None);
+        if same {
+            same = false;
+            for earlier in &kept {
+                decode(earlier, &mut services)?;
+            }
         }
-        Ok(Some((pages, services)))
+        let (count, got) = decode(&raw, &mut services)?;
+        kept.push(raw);
+        let pages_claimed = count.div_ceil(u64::from(PAGE_SIZE)).min(MAX_PAGES);
+        if got == 0 || u64::from(page_no) >= pages_claimed {
+            break;
+        }
+        page_no += 1;
     }
+    if same {
+        return Ok(None);
+    }
+    Ok(Some((kept.into_iter().map(|r| r.body).collect(), services)))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::builder::ClientBuilder;
-
-    fn ctx() -> Arc<Context> {
-        Context::new(
-            ClientBuilder::default()
-                .server_addr("127.0.0.1:1")
-                .into_config()
-                .unwrap(),
-        )
-    }
-
-    #[test]
-    fn a_query_is_checked_before_any_request() {
-        let c = ctx();
-        let e = Resolved::new(ServiceQuery::new().pattern("order-["), &c)
-            .err()
-            .unwrap();
-        assert!(e.to_string().contains("pattern"), "{e}");
-        let e = Resolved::new(ServiceQuery::new().group("a b"), &c)
-            .err()
-            .unwrap();
-        assert!(e.to_string().contains("group"), "{e}");
-        let e = Resolved::new(ServiceQuery::new().every(Duration::from_millis(10)), &c)
-            .err()
-            .unwrap();
-        assert!(e.to_string().contains("100 ms"), "{e}");
-        assert_eq!(c.transport.attempts(), 0);
-    }
-
-    #[test]
-    fn patterns_match_as_globs() {
-        let c = ctx();
-        let q = Resolved::new(ServiceQuery::new().pattern("order-*"), &c).unwrap();
-        assert!(q.matches("order-api") && q.matches("order-") && !q.matches("orders"));
-        let q = Resolved::new(ServiceQuery::new().pattern("svc-?[0-9]"), &c).unwrap();
-        assert!(q.matches("svc-a1") && !q.matches("svc-a") && !q.matches("svc-ab"));
-        let all = Resolved::new(ServiceQuery::new(), &c).unwrap();
-        assert!(all.matches("anything"));
-        assert_eq!(all.interval, DEFAULT_INTERVAL);
-    }
-}
+mod tests;

@@ -191,6 +191,18 @@ impl ServiceKey {
         }
     }
 
+    /// A listed service's key: the group the list gives (`""`: none),
+    /// else the one its name carries (`G@@name`), else `fallback`.
+    pub(crate) fn listed(namespace: &str, group: &str, name: &str, fallback: &str) -> ServiceKey {
+        let (in_name, bare) = split_grouped(name);
+        let group = match (group.is_empty(), in_name) {
+            (false, _) => group,
+            (true, Some(g)) => g,
+            (true, None) => fallback,
+        };
+        ServiceKey::new(namespace, group, bare)
+    }
+
     /// `group@@name`, as the server writes it.
     pub fn grouped_name(&self) -> String {
         // Not `format!`: this runs for every request and beat, and the

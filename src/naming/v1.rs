@@ -272,23 +272,17 @@ impl Wire for V1 {
             Some(group) => {
                 let list: ServiceList = serde_json::from_str(body)
                     .map_err(|e| Error::decode("service list", e, body))?;
-                let services = list.names.iter().map(|n| {
-                    let (in_name, bare) = split_grouped(n);
-                    ServiceKey::new(namespace, in_name.unwrap_or(group), bare)
-                });
+                let services = list
+                    .names
+                    .iter()
+                    .map(|n| ServiceKey::listed(namespace, "", n, group));
                 (list.count, services.collect())
             }
             None => {
                 let catalog: Catalog = serde_json::from_str(body)
                     .map_err(|e| Error::decode("service catalog", e, body))?;
-                let services = catalog.service_list.into_iter().map(|item| {
-                    let (in_name, bare) = split_grouped(&item.name);
-                    let group = match (item.group_name.is_empty(), in_name) {
-                        (false, _) => item.group_name.as_str(),
-                        (true, Some(g)) => g,
-                        (true, None) => DEFAULT_GROUP,
-                    };
-                    ServiceKey::new(namespace, group, bare)
+                let services = catalog.service_list.iter().map(|item| {
+                    ServiceKey::listed(namespace, &item.group_name, &item.name, DEFAULT_GROUP)
                 });
                 (catalog.count, services.collect())
             }

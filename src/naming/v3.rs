@@ -17,9 +17,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
-use crate::naming::service::{
-    split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
-};
+use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
 use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
 use crate::settings::DEFAULT_GROUP;
@@ -336,13 +334,8 @@ impl Wire for V3 {
             .page_items
             .into_iter()
             .map(|i| {
-                let (in_name, bare) = split_grouped(&i.name);
-                let group = match (i.group_name.is_empty(), in_name) {
-                    (false, _) => i.group_name.as_str(),
-                    (true, Some(g)) => g,
-                    (true, None) => group.unwrap_or(DEFAULT_GROUP),
-                };
-                ServiceKey::new(namespace, group, bare)
+                let fallback = group.unwrap_or(DEFAULT_GROUP);
+                ServiceKey::listed(namespace, &i.group_name, &i.name, fallback)
             })
             .collect();
         Ok(ServiceList {

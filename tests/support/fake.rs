@@ -154,6 +154,32 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Reads one request from `stream`: its head (up to the blank line) and
+/// its `Content-Length` body. `None` when the client closed the connection
+/// or the read failed.
+pub fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
 fn serve(
     mut stream: TcpStream,
     handler: &Handler,
@@ -164,28 +190,9 @@ fn serve(
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     loop {
-        let mut buf = Vec::new();
-        let mut byte = [0u8; 1];
-        while !buf.ends_with(b"\r\n\r\n") {
-            match stream.read(&mut byte) {
-                Ok(1) => buf.push(byte[0]),
-                _ => return,
-            }
-        }
-        let head = String::from_utf8_lossy(&buf).to_string();
-        // Drain a body, if any.
-        let len = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0u8; len];
-        if stream.read_exact(&mut body).is_err() {
+        let Some((head, body)) = read_request(&mut stream) else {
             return;
-        }
+        };
         requests.fetch_add(1, Ordering::SeqCst);
         match handler(&head, &body) {
             Some(resp) => {
