@@ -18,8 +18,9 @@ use crate::events::delivery::Listener;
 use crate::events::handler::EventHandler;
 use crate::events::watch::{self, Subscription, Watcher};
 use crate::naming::api::{self, RawList};
-use crate::naming::service::{ServiceKey, Target};
+use crate::naming::service::{Groups, ServiceKey, Target};
 use crate::subscribe::Subscriptions;
+use crate::threads::schedule::backoff;
 use crate::threads::{StopSignal, Workers};
 use crate::validate;
 
@@ -55,8 +56,7 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServiceQuery {
     namespace: Option<String>,
-    group: Option<String>,
-    all_groups: bool,
+    groups: Groups,
     pattern: Option<String>,
     interval: Option<Duration>,
     keep_subscribed: bool,
@@ -78,8 +78,7 @@ impl ServiceQuery {
     /// In group `group`.
     #[must_use]
     pub fn group(mut self, group: impl Into<String>) -> ServiceQuery {
-        self.group = Some(group.into());
-        self.all_groups = false;
+        self.groups = Groups::One(group.into());
         self
     }
 
@@ -88,8 +87,7 @@ impl ServiceQuery {
     /// what each server generation answers).
     #[must_use]
     pub fn all_groups(mut self) -> ServiceQuery {
-        self.group = None;
-        self.all_groups = true;
+        self.groups = Groups::All;
         self
     }
 
@@ -135,14 +133,8 @@ impl Resolved {
     fn new(query: ServiceQuery, ctx: &Context) -> Result<Resolved> {
         let config = &ctx.config;
         let namespace = query.namespace.unwrap_or_else(|| config.namespace.clone());
-        let group = match query.all_groups {
-            true => None,
-            false => Some(query.group.unwrap_or_else(|| config.group.clone())),
-        };
+        let group = query.groups.resolve(&config.group)?;
         validate::namespace(&namespace)?;
-        if let Some(group) = &group {
-            validate::name("group", group)?;
-        }
         let pattern = match query.pattern {
             None => None,
             Some(p) => Some(
@@ -274,10 +266,11 @@ impl Watch {
         let mut seen = Seen::default();
         loop {
             self.round(&mut seen);
+            // After a failure: one interval, then two, never longer.
+            let interval = self.q.interval;
             let wait = match seen.failures {
-                0 => self.q.interval,
-                // After a failure: one interval, then two, never longer.
-                n => self.q.interval * n.min(2),
+                0 => interval,
+                n => backoff(interval, n, interval * 2),
             };
             select! {
                 recv(stop.receiver()) -> _ => return,

@@ -11,7 +11,8 @@ use crate::metrics::Operation;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, DEFAULT_CLUSTER};
 use crate::naming::service::{
-    ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec, Target,
+    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec,
+    Target,
 };
 use crate::naming::wire::wire;
 use crate::transport::dialect::Dialect;
@@ -212,9 +213,7 @@ pub(crate) fn filter_hosts(
     clusters: &[String],
     healthy_only: bool,
 ) -> ServiceInfo {
-    if !clusters.is_empty() {
-        info.hosts.retain(|h| clusters.contains(&h.cluster_name));
-    }
+    info.hosts.retain(|h| h.in_clusters(clusters));
     if healthy_only {
         info.hosts.retain(|h| h.healthy);
     }
@@ -271,17 +270,17 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
         return Err(Error::invalid("page", "page_no and page_size start at 1"));
     }
     let config = &ctx.config;
-    let group = match (page.all_groups, page.group.as_deref()) {
-        (true, _) => None,
-        (false, group) => Some(group.unwrap_or(&config.group)),
-    };
+    let group = page.groups.resolve(&config.group)?;
     let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
-    if let Some(group) = group {
-        validate::name("group", group)?;
-    }
     validate::namespace(namespace)?;
+    let group = group.as_deref();
     let raw = fetch_service_page(ctx, namespace, group, page.page_no, page.page_size)?;
-    Ok(decode_service_page(namespace, group, &raw)?.0)
+    let (listed, _) = decode_service_page(namespace, group, &raw)?;
+    Ok(ServiceList {
+        count: listed.count,
+        names: listed.services.iter().map(|s| s.name.clone()).collect(),
+        services: listed.services,
+    })
 }
 
 /// Page `no` of `size` services of `namespace`/`group` (`None`: every
@@ -310,14 +309,13 @@ pub(crate) fn decode_service_page(
     namespace: &str,
     group: Option<&str>,
     raw: &RawList,
-) -> Result<(ServiceList, usize)> {
-    let mut list = wire(raw.dialect).decode_service_list(namespace, group, &raw.body)?;
-    let items = list.services.len();
+) -> Result<(ListedServices, usize)> {
+    let mut page = wire(raw.dialect).decode_service_list(namespace, group, &raw.body)?;
+    let items = page.services.len();
     if let Some(group) = group {
-        list.services.retain(|s| s.group == group);
+        page.services.retain(|s| s.group == group);
     }
-    list.names = list.services.iter().map(|s| s.name.clone()).collect();
-    Ok((list, items))
+    Ok((page, items))
 }
 
 /// The server's own status (`UP` when it serves): v1's

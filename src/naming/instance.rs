@@ -149,6 +149,11 @@ impl Instance {
         Some(std::net::SocketAddr::new(ip, self.port))
     }
 
+    /// Whether the instance is in one of `clusters` (empty: any cluster).
+    pub(crate) fn in_clusters(&self, clusters: &[String]) -> bool {
+        clusters.is_empty() || clusters.contains(&self.cluster_name)
+    }
+
     /// Identity within a service: ip, port and cluster.
     pub fn same_identity(&self, other: &Instance) -> bool {
         self.ip == other.ip && self.port == other.port && self.cluster_name == other.cluster_name

@@ -203,6 +203,18 @@ impl ServiceKey {
         ServiceKey::new(namespace, group, bare)
     }
 
+    /// The group and bare name of an answer about this service: the
+    /// answer's own where it gives them (its group, else the one its name
+    /// carries as `G@@name`), this key's where it leaves them out.
+    pub(crate) fn fill(&self, group: &str, name: &str) -> (String, String) {
+        let listed = ServiceKey::listed(&self.namespace, group, name, &self.group);
+        let name = match listed.name.is_empty() {
+            true => self.name.clone(),
+            false => listed.name,
+        };
+        (listed.group, name)
+    }
+
     /// `group@@name`, as the server writes it.
     pub fn grouped_name(&self) -> String {
         // Not `format!`: this runs for every request and beat, and the
@@ -270,24 +282,29 @@ pub struct ServiceInfo {
 }
 
 impl ServiceInfo {
+    /// A copy narrowed to `clusters` (empty: all), copying only the hosts
+    /// kept.
+    pub(crate) fn for_clusters(&self, clusters: &[String]) -> ServiceInfo {
+        ServiceInfo {
+            name: self.name.clone(),
+            group_name: self.group_name.clone(),
+            clusters: clusters.to_vec(),
+            cache_millis: self.cache_millis,
+            last_ref_time: self.last_ref_time,
+            checksum: self.checksum.clone(),
+            hosts: self
+                .hosts
+                .iter()
+                .filter(|h| h.in_clusters(clusters))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Fixes up names after decoding: splits a grouped `name`, fills the
     /// group from the key when the server left it out.
     pub(crate) fn normalize(mut self, key: &ServiceKey) -> ServiceInfo {
-        let (group, name) = split_grouped(&self.name);
-        let (group, name) = (group.map(str::to_string), name.to_string());
-        if let Some(g) = group {
-            if self.group_name.is_empty() {
-                self.group_name = g;
-            }
-        }
-        self.name = if name.is_empty() {
-            key.name.clone()
-        } else {
-            name
-        };
-        if self.group_name.is_empty() {
-            self.group_name = key.group.clone();
-        }
+        (self.group_name, self.name) = key.fill(&self.group_name, &self.name);
         self
     }
 }
@@ -371,13 +388,43 @@ pub struct ServiceList {
     pub services: Vec<ServiceKey>,
 }
 
+/// Which groups a service listing covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Groups {
+    /// The client's group.
+    #[default]
+    Default,
+    One(String),
+    /// Every group of the namespace.
+    All,
+}
+
+impl Groups {
+    /// The group to list (`None`: every group), checked.
+    pub(crate) fn resolve(&self, default: &str) -> Result<Option<String>> {
+        let group = match self {
+            Groups::All => return Ok(None),
+            Groups::Default => default,
+            Groups::One(g) => g,
+        };
+        validate::name("group", group)?;
+        Ok(Some(group.to_string()))
+    }
+}
+
+/// A page of services as a server listed it: how many there are in all,
+/// and the page's services, whatever their group.
+pub(crate) struct ListedServices {
+    pub(crate) count: u64,
+    pub(crate) services: Vec<ServiceKey>,
+}
+
 /// Which page of service names to list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePage {
     pub(crate) page_no: u32,
     pub(crate) page_size: u32,
-    pub(crate) group: Option<String>,
-    pub(crate) all_groups: bool,
+    pub(crate) groups: Groups,
     pub(crate) namespace: Option<String>,
 }
 
@@ -388,8 +435,7 @@ impl ServicePage {
         ServicePage {
             page_no,
             page_size,
-            group: None,
-            all_groups: false,
+            groups: Groups::Default,
             namespace: None,
         }
     }
@@ -397,8 +443,7 @@ impl ServicePage {
     /// In group `group`.
     #[must_use]
     pub fn group(mut self, group: impl Into<String>) -> ServicePage {
-        self.group = Some(group.into());
-        self.all_groups = false;
+        self.groups = Groups::One(group.into());
         self
     }
 
@@ -410,8 +455,7 @@ impl ServicePage {
     /// page holds that group's services only.
     #[must_use]
     pub fn all_groups(mut self) -> ServicePage {
-        self.group = None;
-        self.all_groups = true;
+        self.groups = Groups::All;
         self
     }
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    split_grouped, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
+    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::null_default;
@@ -199,16 +199,7 @@ impl Wire for V1 {
     fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
         let mut detail: ServiceDetail =
             serde_json::from_str(body).map_err(|e| Error::decode("service", e, body))?;
-        let (group, name) = split_grouped(&detail.name);
-        let (group, name) = (group.map(str::to_string), name.to_string());
-        detail.name = if name.is_empty() {
-            key.name.clone()
-        } else {
-            name
-        };
-        if detail.group_name.is_empty() {
-            detail.group_name = group.unwrap_or_else(|| key.group.clone());
-        }
+        (detail.group_name, detail.name) = key.fill(&detail.group_name, &detail.name);
         Ok(detail)
     }
 
@@ -220,10 +211,9 @@ impl Wire for V1 {
         metadata: &HashMap<String, String>,
         selector: Option<&str>,
     ) -> Request {
-        let metadata = serde_json::to_string(metadata).unwrap_or_else(|_| "{}".into());
         service_request(method, key)
             .param("protectThreshold", protect_threshold.to_string())
-            .param("metadata", metadata)
+            .param("metadata", metadata_json(metadata))
             .opt_param("selector", selector)
     }
 
@@ -267,7 +257,7 @@ impl Wire for V1 {
         namespace: &str,
         group: Option<&str>,
         body: &str,
-    ) -> Result<ServiceList> {
+    ) -> Result<ListedServices> {
         let (count, services) = match group {
             Some(group) => {
                 let list: ServiceList = serde_json::from_str(body)
@@ -287,11 +277,7 @@ impl Wire for V1 {
                 (catalog.count, services.collect())
             }
         };
-        Ok(ServiceList {
-            count,
-            names: Vec::new(),
-            services,
-        })
+        Ok(ListedServices { count, services })
     }
 
     fn status(&self) -> Request {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
-use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
+use crate::naming::service::{ListedServices, ServiceDetail, ServiceInfo, ServiceKey, Target};
 use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
 use crate::settings::DEFAULT_GROUP;
@@ -328,19 +328,16 @@ impl Wire for V3 {
         namespace: &str,
         group: Option<&str>,
         body: &str,
-    ) -> Result<ServiceList> {
+    ) -> Result<ListedServices> {
         let page = envelope::data::<Page>("service list", body)?;
+        let fallback = group.unwrap_or(DEFAULT_GROUP);
         let services = page
             .page_items
-            .into_iter()
-            .map(|i| {
-                let fallback = group.unwrap_or(DEFAULT_GROUP);
-                ServiceKey::listed(namespace, &i.group_name, &i.name, fallback)
-            })
+            .iter()
+            .map(|i| ServiceKey::listed(namespace, &i.group_name, &i.name, fallback))
             .collect();
-        Ok(ServiceList {
+        Ok(ListedServices {
             count: page.total_count,
-            names: Vec::new(),
             services,
         })
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, InstanceDetail};
-use crate::naming::service::{ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target};
+use crate::naming::service::{ListedServices, ServiceDetail, ServiceInfo, ServiceKey, Target};
 use crate::naming::{v1, v3};
 use crate::transport::dialect::Dialect;
 use crate::transport::{Method, Request};
@@ -54,15 +54,14 @@ pub(crate) trait Wire: Sync {
         group: Option<&str>,
         namespace: &str,
     ) -> Request;
-    /// A page as the server sent it: the total and the page's
-    /// [`services`](ServiceList::services), whatever their group (the
-    /// caller keeps those it asked for); `names` is left empty.
+    /// A page as the server sent it: the total and the page's services,
+    /// whatever their group (the caller keeps those it asked for).
     fn decode_service_list(
         &self,
         namespace: &str,
         group: Option<&str>,
         body: &str,
-    ) -> Result<ServiceList>;
+    ) -> Result<ListedServices>;
     fn status(&self) -> Request;
     fn decode_status(&self, body: &str) -> Result<String>;
 }

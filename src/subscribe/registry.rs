@@ -23,8 +23,6 @@ use crate::util::{later, lock};
 mod due;
 mod lookup;
 
-use lookup::in_clusters;
-
 use crate::threads::schedule::{backoff, jittered, Timers};
 
 /// Errors back off up to this, whatever the interval.
@@ -375,11 +373,7 @@ impl Registry {
                         .as_deref()
                         .and_then(|d| disk_cache::load(d, service))
                     {
-                        e.good = Some(ServiceInfo {
-                            hosts: in_clusters(&kept.hosts, &job.target.clusters),
-                            clusters: job.target.clusters.clone(),
-                            ..kept
-                        });
+                        e.good = Some(kept.for_clusters(&job.target.clusters));
                     }
                 }
             }

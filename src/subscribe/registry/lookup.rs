@@ -2,7 +2,6 @@
 //! from (a subscription's own, one for all clusters narrowed, or the one
 //! loaded from disk at start).
 
-use crate::naming::instance::Instance;
 use crate::naming::service::{ServiceInfo, ServiceKey, Target};
 
 use super::Registry;
@@ -20,11 +19,7 @@ impl Registry {
             clusters: Vec::new(),
         };
         let info = t.entries.get(&all).and_then(|e| e.good.as_ref())?;
-        Some(ServiceInfo {
-            hosts: in_clusters(&info.hosts, &target.clusters),
-            clusters: target.clusters.clone(),
-            ..info.clone()
-        })
+        Some(info.for_clusters(&target.clusters))
     }
 
     /// The list loaded from disk at start for `service`, if it covers `clusters`.
@@ -37,19 +32,6 @@ impl Registry {
         if !(info.clusters.is_empty() || info.clusters == clusters) {
             return None;
         }
-        Some(ServiceInfo {
-            hosts: in_clusters(&info.hosts, clusters),
-            clusters: clusters.to_vec(),
-            ..info.clone()
-        })
+        Some(info.for_clusters(clusters))
     }
-}
-
-/// `hosts` restricted to `clusters` (empty: all).
-pub(super) fn in_clusters(hosts: &[Instance], clusters: &[String]) -> Vec<Instance> {
-    hosts
-        .iter()
-        .filter(|h| clusters.is_empty() || clusters.contains(&h.cluster_name))
-        .cloned()
-        .collect()
 }
