@@ -31,12 +31,6 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_else(V::value))
 }
 
-/// Decodes a JSON object into string values: strings as they are, other
-/// values as their JSON text, `null` entries dropped; `null` as empty.
-///
-/// Keys and string values are borrowed from the input while parsed and
-/// copied once into the map; only objects and arrays (never seen in
-/// practice) go through a `serde_json::Value`.
 /// A comma-separated list (`"a,b"`; `""` or `null`: none), as Nacos
 /// writes cluster lists.
 pub(crate) fn comma_list<'de, D>(d: D) -> Result<Vec<String>, D::Error>
@@ -58,6 +52,12 @@ pub(crate) fn comma_joined<S: serde::Serializer>(list: &[String], s: S) -> Resul
     s.serialize_str(&list.join(","))
 }
 
+/// Decodes a JSON object into string values: strings as they are, other
+/// values as their JSON text, `null` entries dropped; `null` as empty.
+///
+/// Keys and string values are borrowed from the input while parsed and
+/// copied once into the map; only objects and arrays (never seen in
+/// practice) go through a `serde_json::Value`.
 pub(crate) fn string_map<'de, D>(d: D) -> Result<HashMap<String, String>, D::Error>
 where
     D: Deserializer<'de>,

@@ -147,7 +147,7 @@ fn exact_token_and_password_never_leak_and_login_is_single_flight() {
                 r#"{{"accessToken":"{TOKEN}","tokenTtl":3600}}"#
             )));
         }
-        // The API probe (`Api::Auto`, src/dialect.rs) comes before the first
+        // The API probe (`Api::Auto`, src/transport/dialect.rs) comes before the first
         // login, so it carries no token; it has no `Request-Module` either.
         let lower = head.to_ascii_lowercase();
         if head.starts_with("GET /nacos/v1/ns/operator/metrics")

@@ -409,13 +409,25 @@ fn services_list_and_status_through_the_admin_api() {
     assert_eq!(c.server_status().unwrap(), "UP");
     let list = c.list_services(&ServicePage::new(1, 1000)).unwrap();
     assert!(list.names.contains(&svc), "{list:?}");
-    // Every group: batata reads no group as DEFAULT_GROUP (documented on
-    // `ServicePage::all_groups`), so the default group's services are there.
+    // Every group: the request leaves `groupNameParam` out, which batata
+    // (f896fd1) reads as DEFAULT_GROUP (documented on
+    // `ServicePage::all_groups`): the default group's services are there,
+    // another group's are not. Should batata list every group one day,
+    // this fails and the documentation changes with it.
+    let other = nacos_blocking::ServiceName::new(svc.as_str()).group("OTHER");
+    c.create_service(other.clone(), &nacos_blocking::ServiceSpec::new())
+        .unwrap();
     let all = c
         .list_services(&ServicePage::new(1, 1000).all_groups())
         .unwrap();
-    let key = nacos_blocking::ServiceKey::new("", "DEFAULT_GROUP", svc.as_str());
-    assert!(all.services.contains(&key), "{all:?}");
+    let key = |group: &str| nacos_blocking::ServiceKey::new("", group, svc.as_str());
+    assert!(all.services.contains(&key("DEFAULT_GROUP")), "{all:?}");
+    assert!(!all.services.contains(&key("OTHER")), "{all:?}");
+    // Asked for by name, the other group is there: the service exists.
+    let in_other = c
+        .list_services(&ServicePage::new(1, 1000).group("OTHER"))
+        .unwrap();
+    assert_eq!(in_other.services, [key("OTHER")]);
     let detail = c.get_service(&svc).unwrap();
     assert_eq!(detail.name, svc);
     c.shutdown().unwrap();
@@ -474,7 +486,7 @@ fn with_auth_the_client_logs_in_at_v3_and_everything_works() {
 /// throughout without one failure, and no request of the client's, beats
 /// included, meets a 403 (which it would survive by logging in again, and
 /// log): its token is renewed ahead, at 90% of the `tokenTtl` batata gives
-/// (`src/auth.rs`).
+/// (`src/transport/auth.rs`).
 #[test]
 #[ignore = "needs batata: bash scripts/test-v3.sh"]
 fn with_auth_a_token_that_expires_is_renewed_before_any_call_fails() {

@@ -102,8 +102,7 @@ fn services_that_come_and_go_reach_the_watcher() {
 /// (`/v1/ns/catalog/services`), each service with its group.
 #[test]
 fn a_watch_of_every_group_sees_each_service_with_its_group() {
-    let server = RNacos::start();
-    let client = client(&server);
+    let client = client(RNacos::shared());
     let ns = unique("ns-cat");
     let spec = ServiceSpec::default();
     let create = |group: &str, name: &str| {
@@ -114,16 +113,26 @@ fn a_watch_of_every_group_sees_each_service_with_its_group() {
     };
     create("GA", "one");
     create("GB", "one");
-    let all = client
-        .watch_services(ServiceQuery::new().namespace(ns.as_str()).all_groups())
-        .unwrap();
+    // Kept subscribed: one subscription per service, told apart by group
+    // (the two `one`s are two subscriptions).
+    let query = ServiceQuery::new()
+        .namespace(ns.as_str())
+        .all_groups()
+        .keep_subscribed(true);
+    let all = client.watch_services(query).unwrap();
     let first = next(&all);
     assert!(first.initial && first.group.is_none(), "{first:?}");
     let key = |group: &str, name: &str| ServiceKey::new(ns.as_str(), group, name);
     assert_eq!(first.services, [key("GA", "one"), key("GB", "one")]);
+    assert!(eventually(Duration::from_secs(5), || client
+        .subscribed_services()
+        == 2));
     create("GC", "two");
     let e = next(&all);
     assert_eq!((e.added, e.removed), (vec![key("GC", "two")], vec![]));
+    assert!(eventually(Duration::from_secs(5), || client
+        .subscribed_services()
+        == 3));
     drop(all);
     client.shutdown().unwrap();
 }

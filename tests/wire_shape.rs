@@ -415,7 +415,7 @@ fn login_then_one_long_poll_per_namespace() {
     // 2.4.3 NamingHttpClientProxy.serverHealthy: no parameters but the
     // `namespaceId` reqApi adds (Java sends `public` for the default
     // namespace; we leave the public namespace out, as on every call).
-    // First came the API probe (`Api::Auto`, src/dialect.rs): the same
+    // First came the API probe (`Api::Auto`, src/transport/dialect.rs): the same
     // path, once per server, before the login and without a token.
     let metrics = proxy.to("GET", "/v1/ns/operator/metrics");
     assert_eq!(metrics.len(), 2, "{metrics:#?}");
@@ -659,7 +659,7 @@ fn next_change(w: &Watcher<ConfigEvent>, within: Duration) -> Option<ConfigEvent
     }
 }
 
-/// `Api::Auto` probes a server once (src/dialect.rs), and asks again only
+/// `Api::Auto` probes a server once (src/transport/dialect.rs), and asks again only
 /// after a connection to it was refused or reset: long polls that r-nacos
 /// holds, fresh ones for keys added meanwhile, never send the probe again.
 #[test]

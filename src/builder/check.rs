@@ -10,10 +10,10 @@ use crate::transport::server_list::{self, ServerAddr, DEFAULT_PORT};
 use crate::validate::{self, DEFAULT_HEART_BEAT_TIMEOUT};
 
 /// The port of an address server given without one.
-pub(super) const ENDPOINT_DEFAULT_PORT: u16 = 8080;
+const ENDPOINT_DEFAULT_PORT: u16 = 8080;
 
 /// The shortest subscription poll interval accepted.
-pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The longest timeout accepted (connect, call, long poll): longer ones
 /// are mistakes, and would overflow the clock arithmetic if unbounded.
@@ -29,7 +29,7 @@ pub(super) const MAX_RETRIES: u32 = 100;
 pub(super) const MAX_RESPONSE_BYTES: u64 = 1 << 30;
 
 /// The shortest long poll servers honour (both clamp shorter ones up).
-pub(super) const MIN_LONG_POLL: Duration = Duration::from_secs(10);
+const MIN_LONG_POLL: Duration = Duration::from_secs(10);
 
 impl ClientBuilder {
     pub(crate) fn into_config(self) -> Result<Settings> {
@@ -176,7 +176,7 @@ impl ClientBuilder {
                 "must be at most 10 minutes",
             ));
         }
-        if self.config_poll_interval < Duration::from_millis(100) {
+        if self.config_poll_interval < MIN_POLL_INTERVAL {
             return Err(Error::invalid(
                 "config_poll_interval",
                 "must be at least 100 ms",

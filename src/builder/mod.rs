@@ -381,7 +381,7 @@ impl ClientBuilder {
     /// the user list them) or else reads each watched config, then reads
     /// the ones whose MD5 moved; a change reaches listeners within about
     /// this interval (longer when [`config_poll_rate`](Self::config_poll_rate)
-    /// spreads a round out). From 100 ms to 1 hour.
+    /// spreads a round out). From 100 ms to 24 hours.
     ///
     /// Defaults to 1 s.
     pub fn config_poll_interval(mut self, interval: Duration) -> Self {

@@ -154,7 +154,8 @@ impl ConfigValue {
 /// field). That MD5 is what the server compares in a long poll: for a
 /// config the encryption plugin keeps (`cipher-` data ids, Java 2.2+) it
 /// is the MD5 of the stored, encrypted content, not of the text read.
-#[derive(Debug)]
+/// The default is the answer "no such config".
+#[derive(Debug, Default)]
 pub(crate) struct Fetched {
     pub(crate) content: Option<String>,
     /// Empty when the server sent none.

@@ -42,11 +42,7 @@ impl Wire for V1 {
     /// 2.x+ and r-nacos, the type the `Config-Type` header (Java 2.x+).
     fn decode_get(&self, resp: Response) -> Result<Fetched> {
         if resp.status == 404 {
-            return Ok(Fetched {
-                content: None,
-                md5: String::new(),
-                config_type: None,
-            });
+            return Ok(Fetched::default());
         }
         Ok(Fetched {
             md5: server_md5(resp.content_md5),

@@ -111,19 +111,14 @@ impl Wire for V3 {
 
     /// The content and the MD5 the server computed, in the envelope's data.
     fn decode_get(&self, resp: Response) -> Result<Fetched> {
-        let not_found = Fetched {
-            content: None,
-            md5: String::new(),
-            config_type: None,
-        };
         match envelope::open::<ConfigData>("config", &resp.body)? {
             Ok(Some(d)) => Ok(Fetched {
                 content: Some(d.content),
                 md5: d.md5,
                 config_type: d.content_type.filter(|t| !t.is_empty()),
             }),
-            Ok(None) => Ok(not_found),
-            Err(r) if r.code == RESOURCE_NOT_FOUND => Ok(not_found),
+            Ok(None) => Ok(Fetched::default()),
+            Err(r) if r.code == RESOURCE_NOT_FOUND => Ok(Fetched::default()),
             Err(r) => Err(r.into()),
         }
     }

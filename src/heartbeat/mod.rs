@@ -1,6 +1,6 @@
 //! Background heartbeats for registered ephemeral instances.
 //!
-//! One scheduler thread per client keeps a [timer heap](timer::Timers) of
+//! One scheduler thread per client keeps a [timer heap](crate::threads::schedule::Timers) of
 //! due beats and hands each due beat to a small, fixed pool of sender
 //! threads (so a slow server delays a few beats, not all of them). The
 //! number of threads never depends on the number of instances. Both kinds

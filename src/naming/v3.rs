@@ -4,7 +4,7 @@
 //! `/nacos/v3/admin/ns/...` for what the client API lacks
 //! (`InstanceControllerV3`, `ServiceControllerV3`). Parameters are the
 //! fields of Java's `InstanceForm`/`ServiceForm`, read by Spring from the
-//! query or a form body; answers are envelopes (see `envelope.rs`).
+//! query or a form body; answers are envelopes (see `transport/envelope.rs`).
 //!
 //! Where batata differs from Java (its list wraps the hosts in a service
 //! object; its heartbeat re-creates an unknown instance instead of
@@ -45,7 +45,7 @@ fn service_request(method: Method, path: &'static str, key: &ServiceKey) -> Requ
 /// only the address from it; the whole instance is sent because batata
 /// takes every beat as a registration, resetting whatever is left out
 /// (weight, metadata, enabled) to its default.
-pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>) -> Request {
+fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>) -> Request {
     service_request(Method::Post, INSTANCE, key)
         .param("ip", beat.ip)
         .param("port", beat.port)
@@ -57,13 +57,10 @@ pub(crate) fn beat_request(key: &ServiceKey, beat: &BeatInfo<'_>) -> Request {
         .param("heartBeat", "true")
 }
 
-/// The list's `data` through serde, for answers the list parser leaves
-/// to it: Java sends the bare instances, batata a service object with
-/// `hosts`. Told apart by the first token, without buffering the answer
-/// (as `#[serde(untagged)]` would).
 /// The `data` of a v3 `instance/list` success: Java's bare list of
-/// instances, or batata's service object with `hosts`.
-#[derive(Debug, PartialEq)]
+/// instances, or batata's service object with `hosts`, told apart by the
+/// first token without buffering the answer (as `#[serde(untagged)]`
+/// would).
 enum V3List {
     Bare(Vec<Instance>),
     Wrapped(ServiceInfo),
@@ -133,7 +130,7 @@ struct PageItem {
 }
 
 /// A get-instance answer that is no instance: not found.
-pub(crate) fn not_found(what: &str) -> Error {
+fn not_found(what: &str) -> Error {
     Error::Api {
         code: envelope::RESOURCE_NOT_FOUND,
         message: format!("{what} not found"),

@@ -48,13 +48,11 @@ impl Transport {
                 s.sign(resource, |k| req.param_value(k))
             })
             .unwrap_or_default();
-        // The URL is written straight into one string: the base is a
-        // checked `scheme://host:port`, the context path was normalised
-        // once by the builder, the path is a constant and the parameters were
-        // encoded as they were added, so parsing it all with `url::Url` on
-        // every call (7 % of a register's instructions) checked nothing
-        // new. What is added here is encoded by `form_urlencoded`, as the
-        // parameters were.
+        // The URL is written straight into one string, parsed by nothing:
+        // the base is a checked `scheme://host:port`, the context path was
+        // normalised by the builder, the path is a constant and the
+        // parameters were encoded as they were added. What is added here
+        // is encoded by `form_urlencoded`, as the parameters were.
         let query = req.query();
         let mut url = String::with_capacity(
             server.base().len() + self.context_path.len() + req.path.len() + query.len() + 160,

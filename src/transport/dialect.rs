@@ -40,7 +40,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::transport::Method;
+use crate::transport::{envelope, Method};
 use crate::util::{lock, FastHash};
 
 /// Which Nacos HTTP API the client speaks, set with
@@ -150,16 +150,11 @@ pub(crate) fn read_v3_probe(status: u16, body: &str) -> V3Probe {
     struct State {
         version: Option<String>,
     }
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        code: i64,
-        data: Option<State>,
-    }
     if !(200..300).contains(&status) {
         return V3Probe::Not;
     }
-    match serde_json::from_str::<Envelope>(body) {
-        Ok(e) if e.code == 0 => V3Probe::Serves(e.data.and_then(|d| d.version)),
+    match envelope::open::<State>("server state", body) {
+        Ok(Ok(data)) => V3Probe::Serves(data.and_then(|d| d.version)),
         _ => V3Probe::Not,
     }
 }

@@ -55,11 +55,16 @@ impl From<Refusal> for Error {
 }
 
 /// Opens an envelope: its data (which may be absent) on success, the
-/// refusal otherwise. A body that is no envelope is a decode error.
+/// refusal otherwise. A body that is no envelope is a decode error, a JSON
+/// array among them (serde would read `[0]` as the struct's fields in
+/// order: a success).
 pub(crate) fn open<T: DeserializeOwned>(
     what: &'static str,
     body: &str,
 ) -> Result<std::result::Result<Option<T>, Refusal>> {
+    if !body.trim_start().starts_with('{') {
+        return Err(Error::decode(what, "not a JSON object", body));
+    }
     let env: Envelope<T> = serde_json::from_str(body).map_err(|e| Error::decode(what, e, body))?;
     if env.code == SUCCESS {
         Ok(Ok(env.data))
@@ -95,6 +100,9 @@ mod tests {
 
     #[test]
     fn envelopes_open_as_java_writes_them() {
+        // serde reads a struct from an array too: `[0]` is no success.
+        assert!(open::<String>("x", "[0]").is_err());
+        assert!(open::<String>("x", " [0, null, \"ok\"]").is_err());
         assert_eq!(
             data::<String>("x", r#"{"code":0,"message":"success","data":"ok"}"#).unwrap(),
             "ok"

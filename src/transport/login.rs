@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Method, Module, Request, Timing, Transport};
+use super::{Method, Module, Request, Transport};
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
 use crate::transport::auth::Token;
@@ -44,7 +44,7 @@ impl Transport {
                     .form_param("password", password))
             };
             let started = Instant::now();
-            let answer = self.send_once(&login, Timing::default(), deadline, total, None);
+            let answer = self.send_once(&login, Duration::ZERO, (deadline, total, false), None);
             self.metrics.call(
                 Operation::Login,
                 started.elapsed(),

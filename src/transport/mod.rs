@@ -3,9 +3,12 @@
 //! is in `request.rs` (its parameters' encoding in `form.rs`), the headers
 //! every request carries in `headers.rs`, one attempt on one server (URL,
 //! exchange, classification) in `attempt.rs`, the API probe (and the v3 retry
-//! of a call a Nacos 3.0/3.1 server gates) in `probe.rs`, body reading in
-//! `body.rs`, and the stop signal that ends every pause at shutdown in
-//! `stop.rs`. Only ureq's public, versioned API is used (none of its
+//! of a call a Nacos 3.0/3.1 server gates) in `probe.rs` with what each
+//! server speaks in `dialect.rs`, body reading in `body.rs`, the stop signal
+//! that ends every pause at shutdown in `stop.rs`; the server list in
+//! `server_list.rs` (kept fresh from an address server by
+//! `address_server.rs`), the token and login in `auth.rs` and `login.rs`,
+//! AK/SK signing in `sign.rs`, and the v3 answer envelope in `envelope.rs`. Only ureq's public, versioned API is used (none of its
 //! unstable modules): a caret requirement on ureq 3 keeps working as
 //! ureq moves on.
 
@@ -18,6 +21,7 @@ use ureq::Agent;
 use crate::error::{snippet, Error, Result};
 use crate::metrics::{Operation, Recorder};
 use crate::settings::Settings;
+use crate::threads::schedule::backoff;
 use crate::transport::auth::{Auth, Token};
 use crate::transport::dialect::Dialects;
 use crate::transport::server_list::{ServerAddr, ServerList};
@@ -49,7 +53,9 @@ const USER_AGENT: &str = concat!("nacos-blocking/", env!("CARGO_PKG_VERSION"));
 
 pub(crate) use headers::CLIENT_VERSION;
 
-/// The longest pause between two rounds over the server list.
+/// The first and the longest pause between two rounds over the server
+/// list.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// What one attempt on one server came to.
@@ -108,7 +114,7 @@ impl Transport {
             .max_idle_connections_per_host(8)
             .max_idle_age(Duration::from_secs(30))
             // What a request with the whole timeout as its budget runs on
-            // (see `prepare`).
+            // (see `exchange` in `attempt.rs`).
             .timeout_global(Some(config.timeout))
             .timeout_connect(Some(config.connect_timeout.min(config.timeout)));
         #[cfg(feature = "tls")]
@@ -127,9 +133,10 @@ impl Transport {
             )
         };
         // ureq resolves the host of every request, on a thread of its own
-        // whenever a timeout applies (every request here has a deadline),
-        // even for an IP address: the cost is measured in the benchmark
-        // report; doing without it took ureq's unstable resolver API.
+        // whenever a whole-request timeout applies, even for an IP address:
+        // callers' calls pay it (measured in the benchmark report; doing
+        // without it took ureq's unstable resolver API), background work
+        // to IP servers bounds each phase instead (`exchange`).
         let agent: Agent = builder.build().into();
         Transport {
             agent,
@@ -185,20 +192,24 @@ impl Transport {
 
     /// Sends the call `build` makes for each server (in the API that server
     /// speaks), with failover, retries and auth, within the deadline, and
-    /// counts it as one call of `op`.
+    /// counts it as one call of `op`. Background work (a beat, a poll: no
+    /// caller waits on it) bounds each phase of a request to an IP-literal
+    /// server by the budget instead of the whole request, which spares
+    /// ureq's lookup thread (see `attempt.rs`).
     pub(crate) fn send(&self, op: Operation, timing: Timing, build: Build<'_>) -> Result<Response> {
         let started = Instant::now();
-        let timing = Timing {
-            background: op.is_background(),
-            ..timing
-        };
-        let result = self.send_uncounted(timing, build);
+        let result = self.send_uncounted(timing, op.is_background(), build);
         self.metrics
             .call(op, started.elapsed(), result.as_ref().map(|_| ()));
         result
     }
 
-    fn send_uncounted(&self, timing: Timing, build: Build<'_>) -> Result<Response> {
+    fn send_uncounted(
+        &self,
+        timing: Timing,
+        background: bool,
+        build: Build<'_>,
+    ) -> Result<Response> {
         let timeout = timing.within.map_or(self.timeout, |w| w.min(self.timeout));
         if timeout.is_zero() {
             return Err(Error::Timeout {
@@ -214,7 +225,8 @@ impl Transport {
         let mut token = self.token(deadline, total)?;
         let mut relogged = false;
         loop {
-            match self.send_once(build, timing, deadline, total, token.as_ref()) {
+            let bounds = (deadline, total, background);
+            match self.send_once(build, timing.hold, bounds, token.as_ref()) {
                 Err(Error::Auth { message }) if !self.auth.enabled() => {
                     return Err(Error::Auth {
                         message: format!(
@@ -252,12 +264,10 @@ impl Transport {
     fn send_once(
         &self,
         build: Build<'_>,
-        timing: Timing,
-        deadline: Instant,
-        total: Duration,
+        hold: Duration,
+        (deadline, total, background): (Instant, Duration, bool),
         token: Option<&Token>,
     ) -> Result<Response> {
-        let hold = timing.hold;
         // Servers that failed, noted as they fail: a call that succeeds at
         // once copies no label.
         let mut tried: Vec<String> = Vec::new();
@@ -283,7 +293,7 @@ impl Transport {
                 if round > self.retries && !answered {
                     break;
                 }
-                let pause = Duration::from_millis(50 << round.min(5)).min(MAX_PAUSE);
+                let pause = backoff(FIRST_PAUSE, round, MAX_PAUSE);
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
                     // However many retries are left (an empty server list
@@ -346,7 +356,7 @@ impl Transport {
                                 build,
                                 &req,
                                 dialect,
-                                (budget, timing.background),
+                                (budget, background),
                                 token,
                             )
                         }

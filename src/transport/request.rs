@@ -18,11 +18,6 @@ pub(crate) struct Timing {
     /// The server may hold the request this long before answering (long
     /// poll); it is added to the deadline.
     pub(crate) hold: Duration,
-    /// Background work (a beat, a poll) no caller waits on: each phase of
-    /// a request to an IP-literal server is bounded by the budget instead
-    /// of the whole request, which spares ureq's lookup thread (see
-    /// `attempt.rs`).
-    pub(crate) background: bool,
 }
 
 impl Timing {

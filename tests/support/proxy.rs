@@ -7,7 +7,7 @@
 //! call. A request is recorded when it has arrived, before it is
 //! forwarded, so a long poll the server holds is already visible.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -229,38 +229,20 @@ fn decode(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn relay(client: TcpStream, upstream: u16, log: &RequestLog) -> std::io::Result<()> {
+fn relay(mut client: TcpStream, upstream: u16, log: &RequestLog) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let request_line = line.trim_end().to_string();
-    if request_line.is_empty() {
+    let Some((head, body)) = super::fake::read_request(&mut client) else {
         return Ok(());
-    }
-    let target = request_line.split(' ').nth(1).unwrap_or("").to_string();
-    let mut raw_head = format!("{request_line}\r\n");
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        raw_head.push_str(l);
-        raw_head.push_str("\r\n");
-    }
-    let headers = header_pairs(&raw_head);
-    let len: usize = find(&headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    };
+    // The head without the blank line that ends it.
+    let raw_head = head.strip_suffix("\r\n").unwrap_or(&head);
+    let target = raw_head.split(' ').nth(1).unwrap_or("").to_string();
+    let headers = header_pairs(raw_head);
     assert!(
         find(&headers, "transfer-encoding").is_none(),
         "wire-proxy: chunked requests are not supported"
     );
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body)?;
-    let recorded = Recorded::parse(&raw_head, &body);
+    let recorded = Recorded::parse(raw_head, &body);
     let method = recorded.method.clone();
     log.push(recorded);
 
@@ -290,7 +272,6 @@ fn relay(client: TcpStream, upstream: u16, log: &RequestLog) -> std::io::Result<
     out.push("connection: close");
     // `answer[split..]` starts with the blank line that ends the head.
     let out = out.join("\r\n");
-    let mut client = client;
     client.write_all(out.as_bytes())?;
     client.write_all(&answer[split.min(answer.len())..])?;
     client.flush()?;
