@@ -331,6 +331,31 @@ fn services_of_every_group_in_a_namespace() {
     assert_eq!(gb.services, want[3..].to_vec());
 }
 
+/// A context path with `.` and `..` segments is resolved once, by the
+/// builder: `/x/../nacos/./` reaches r-nacos at `/nacos`.
+#[test]
+fn a_context_path_with_dot_segments_reaches_the_server() {
+    let c = NacosClient::builder()
+        .server_addr(RNacos::shared().addr())
+        .context_path("/x/../nacos/./")
+        .build()
+        .unwrap();
+    assert_eq!(c.server_status().unwrap(), "UP");
+    let svc = unique("ctx-path");
+    c.register_instance(svc.as_str(), &Instance::new("10.1.9.1", 7001))
+        .unwrap();
+    assert!(support::eventually(Duration::from_secs(5), || c
+        .list_instances(svc.as_str())
+        .is_ok_and(|i| i.hosts.len() == 1)));
+    // Without the resolution the path would be wrong: `/x` is not served.
+    let wrong = NacosClient::builder()
+        .server_addr(RNacos::shared().addr())
+        .context_path("/x")
+        .build()
+        .unwrap();
+    assert!(wrong.server_status().is_err());
+}
+
 #[test]
 fn server_status_is_up() {
     let c = client();

@@ -236,7 +236,7 @@ impl ClientBuilder {
             app_name: self.app_name,
             credentials,
             max_response_bytes: self.max_response_bytes,
-            tls_roots: parse_pem_certificates(&self.tls_roots_pem)?,
+            tls_roots: parse_pem_certificates(&self.tls_roots_pem.0)?,
             cache_dir,
             poll_interval: self.poll_interval,
             push_empty_protection: self.push_empty_protection,

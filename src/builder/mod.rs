@@ -9,6 +9,7 @@ use crate::settings::DEFAULT_GROUP;
 use crate::transport::dialect::Api;
 
 mod check;
+
 #[cfg(test)]
 mod tests;
 
@@ -41,7 +42,7 @@ pub struct ClientBuilder {
     username: Option<String>,
     password: Option<Secret>,
     max_response_bytes: u64,
-    tls_roots_pem: Vec<Vec<u8>>,
+    tls_roots_pem: PemFiles,
     cache_dir: Option<PathBuf>,
     poll_interval: Option<Duration>,
     push_empty_protection: bool,
@@ -82,7 +83,7 @@ impl Default for ClientBuilder {
             username: None,
             password: None,
             max_response_bytes: 16 * 1024 * 1024,
-            tls_roots_pem: Vec::new(),
+            tls_roots_pem: PemFiles::default(),
             cache_dir: None,
             poll_interval: None,
             push_empty_protection: true,
@@ -235,7 +236,7 @@ impl ClientBuilder {
     /// Defaults to the built-in roots (`webpki-roots`).
     #[cfg(feature = "tls")]
     pub fn tls_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls_roots_pem.push(pem.into());
+        self.tls_roots_pem.0.push(pem.into());
         self
     }
 
@@ -463,5 +464,17 @@ impl ClientBuilder {
             self.password = Some(Secret::new(v));
         }
         self
+    }
+}
+
+/// PEM files as given; `Debug` says how many and how large, not their
+/// bytes (a CA certificate is kilobytes of numbers in a derived `Debug`).
+#[derive(Clone, Default)]
+struct PemFiles(Vec<Vec<u8>>);
+
+impl std::fmt::Debug for PemFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes: usize = self.0.iter().map(Vec::len).sum();
+        write!(f, "{} PEM file(s), {bytes} bytes", self.0.len())
     }
 }

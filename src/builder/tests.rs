@@ -173,3 +173,14 @@ fn env_overrides_and_debug_redacts() {
     assert!(!format!("{c:?}").contains("s3cr3t-pw"));
     assert_eq!(c.credentials.unwrap().password.expose(), "s3cr3t-pw");
 }
+
+#[cfg(feature = "tls")]
+#[test]
+fn debug_summarises_pem_files() {
+    let pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_vec();
+    let b = ClientBuilder::default().tls_root_certificates_pem(pem.clone());
+    let text = format!("{b:?}");
+    let summary = format!("1 PEM file(s), {} bytes", pem.len());
+    assert!(text.contains(&summary), "{text}");
+    assert!(!text.contains("45, 45, 45"), "the bytes themselves: {text}");
+}

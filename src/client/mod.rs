@@ -2,6 +2,7 @@
 //! subsystems and lists every public call, each a short delegation
 //! (naming calls in `naming.rs`, config calls in `config.rs`).
 
+mod address_server;
 mod batch;
 mod config;
 mod naming;
@@ -185,7 +186,7 @@ impl NacosClient {
         };
         let inner = &client.inner;
         if let Servers::Endpoint { url, refresh } = &inner.ctx.config.servers {
-            crate::transport::address_server::start(&inner.ctx, &inner.address, url, *refresh)?;
+            address_server::start(&inner.ctx, &inner.address, url, *refresh)?;
         }
         Ok(client)
     }

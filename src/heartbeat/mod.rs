@@ -71,7 +71,6 @@ impl Heartbeats {
             table: BeatTable::default(),
             schedule: Mutex::new(Schedule {
                 timers: Timers::new(),
-                planned: None,
                 wake: None,
             }),
         })
@@ -155,7 +154,7 @@ fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Arc<Heartbeats>) {
             let now = Instant::now();
             let due = s.timers.pop_due(now);
             let wait = s.timers.next_wait(now).unwrap_or(IDLE_WAIT);
-            s.planned = Some(later(now, wait));
+            s.timers.plan(Some(later(now, wait)));
             (due, wait)
         };
         for job in due.into_iter().map(|d| (d.key, d.tag)) {

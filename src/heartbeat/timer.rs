@@ -16,8 +16,6 @@ use crate::threads::schedule::Timers;
 #[derive(Debug)]
 pub(super) struct Schedule {
     pub(super) timers: Timers<Key>,
-    /// When the scheduler will wake up by itself (`None`: not waiting).
-    pub(super) planned: Option<Instant>,
     /// Wakes the scheduler; `None` until it runs.
     pub(super) wake: Option<Sender<()>>,
 }
@@ -25,8 +23,7 @@ pub(super) struct Schedule {
 impl Schedule {
     /// Schedules a beat of `key` (generation `gen`) at `at`.
     pub(super) fn push(&mut self, key: Key, gen: u64, at: Instant) {
-        self.timers.push(at, key, gen);
-        if self.planned.is_none_or(|p| at < p) {
+        if self.timers.push(at, key, gen) {
             if let Some(w) = &self.wake {
                 // A full channel already holds a wake-up.
                 let _ = w.try_send(());

@@ -20,20 +20,24 @@ use crate::util::random_f64;
 /// assert_ne!(one.ip, "10.0.0.3");
 /// ```
 pub fn pick_weighted(hosts: &[Instance]) -> Option<&Instance> {
-    let candidates: Vec<&Instance> = hosts.iter().filter(|h| h.is_available()).collect();
-    let total: f64 = candidates.iter().map(|h| h.weight).sum();
-    if candidates.is_empty() || total <= 0.0 {
+    // Two passes over the slice instead of a list of candidates: no
+    // allocation on a call a load balancer makes per request.
+    let candidates = || hosts.iter().filter(|h| h.is_available());
+    let total: f64 = candidates().map(|h| h.weight).sum();
+    if total <= 0.0 {
         return None;
     }
     let mut point = random_f64() * total;
-    for h in &candidates {
+    let mut last = None;
+    for h in candidates() {
         if point < h.weight {
             return Some(h);
         }
         point -= h.weight;
+        last = Some(h);
     }
     // Rounding can leave `point` a hair above the last weight.
-    candidates.last().copied()
+    last
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub(crate) mod redact;
 use std::fmt;
 
 /// A secret value; [`expose`](Secret::expose) is the only way to its text.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Secret(String);
 
 impl Secret {

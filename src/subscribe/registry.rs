@@ -23,7 +23,7 @@ use crate::util::{later, lock};
 mod due;
 mod lookup;
 
-use crate::threads::schedule::{backoff, jittered, Timers};
+use crate::threads::schedule::{backoff, jittered, jittered_below, Timers};
 
 /// Errors back off up to this, whatever the interval.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -106,9 +106,6 @@ struct Table {
     /// never walks the whole table (it did on every wake-up, once per poll:
     /// 38 % of the client's instructions with 1,000 idle subscriptions).
     due: Timers<Arc<Target>>,
-    /// When the scheduler will look again by itself (`None`: it is not
-    /// waiting for a time, so anything due must wake it).
-    planned: Option<Instant>,
     /// Whether an entry's last poll failed: the next success revives the
     /// others at once (the server is back).
     any_failing: bool,
@@ -145,7 +142,6 @@ impl Registry {
             table: Mutex::new(Table {
                 entries: HashMap::new(),
                 due: Timers::new(),
-                planned: None,
                 any_failing: false,
                 closed: false,
             }),
@@ -280,7 +276,7 @@ impl Registry {
             }
         }
         let next = t.due.next_at();
-        t.planned = next;
+        t.due.plan(next);
         (jobs, next)
     }
 
@@ -351,7 +347,7 @@ impl Registry {
                 let cap = base.saturating_mul(BACKOFF_CAP).min(MAX_BACKOFF);
                 let backoff = backoff(base, e.failures, cap);
                 // Jittered below only: never past the cap.
-                e.next_due = later(now, backoff.mul_f64(0.9 + 0.1 * crate::util::random_f64()));
+                e.next_due = later(now, jittered_below(backoff));
                 t.any_failing = true;
                 let level = if e.failures == 1 {
                     log::Level::Warn
@@ -442,8 +438,7 @@ impl Registry {
         };
         e.in_flight = false;
         let (id, due, ok) = (e.id, e.next_due, e.failures == 0);
-        t.schedule(id, due, &job.target);
-        let wake = t.planned.is_none_or(|p| due < p);
+        let wake = t.schedule(id, due, &job.target);
         let revived = ok && t.revive();
         wake || revived
     }

@@ -45,6 +45,9 @@ impl<K> Ord for Due<K> {
 pub(crate) struct Timers<K> {
     heap: BinaryHeap<Reverse<Due<K>>>,
     seq: u64,
+    /// When the thread taking due items will look by itself (`None`: it
+    /// is not waiting): an item due earlier must wake it.
+    planned: Option<Instant>,
 }
 
 impl<K> Timers<K> {
@@ -52,11 +55,15 @@ impl<K> Timers<K> {
         Timers {
             heap: BinaryHeap::new(),
             seq: 0,
+            planned: None,
         }
     }
 
-    /// Schedules `key` (with `tag`) at `at`.
-    pub(crate) fn push(&mut self, at: Instant, key: K, tag: u64) {
+    /// Schedules `key` (with `tag`) at `at`; `true` when that is before
+    /// the planned look (see [`plan`](Self::plan)), so the thread taking
+    /// due items must be woken: otherwise it finds the item in time by
+    /// itself, at no thread switch.
+    pub(crate) fn push(&mut self, at: Instant, key: K, tag: u64) -> bool {
         self.seq += 1;
         self.heap.push(Reverse(Due {
             at,
@@ -64,6 +71,12 @@ impl<K> Timers<K> {
             key,
             tag,
         }));
+        self.planned.is_none_or(|p| at < p)
+    }
+
+    /// Notes when the thread taking due items will look next by itself.
+    pub(crate) fn plan(&mut self, at: Option<Instant>) {
+        self.planned = at;
     }
 
     /// When the earliest item is due.
@@ -99,6 +112,11 @@ impl<K> Timers<K> {
 /// instead of coming due in one burst every interval.
 pub(crate) fn jittered(d: Duration) -> Duration {
     d.mul_f64(0.9 + 0.2 * crate::util::random_f64())
+}
+
+/// `d` less up to 10%: jitter that never goes past `d` (a cap).
+pub(crate) fn jittered_below(d: Duration) -> Duration {
+    d.mul_f64(0.9 + 0.1 * crate::util::random_f64())
 }
 
 /// The pause after `failures` failures in a row (at least 1): `first`,
@@ -204,6 +222,8 @@ mod tests {
                 j >= Duration::from_secs(9) && j <= Duration::from_secs(11),
                 "{j:?}"
             );
+            let b = jittered_below(d);
+            assert!(b >= Duration::from_secs(9) && b <= d, "{b:?}");
         }
     }
 }

@@ -6,8 +6,8 @@
 //! of a call a Nacos 3.0/3.1 server gates) in `probe.rs` with what each
 //! server speaks in `dialect.rs`, body reading in `body.rs`, the stop signal
 //! that ends every pause at shutdown in `stop.rs`; the server list in
-//! `server_list.rs` (kept fresh from an address server by
-//! `address_server.rs`), the token and login in `auth.rs` and `login.rs`,
+//! `server_list.rs` (which `client/address_server.rs` keeps fresh from an
+//! address server), the token and login in `auth.rs` and `login.rs`,
 //! AK/SK signing in `sign.rs`, and the v3 answer envelope in `envelope.rs`. Only ureq's public, versioned API is used (none of its
 //! unstable modules): a caret requirement on ureq 3 keeps working as
 //! ureq moves on.
@@ -27,7 +27,6 @@ use crate::transport::dialect::Dialects;
 use crate::transport::server_list::{ServerAddr, ServerList};
 use crate::util;
 
-pub(crate) mod address_server;
 mod attempt;
 pub(crate) mod auth;
 mod body;

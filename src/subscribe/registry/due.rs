@@ -10,8 +10,10 @@ use crate::naming::service::Target;
 
 impl Table {
     /// Queues `e` (idle) for its due time.
-    pub(super) fn schedule(&mut self, id: u64, due: Instant, target: &Arc<Target>) {
-        self.due.push(due, target.clone(), id);
+    /// `true` when the scheduler must be woken for it (see
+    /// [`Timers::push`](crate::threads::schedule::Timers::push)).
+    pub(super) fn schedule(&mut self, id: u64, due: Instant, target: &Arc<Target>) -> bool {
+        self.due.push(due, target.clone(), id)
     }
 
     /// Makes every failing entry due at once (a request to the servers
