@@ -252,9 +252,8 @@ pub(crate) fn write_service(
             format!("{t} is not in 0..=1"),
         ));
     }
-    let selector = spec.selector.as_deref();
     ctx.send(Operation::Services, &|d| {
-        Ok(wire(d).service_write(method, key, t, &spec.metadata, selector))
+        Ok(wire(d).service_write(method, key, spec))
     })
     .and_then(|r| written(&r))
 }

@@ -2,15 +2,13 @@
 //! has the shape the Java client gives it (cited per builder), and each
 //! answer is decoded here.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, Target,
+    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceSpec, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::null_default;
@@ -203,18 +201,11 @@ impl Wire for V1 {
         Ok(detail)
     }
 
-    fn service_write(
-        &self,
-        method: Method,
-        key: &ServiceKey,
-        protect_threshold: f64,
-        metadata: &HashMap<String, String>,
-        selector: Option<&str>,
-    ) -> Request {
+    fn service_write(&self, method: Method, key: &ServiceKey, spec: &ServiceSpec) -> Request {
         service_request(method, key)
-            .param("protectThreshold", protect_threshold.to_string())
-            .param("metadata", metadata_json(metadata))
-            .opt_param("selector", selector)
+            .param("protectThreshold", spec.protect_threshold.to_string())
+            .param("metadata", metadata_json(&spec.metadata))
+            .opt_param("selector", spec.selector.as_deref())
     }
 
     fn service_delete(&self, key: &ServiceKey) -> Request {

@@ -17,7 +17,9 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
-use crate::naming::service::{ListedServices, ServiceDetail, ServiceInfo, ServiceKey, Target};
+use crate::naming::service::{
+    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+};
 use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
 use crate::settings::DEFAULT_GROUP;
@@ -277,18 +279,11 @@ impl Wire for V3 {
 
     /// Creates (`Post`) or updates (`Put`) a service (`ServiceForm`; the
     /// selector as the JSON `{"type":…,"expression":…}` Java reads).
-    fn service_write(
-        &self,
-        method: Method,
-        key: &ServiceKey,
-        protect_threshold: f64,
-        metadata: &HashMap<String, String>,
-        selector: Option<&str>,
-    ) -> Request {
+    fn service_write(&self, method: Method, key: &ServiceKey, spec: &ServiceSpec) -> Request {
         service_request(method, ADMIN_SERVICE, key)
-            .param("protectThreshold", protect_threshold.to_string())
-            .param("metadata", metadata_json(metadata))
-            .opt_param("selector", selector)
+            .param("protectThreshold", spec.protect_threshold.to_string())
+            .param("metadata", metadata_json(&spec.metadata))
+            .opt_param("selector", spec.selector.as_deref())
     }
 
     fn service_delete(&self, key: &ServiceKey) -> Request {

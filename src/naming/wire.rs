@@ -4,12 +4,12 @@
 //! once for v3 (`v3.rs`); [`wire`] gives the implementation a server
 //! speaks.
 
-use std::collections::HashMap;
-
 use crate::error::Result;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, InstanceDetail};
-use crate::naming::service::{ListedServices, ServiceDetail, ServiceInfo, ServiceKey, Target};
+use crate::naming::service::{
+    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+};
 use crate::naming::{v1, v3};
 use crate::transport::dialect::Dialect;
 use crate::transport::{Method, Request};
@@ -36,14 +36,7 @@ pub(crate) trait Wire: Sync {
     fn service_get(&self, key: &ServiceKey) -> Request;
     fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail>;
     /// Creates (`Post`) or updates (`Put`) a service.
-    fn service_write(
-        &self,
-        method: Method,
-        key: &ServiceKey,
-        protect_threshold: f64,
-        metadata: &HashMap<String, String>,
-        selector: Option<&str>,
-    ) -> Request;
+    fn service_write(&self, method: Method, key: &ServiceKey, spec: &ServiceSpec) -> Request;
     fn service_delete(&self, key: &ServiceKey) -> Request;
     /// A page of the services of `group` in `namespace`, or of every
     /// group (`None`).
