@@ -19,7 +19,7 @@ use crate::transport::{Build, Response, Timing, Transport};
 /// The settings, the transport and the delivery pool of one client.
 #[derive(Debug)]
 pub(crate) struct Context {
-    pub(crate) config: Settings,
+    pub(crate) settings: Settings,
     pub(crate) transport: Transport,
     /// Runs every listener (service and config) on per-listener queues.
     pub(crate) delivery: Delivery,
@@ -31,15 +31,15 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(config: Settings) -> Arc<Context> {
-        let initial = match &config.servers {
+    pub(crate) fn new(settings: Settings) -> Arc<Context> {
+        let initial = match &settings.servers {
             crate::settings::Servers::Fixed(list) => list.clone(),
             crate::settings::Servers::Endpoint { .. } => Vec::new(),
         };
         let metrics = Arc::new(Recorder::default());
-        let transport = Transport::new(&config, initial, metrics.clone());
+        let transport = Transport::new(&settings, initial, metrics.clone());
         Arc::new(Context {
-            config,
+            settings,
             transport,
             delivery: Delivery::new(metrics.clone()),
             metrics,

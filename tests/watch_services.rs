@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use nacos_blocking::metrics::Operation;
 use nacos_blocking::{CatalogEvent, Error, NacosClient, ServiceKey, ServiceQuery, ServiceSpec};
 use support::{eventually, unique, RNacos};
 
@@ -83,6 +84,14 @@ fn services_that_come_and_go_reach_the_watcher() {
     let e = next(&all);
     assert_eq!(names(&e.removed), ["cat-a"]);
     assert_eq!(names(&e.services), ["cat-b", "dog-a", "dog-b"]);
+
+    // The watches' polls are counted apart from the caller's service calls
+    // (four creates, one delete): they are background work. Each event
+    // above took a poll of its own: four for `all`, three for `cats`.
+    let metrics = client.metrics();
+    let calls = |op| metrics.operation(op).map_or(0, |o| o.calls);
+    assert_eq!(calls(Operation::Services), 5, "{metrics}");
+    assert!(calls(Operation::CatalogPoll) >= 7, "{metrics}");
 
     // Dropping the watchers ends their threads.
     assert!(support::nacos_thread_names()

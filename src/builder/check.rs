@@ -32,7 +32,7 @@ pub(super) const MAX_RESPONSE_BYTES: u64 = 1 << 30;
 const MIN_LONG_POLL: Duration = Duration::from_secs(10);
 
 impl ClientBuilder {
-    pub(crate) fn into_config(self) -> Result<Settings> {
+    pub(crate) fn into_settings(self) -> Result<Settings> {
         let cache_dir = match (self.disk_cache, &self.cache_dir) {
             (false, _) => None,
             (true, Some(dir)) => Some(dir.clone()),

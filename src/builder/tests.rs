@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use crate::settings::{Servers, Settings};
 
 fn cfg(b: ClientBuilder) -> Result<Settings> {
-    b.into_config()
+    b.into_settings()
 }
 
 #[cfg(feature = "aksk")]

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::events::delivery::Listener;
 use crate::events::handler::EventHandler;
 use crate::events::watch::{self, Subscription, Watcher};
+use crate::metrics::Operation;
 use crate::naming::api::{self, RawList};
 use crate::naming::service::{Groups, ServiceKey, Target};
 use crate::subscribe::Subscriptions;
@@ -131,9 +132,11 @@ struct Resolved {
 
 impl Resolved {
     fn new(query: ServiceQuery, ctx: &Context) -> Result<Resolved> {
-        let config = &ctx.config;
-        let namespace = query.namespace.unwrap_or_else(|| config.namespace.clone());
-        let group = query.groups.resolve(&config.group)?;
+        let settings = &ctx.settings;
+        let namespace = query
+            .namespace
+            .unwrap_or_else(|| settings.namespace.clone());
+        let group = query.groups.resolve(&settings.group)?;
         validate::namespace(&namespace)?;
         let pattern = match query.pattern {
             None => None,
@@ -144,7 +147,7 @@ impl Resolved {
         };
         let interval = query
             .interval
-            .or(config.poll_interval)
+            .or(settings.poll_interval)
             .unwrap_or(DEFAULT_INTERVAL);
         if interval < Duration::from_millis(100) {
             return Err(Error::invalid(
@@ -369,7 +372,8 @@ fn fetch(ctx: &Context, q: &Resolved, last: &[String]) -> Result<Option<Pages>> 
         Ok::<_, Error>((page.count, got))
     };
     loop {
-        let raw = api::fetch_service_page(ctx, ns, group, page_no, PAGE_SIZE)?;
+        let raw =
+            api::fetch_service_page(ctx, Operation::CatalogPoll, ns, group, page_no, PAGE_SIZE)?;
         bytes += raw.body.len();
         if bytes > MAX_CATALOG_BYTES {
             return Err(Error::decode(

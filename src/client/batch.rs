@@ -96,7 +96,7 @@ impl NacosClient {
             api::validate_identity(inst).map_err(|e| at(n, e))?;
         }
         let started = Instant::now();
-        let half = self.ctx().config.timeout / 2;
+        let half = self.ctx().settings.timeout / 2;
         for inst in instances {
             let left = half.saturating_sub(started.elapsed());
             self.inner
@@ -116,7 +116,7 @@ impl NacosClient {
         instances: &[Instance],
         call: impl Fn(&Instance, Duration) -> Result<()> + Sync,
     ) -> BatchOutcome {
-        let deadline = Instant::now() + self.ctx().config.timeout;
+        let deadline = Instant::now() + self.ctx().settings.timeout;
         let next = AtomicUsize::new(0);
         let work = || {
             let mut done = Vec::new();
@@ -128,7 +128,7 @@ impl NacosClient {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let result = if left.is_zero() {
                     Err(Error::Timeout {
-                        deadline: self.ctx().config.timeout,
+                        deadline: self.ctx().settings.timeout,
                         server: None,
                     })
                 } else {

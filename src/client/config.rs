@@ -88,6 +88,6 @@ impl NacosClient {
 
     /// Resolves a config name against the client's defaults and validates it.
     fn config_key(&self, config: impl Into<ConfigName>) -> Result<ConfigKey> {
-        config.into().resolve(&self.ctx().config)
+        config.into().resolve(&self.ctx().settings)
     }
 }

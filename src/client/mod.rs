@@ -103,7 +103,7 @@ impl Inner {
             return Vec::new();
         }
         let mut problems = Vec::new();
-        if self.ctx.config.deregister_on_shutdown {
+        if self.ctx.settings.deregister_on_shutdown {
             problems.extend(self.heartbeats.deregister_all());
         }
         self.ctx.close();
@@ -134,7 +134,7 @@ const _: () = {
 
 impl fmt::Debug for NacosClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = &self.inner.ctx.config;
+        let c = &self.inner.ctx.settings;
         f.debug_struct("NacosClient")
             .field("servers", &self.inner.ctx.transport.servers().snapshot())
             .field("namespace", &c.namespace)
@@ -170,7 +170,7 @@ impl NacosClient {
     }
 
     fn start(builder: ClientBuilder) -> Result<NacosClient> {
-        let ctx = Context::new(builder.into_config()?);
+        let ctx = Context::new(builder.into_settings()?);
         let subscriptions = Subscriptions::new(ctx.clone());
         let client = NacosClient {
             inner: Arc::new(Inner {
@@ -185,7 +185,7 @@ impl NacosClient {
             }),
         };
         let inner = &client.inner;
-        if let Servers::Endpoint { url, refresh } = &inner.ctx.config.servers {
+        if let Servers::Endpoint { url, refresh } = &inner.ctx.settings.servers {
             address_server::start(&inner.ctx, &inner.address, url, *refresh)?;
         }
         Ok(client)

@@ -47,7 +47,7 @@ impl NacosClient {
     /// no more beats).
     pub(super) fn beat_after_register(&self, key: &ServiceKey, instance: &Instance) -> Result<()> {
         let hb = &self.inner.heartbeats;
-        if instance.ephemeral && self.ctx().config.auto_heartbeat {
+        if instance.ephemeral && self.ctx().settings.auto_heartbeat {
             hb.add(key, instance)
         } else {
             hb.remove(&BeatKey::new(key, instance), Duration::ZERO);
@@ -71,7 +71,7 @@ impl NacosClient {
         api::validate_identity(instance)?;
         // One deadline for both: a beat on the wire gets at most half.
         let started = Instant::now();
-        let timeout = self.ctx().config.timeout;
+        let timeout = self.ctx().settings.timeout;
         self.inner
             .heartbeats
             .remove(&BeatKey::new(&key, instance), timeout / 2);
@@ -421,6 +421,6 @@ impl NacosClient {
 
     /// Resolves a service against the client's defaults and validates it.
     pub(super) fn target(&self, service: impl Into<ServiceName>) -> Result<Target> {
-        service.into().resolve(&self.ctx().config)
+        service.into().resolve(&self.ctx().settings)
     }
 }

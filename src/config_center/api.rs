@@ -184,14 +184,14 @@ pub(crate) fn read(ctx: &Context, op: Operation, key: &ConfigKey) -> Result<Fetc
 /// Asks the servers only; records the answer in the snapshot.
 pub(crate) fn fetch(ctx: &Context, key: &ConfigKey) -> Result<Fetched> {
     let fetched = read(ctx, Operation::ConfigRead, key)?;
-    snapshot::keep(&ctx.config, key, fetched.content.as_deref());
+    snapshot::keep(&ctx.settings, key, fetched.content.as_deref());
     Ok(fetched)
 }
 
 /// Failover file, else the servers, else (when the servers failed for any
 /// reason but a refusal) the snapshot.
 pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValue>> {
-    if let Some(dir) = &ctx.config.config_failover_dir {
+    if let Some(dir) = &ctx.settings.config_failover_dir {
         if let Some(content) = snapshot::read(&snapshot::failover_path(dir, key)) {
             return Ok(Some(ConfigValue::new(content, ConfigSource::Failover)));
         }
@@ -202,11 +202,7 @@ pub(crate) fn lookup(ctx: &Context, key: &ConfigKey) -> Result<Option<ConfigValu
         // but a refusal (403) falls back to the snapshot: a 409 "being
         // modified", a 5xx after retries, no server at all.
         Err(e) if !(e.is_auth() || e.is_invalid_argument() || matches!(e, Error::Shutdown)) => {
-            let saved = ctx
-                .config
-                .cache_dir
-                .as_deref()
-                .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key)));
+            let saved = snapshot::saved(&ctx.settings, key);
             match saved {
                 Some(content) => {
                     log::warn!("nacos: config {key}: read failed ({e}); using the snapshot");

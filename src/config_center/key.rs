@@ -59,14 +59,14 @@ impl ConfigName {
     /// namespace in a long poll's key (alibaba/nacos #4682; 2.4.3 `MD5Util`
     /// and `GroupKey2`), so such polls would answer "changed" at once,
     /// forever. The Java client's own convention is the empty tenant.
-    pub(crate) fn resolve(self, config: &Settings) -> Result<ConfigKey> {
-        let mut namespace = self.namespace.unwrap_or_else(|| config.namespace.clone());
+    pub(crate) fn resolve(self, settings: &Settings) -> Result<ConfigKey> {
+        let mut namespace = self.namespace.unwrap_or_else(|| settings.namespace.clone());
         if namespace == PUBLIC {
             namespace.clear();
         }
         let key = ConfigKey {
             namespace,
-            group: self.group.unwrap_or_else(|| config.group.clone()),
+            group: self.group.unwrap_or_else(|| settings.group.clone()),
             data_id: self.data_id,
         };
         validate::name("data_id", &key.data_id)?;
@@ -175,7 +175,7 @@ mod tests {
         let c = ClientBuilder::default()
             .server_addr("127.0.0.1")
             .namespace("dev")
-            .into_config()
+            .into_settings()
             .unwrap();
         let public = ConfigName::new("a")
             .namespace("public")

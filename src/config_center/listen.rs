@@ -106,7 +106,7 @@ pub(crate) struct ConfigWatch {
 impl ConfigWatch {
     pub(crate) fn new(ctx: Arc<Context>) -> Arc<ConfigWatch> {
         Arc::new_cyclic(|me| ConfigWatch {
-            v3: V3Polls::new(ctx.config.config_poll_rate),
+            v3: V3Polls::new(ctx.settings.config_poll_rate),
             ctx,
             workers: Workers::new(),
             me: me.clone(),
@@ -341,11 +341,7 @@ fn initial_content(ctx: &Context, key: &ConfigKey) -> Result<api::Fetched> {
             );
             Ok(api::Fetched {
                 config_type: None,
-                content: ctx
-                    .config
-                    .cache_dir
-                    .as_deref()
-                    .and_then(|dir| snapshot::read(&snapshot::snapshot_path(dir, key))),
+                content: snapshot::saved(&ctx.settings, key),
                 md5: String::new(),
             })
         }
@@ -368,7 +364,7 @@ mod tests {
     fn watch() -> Arc<ConfigWatch> {
         let config = crate::builder::ClientBuilder::default()
             .server_addr("127.0.0.1")
-            .into_config()
+            .into_settings()
             .unwrap();
         ConfigWatch::new(Context::new(config))
     }

@@ -133,7 +133,7 @@ pub(crate) fn spawn(cw: &Arc<ConfigWatch>, namespace: &str) -> Result<()> {
 /// One namespace's polls, until a newer thread takes over, its last key
 /// goes, or the client stops.
 fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
-    let hold = cw.ctx.config.long_poll_timeout;
+    let hold = cw.ctx.settings.long_poll_timeout;
     let mut failures = 0u32;
     let mut fruitless = 0u32;
     // Keys added together go out in one request.
@@ -205,7 +205,7 @@ fn poll_loop(cw: &ConfigWatch, namespace: &str, stop: &StopSignal) {
             pause
         };
         let pause = if polled {
-            pause.max(cw.ctx.config.config_poll_interval)
+            pause.max(cw.ctx.settings.config_poll_interval)
         } else {
             pause
         };

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config_center::key::ConfigKey;
 use crate::disk;
+use crate::settings::Settings;
 
 /// The directory name of the public namespace.
 const PUBLIC: &str = "public";
@@ -42,15 +43,22 @@ const ENCRYPTED_PREFIX: &str = "cipher-";
 /// Records what the server answered under the client's cache dir, if it
 /// keeps one: a `cipher-` config only when the client opted in
 /// (`snapshot_encrypted_configs`); otherwise any snapshot of it is removed.
-pub(crate) fn keep(config: &crate::settings::Settings, key: &ConfigKey, content: Option<&str>) {
-    let Some(dir) = &config.cache_dir else {
+pub(crate) fn keep(settings: &Settings, key: &ConfigKey, content: Option<&str>) {
+    let Some(dir) = &settings.cache_dir else {
         return;
     };
-    if key.data_id.starts_with(ENCRYPTED_PREFIX) && !config.snapshot_encrypted {
+    if key.data_id.starts_with(ENCRYPTED_PREFIX) && !settings.snapshot_encrypted {
         record(dir, key, None);
     } else {
         record(dir, key, content);
     }
+}
+
+/// The snapshot [`keep`] last recorded for `key`, if the client keeps a
+/// cache dir and one is there.
+pub(crate) fn saved(settings: &Settings, key: &ConfigKey) -> Option<String> {
+    let dir = settings.cache_dir.as_deref()?;
+    read(&snapshot_path(dir, key))
 }
 
 /// Records what the server answered: content written atomically, or the

@@ -181,7 +181,7 @@ fn read_each(cw: &ConfigWatch, keys: &[&(ConfigKey, String)], stop: &StopSignal)
             Ok(f) if !f.md5.is_empty() && f.md5 == *held => {}
             Ok(f) => {
                 let _serial = cw.process_lock();
-                snapshot::keep(&cw.ctx.config, key, f.content.as_deref());
+                snapshot::keep(&cw.ctx.settings, key, f.content.as_deref());
                 out.delivered |= cw.apply(key, f);
             }
             Err(Error::Shutdown) => {

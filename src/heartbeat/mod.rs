@@ -96,7 +96,7 @@ impl Heartbeats {
         self.start()?;
         let (bk, gen, due) = self
             .table
-            .add(key, inst, self.ctx.config.heartbeat_interval);
+            .add(key, inst, self.ctx.settings.heartbeat_interval);
         lock(&self.schedule).push(bk, gen, due);
         Ok(())
     }
@@ -176,7 +176,7 @@ fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Arc<Heartbeats>) {
 
 /// Sends one due beat and schedules the next.
 fn run(hb: &Heartbeats, key: &Key, gen: u64) {
-    let config = &hb.ctx.config;
+    let config = &hb.ctx.settings;
     let Some(job) = hb.table.begin(key, gen, config.light_heartbeats) else {
         return; // deregistered or replaced meanwhile
     };
@@ -270,7 +270,7 @@ const LEAVE_DEADLINE: Duration = Duration::from_secs(1);
 /// left over then simply expire on the server.
 /// Returns what could not be deregistered.
 fn deregister_all(hb: &Heartbeats) -> Vec<String> {
-    let deadline = hb.ctx.config.timeout.min(LEAVE_DEADLINE);
+    let deadline = hb.ctx.settings.timeout.min(LEAVE_DEADLINE);
     let until = after(deadline);
     let mut problems = Vec::new();
     for (service, inst) in hb.table.remove_all(deadline) {

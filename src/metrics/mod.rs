@@ -37,6 +37,8 @@ pub enum Operation {
     ServicePoll,
     /// Listing, reading or writing services (not their instances).
     Services,
+    /// A catalog watch's poll of a namespace's services.
+    CatalogPoll,
     /// Reading a config (by the caller, or after a watch saw it change).
     ConfigRead,
     /// Publishing or removing a config.
@@ -51,7 +53,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order [`Metrics::operations`] lists them.
-    pub const ALL: [Operation; 13] = [
+    pub const ALL: [Operation; 14] = [
         Operation::Register,
         Operation::Deregister,
         Operation::UpdateInstance,
@@ -60,6 +62,7 @@ impl Operation {
         Operation::Beat,
         Operation::ServicePoll,
         Operation::Services,
+        Operation::CatalogPoll,
         Operation::ConfigRead,
         Operation::ConfigWrite,
         Operation::ConfigPoll,
@@ -78,6 +81,7 @@ impl Operation {
             Operation::Beat => "beat",
             Operation::ServicePoll => "service_poll",
             Operation::Services => "services",
+            Operation::CatalogPoll => "catalog_poll",
             Operation::ConfigRead => "config_read",
             Operation::ConfigWrite => "config_write",
             Operation::ConfigPoll => "config_poll",
@@ -90,7 +94,10 @@ impl Operation {
     pub(crate) fn is_background(self) -> bool {
         matches!(
             self,
-            Operation::Beat | Operation::ServicePoll | Operation::ConfigPoll
+            Operation::Beat
+                | Operation::ServicePoll
+                | Operation::CatalogPoll
+                | Operation::ConfigPoll
         )
     }
 

@@ -268,12 +268,13 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
     if page.page_no == 0 || page.page_size == 0 {
         return Err(Error::invalid("page", "page_no and page_size start at 1"));
     }
-    let config = &ctx.config;
-    let group = page.groups.resolve(&config.group)?;
-    let namespace = page.namespace.as_deref().unwrap_or(&config.namespace);
+    let settings = &ctx.settings;
+    let group = page.groups.resolve(&settings.group)?;
+    let namespace = page.namespace.as_deref().unwrap_or(&settings.namespace);
     validate::namespace(namespace)?;
     let group = group.as_deref();
-    let raw = fetch_service_page(ctx, namespace, group, page.page_no, page.page_size)?;
+    let (no, size) = (page.page_no, page.page_size);
+    let raw = fetch_service_page(ctx, Operation::Services, namespace, group, no, size)?;
     let (listed, _) = decode_service_page(namespace, group, &raw)?;
     Ok(ServiceList {
         count: listed.count,
@@ -284,17 +285,19 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
 
 /// Page `no` of `size` services of `namespace`/`group` (`None`: every
 /// group) as the server sent it (checked by the caller), for
-/// [`decode_service_page`].
+/// [`decode_service_page`]; counted as a call of `op`.
 pub(crate) fn fetch_service_page(
     ctx: &Context,
+    op: Operation,
     namespace: &str,
     group: Option<&str>,
     no: u32,
     size: u32,
 ) -> Result<RawList> {
-    let resp = ctx.send(Operation::Services, &|d| {
-        Ok(wire(d).service_list(no, size, group, namespace))
-    })?;
+    let resp = ctx.send(
+        op,
+        &|d| Ok(wire(d).service_list(no, size, group, namespace)),
+    )?;
     Ok(RawList {
         dialect: resp.dialect,
         body: resp.body,

@@ -83,10 +83,10 @@ impl ServiceName {
     }
 
     /// Resolves against the client's defaults and validates every part.
-    pub(crate) fn resolve(self, config: &Settings) -> Result<Target> {
+    pub(crate) fn resolve(self, settings: &Settings) -> Result<Target> {
         let service = ServiceKey {
-            namespace: self.namespace.unwrap_or_else(|| config.namespace.clone()),
-            group: self.group.unwrap_or_else(|| config.group.clone()),
+            namespace: self.namespace.unwrap_or_else(|| settings.namespace.clone()),
+            group: self.group.unwrap_or_else(|| settings.group.clone()),
             name: self.name,
         };
         validate::name("service_name", &service.name)?;

@@ -45,10 +45,10 @@ struct Seen {
 }
 
 impl Failover {
-    pub(crate) fn new(config: &Settings) -> Failover {
+    pub(crate) fn new(settings: &Settings) -> Failover {
         Failover {
-            dir: config.cache_dir.as_ref().map(|d| d.join("failover")),
-            namespace: config.namespace.clone(),
+            dir: settings.cache_dir.as_ref().map(|d| d.join("failover")),
+            namespace: settings.namespace.clone(),
             seen: Mutex::new(Seen::default()),
         }
     }
@@ -140,7 +140,7 @@ mod tests {
         let config = ClientBuilder::default()
             .server_addr("127.0.0.1")
             .cache_dir(&dir)
-            .into_config()
+            .into_settings()
             .unwrap();
         let f = Failover::new(&config);
         let target = Target {

@@ -56,8 +56,8 @@ pub(crate) struct Subscriptions {
 impl Subscriptions {
     pub(crate) fn new(ctx: Arc<Context>) -> Arc<Subscriptions> {
         Arc::new_cyclic(|me| Subscriptions {
-            registry: Registry::new(&ctx.config),
-            failover: failover::Failover::new(&ctx.config),
+            registry: Registry::new(&ctx.settings),
+            failover: failover::Failover::new(&ctx.settings),
             ctx,
             channels: Channels::new(),
             workers: Workers::new(),
@@ -156,7 +156,7 @@ impl Subscriptions {
     /// configured window, or one heartbeat interval the server advised
     /// when that is longer; `None` with protection off.
     fn empty_window(&self) -> Option<Duration> {
-        let config = &self.ctx.config;
+        let config = &self.ctx.settings;
         config.push_empty_protection.then(|| {
             let advised = self.ctx.advised_beat_interval().unwrap_or_default();
             config.push_empty_window.max(advised)

@@ -135,7 +135,7 @@ fn run(subs: &Subscriptions, job: &Job) {
     if decoded {
         ctx.metrics.service_poll(!outcome.deliveries.is_empty());
     }
-    if let (Some((key, info)), Some(dir)) = (&outcome.store, &ctx.config.cache_dir) {
+    if let (Some((key, info)), Some(dir)) = (&outcome.store, &ctx.settings.cache_dir) {
         disk_cache::store(dir, key, info);
     }
     for (listener, event) in outcome.deliveries {

@@ -133,9 +133,9 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(config: &Settings) -> Registry {
-        let from_disk = match &config.cache_dir {
-            Some(dir) if config.load_cache_at_start => disk_cache::load_all(dir),
+    pub(crate) fn new(settings: &Settings) -> Registry {
+        let from_disk = match &settings.cache_dir {
+            Some(dir) if settings.load_cache_at_start => disk_cache::load_all(dir),
             _ => HashMap::new(),
         };
         Registry {
@@ -146,9 +146,9 @@ impl Registry {
                 closed: false,
             }),
             ids: AtomicU64::new(1),
-            interval: config.poll_interval,
+            interval: settings.poll_interval,
             from_disk,
-            cache_dir: config.cache_dir.clone(),
+            cache_dir: settings.cache_dir.clone(),
         }
     }
 

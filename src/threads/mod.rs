@@ -112,7 +112,7 @@ impl<J: Send + 'static> Pool<J> {
     }
 
     /// How many threads the pool has started.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn threads(&self) -> usize {
         self.started.load(Ordering::SeqCst)
     }

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::io::ErrorKind;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
@@ -32,7 +31,6 @@ impl Transport {
         token: Option<&Token>,
         background: bool,
     ) -> Attempt {
-        self.attempts.fetch_add(1, Ordering::Relaxed);
         let phased = background && server.is_ip();
         let started = Instant::now();
         #[cfg(feature = "aksk")]

@@ -12,7 +12,7 @@
 //! unstable modules): a caret requirement on ureq 3 keeps working as
 //! ureq moves on.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -91,7 +91,6 @@ pub(crate) struct Transport {
     dialects: Dialects,
     #[cfg(feature = "aksk")]
     signer: Option<crate::transport::sign::Signer>,
-    attempts: AtomicU64,
     stop: Stop,
     /// Whether an attempt failed since the last success.
     failing: AtomicBool,
@@ -102,7 +101,7 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(
-        config: &Settings,
+        settings: &Settings,
         servers: Vec<ServerAddr>,
         metrics: Arc<Recorder>,
     ) -> Transport {
@@ -114,13 +113,13 @@ impl Transport {
             .max_idle_age(Duration::from_secs(30))
             // What a request with the whole timeout as its budget runs on
             // (see `exchange` in `attempt.rs`).
-            .timeout_global(Some(config.timeout))
-            .timeout_connect(Some(config.connect_timeout.min(config.timeout)));
+            .timeout_global(Some(settings.timeout))
+            .timeout_connect(Some(settings.connect_timeout.min(settings.timeout)));
         #[cfg(feature = "tls")]
-        let builder = if config.tls_roots.is_empty() {
+        let builder = if settings.tls_roots.is_empty() {
             builder
         } else {
-            let roots: Vec<ureq::tls::Certificate<'static>> = config
+            let roots: Vec<ureq::tls::Certificate<'static>> = settings
                 .tls_roots
                 .iter()
                 .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
@@ -140,18 +139,20 @@ impl Transport {
         Transport {
             agent,
             servers: ServerList::new(servers),
-            context_path: config.context_path.clone(),
-            connect_timeout: config.connect_timeout,
-            timeout: config.timeout,
-            retries: config.retries,
-            max_response_bytes: config.max_response_bytes,
-            app_name: config.app_name.clone(),
-            headers: StandardHeaders::new(config.app_name.as_deref()),
-            auth: Auth::new(config.credentials.clone()),
-            dialects: Dialects::new(config.api),
+            context_path: settings.context_path.clone(),
+            connect_timeout: settings.connect_timeout,
+            timeout: settings.timeout,
+            retries: settings.retries,
+            max_response_bytes: settings.max_response_bytes,
+            app_name: settings.app_name.clone(),
+            headers: StandardHeaders::new(settings.app_name.as_deref()),
+            auth: Auth::new(settings.credentials.clone()),
+            dialects: Dialects::new(settings.api),
             #[cfg(feature = "aksk")]
-            signer: config.aksk.clone().map(crate::transport::sign::Signer::new),
-            attempts: AtomicU64::new(0),
+            signer: settings
+                .aksk
+                .clone()
+                .map(crate::transport::sign::Signer::new),
             stop: Stop::default(),
             failing: AtomicBool::new(false),
             recovery: Mutex::new(Vec::new()),
@@ -181,12 +182,6 @@ impl Transport {
     /// after one failed: whatever waits out a backoff may try again now.
     pub(crate) fn on_recovery(&self, tx: crossbeam_channel::Sender<()>) {
         util::lock(&self.recovery).push(tx);
-    }
-
-    /// How many HTTP attempts this transport has made.
-    #[allow(dead_code)] // read by tests and diagnostics
-    pub(crate) fn attempts(&self) -> u64 {
-        self.attempts.load(Ordering::Relaxed)
     }
 
     /// Sends the call `build` makes for each server (in the API that server

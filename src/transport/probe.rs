@@ -2,7 +2,6 @@
 //! (`Api::Auto`; see `dialect.rs` for what the probes mean), and the v1
 //! calls a Nacos 3.0/3.1 server gates with `410`, made again in v3.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{snippet, Error, Result};
@@ -80,7 +79,6 @@ impl Transport {
         path: &str,
         budget: Duration,
     ) -> std::result::Result<(u16, String), Attempt> {
-        self.attempts.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}{}", server.base(), self.context_path, path);
         let result = self
             .agent

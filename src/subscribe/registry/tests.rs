@@ -7,7 +7,7 @@ fn registry() -> Registry {
     let c = ClientBuilder::default()
         .server_addr("127.0.0.1")
         .poll_interval(Duration::from_millis(100))
-        .into_config()
+        .into_settings()
         .unwrap();
     Registry::new(&c)
 }
@@ -124,7 +124,7 @@ fn identical_answers_are_not_decoded_again() {
 fn an_unchanged_answer_keeps_the_servers_advised_interval() {
     let c = ClientBuilder::default()
         .server_addr("127.0.0.1")
-        .into_config()
+        .into_settings()
         .unwrap();
     let r = Registry::new(&c); // no poll_interval: follow cacheMillis
     r.add(&target(), listener()).unwrap();
@@ -257,7 +257,7 @@ fn a_first_poll_that_fails_serves_the_list_kept_on_disk() {
     let c = ClientBuilder::default()
         .server_addr("127.0.0.1")
         .cache_dir(&dir)
-        .into_config()
+        .into_settings()
         .unwrap();
     disk_cache::store(&dir, &target().service, &list(&[1, 2]));
     let r = Registry::new(&c);
