@@ -100,6 +100,18 @@ CHILDREN = []
 FAILURES = []
 
 
+def failure_text(e):
+    """The first line of a failure (the command and its exit code) and its last line (for a
+    Python contender, the exception that ended it)."""
+    lines = [l for l in str(e).strip().splitlines() if l.strip()]
+    if not lines:
+        return "?"
+    text = lines[0][:300]
+    if len(lines) > 1:
+        text += f" ... {lines[-1].strip()[:300]}"
+    return text
+
+
 def kill_children():
     for p in CHILDREN:
         if p.poll() is None:
@@ -214,7 +226,7 @@ def throughput_rounds(a, contenders, command, list_service, results, cpus):
                         raise
                     log(f"throughput {c} {op} round {r + 1} failed: {e}")
                     FAILURES.append(f"throughput, {CONTENDER_LABEL[c]} {op}, round {r + 1}: "
-                                    f"{str(e).strip().splitlines()[0][:300]}")
+                                    f"{failure_text(e)}")
                     continue
                 if s["ok"] != s["calls"]:
                     raise RuntimeError(f"{c} {op}: only {s['ok']} of {s['calls']} calls succeeded")
@@ -270,7 +282,7 @@ def heartbeat(a):
                 except Exception as e:  # one contender failing must not lose the others' figures
                     log(f"heartbeat {c} round {r + 1} failed: {e}")
                     FAILURES.append(f"heartbeat, {CONTENDER_LABEL[c]}, round {r + 1}: "
-                                    f"{str(e).strip().splitlines()[0][:300]}")
+                                    f"{failure_text(e)}")
                     proxy.ask("clear")
                     continue
                 st = proxy.ask(f"beats {s['from_us']} {s['to_us']} {iv}")
@@ -366,7 +378,7 @@ def subscribe(a, with_sdk):
                 results.setdefault((c, "one"), []).append(s)
             except Exception as e:
                 log(f"subscribe (1 service) {c} failed: {e}")
-                FAILURES.append(f"subscribe, 1 service, {CONTENDER_LABEL[c]}: {str(e).strip().splitlines()[0][:300]}")
+                FAILURES.append(f"subscribe, 1 service, {CONTENDER_LABEL[c]}: {failure_text(e)}")
         for r in range(a.sub_rounds):
             for mode, changes, gap in plan:
                 order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
@@ -381,7 +393,7 @@ def subscribe(a, with_sdk):
                     except Exception as e:  # one contender failing must not lose the others' figures
                         log(f"subscribe {mode} {c} round {r + 1} failed: {e}")
                         FAILURES.append(f"subscribe, {mode} interval, {CONTENDER_LABEL[c]}, round {r + 1}: "
-                                        f"{str(e).strip().splitlines()[0][:300]}")
+                                        f"{failure_text(e)}")
                         continue
                     s["round"] = r
                     s["expected"] = wanted
@@ -547,7 +559,7 @@ def config(a, with_sdk):
                     f"rss {s['rss_kb']} kB")
             except Exception as e:
                 log(f"config (1 key) {c} failed: {e}")
-                FAILURES.append(f"config, 1 key, {CONTENDER_LABEL[c]}: {str(e).strip().splitlines()[0][:300]}")
+                FAILURES.append(f"config, 1 key, {CONTENDER_LABEL[c]}: {failure_text(e)}")
         for r in range(a.cfg_rounds):
             order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
             for c in order:
@@ -556,7 +568,7 @@ def config(a, with_sdk):
                 except Exception as e:
                     log(f"config {c} round {r + 1} failed: {e}")
                     FAILURES.append(f"config, {CONTENDER_LABEL[c]}, round {r + 1}: "
-                                    f"{str(e).strip().splitlines()[0][:300]}")
+                                    f"{failure_text(e)}")
                     continue
                 s["round"] = r
                 results.setdefault((c, "many"), []).append(s)

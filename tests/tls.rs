@@ -3,7 +3,9 @@
 //! (r-nacos serves plain HTTP only, so a small rustls server stands in.)
 #![cfg(feature = "tls")]
 
-use std::io::{Read, Write};
+mod support;
+
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -50,13 +52,8 @@ impl TlsServer {
                         .unwrap();
                     let conn = rustls::ServerConnection::new(config).unwrap();
                     let mut tls = rustls::StreamOwned::new(conn, stream);
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        match tls.read(&mut byte) {
-                            Ok(1) => head.push(byte[0]),
-                            _ => return, // handshake refused or closed
-                        }
+                    if support::fake::read_request(&mut tls).is_none() {
+                        return; // handshake refused or closed
                     }
                     seen.fetch_add(1, Ordering::SeqCst);
                     let body = V1_METRICS;

@@ -1,6 +1,6 @@
 //! Config watches on a v3 server (no long poll) at a bounded request rate:
 //! many watched keys cost one list of the namespace's MD5s a round (Java
-//! 3.x `ConfigControllerV3#getConfigList`, answered by the fake as cited
+//! 3.x `ConfigControllerV3#list`, answered by the fake as cited
 //! there), not a read each; where the list is refused (403) the keys are
 //! read one by one, no faster than `config_poll_rate`.
 

@@ -238,7 +238,7 @@ impl NacosClient {
         api::delete_service(self.ctx(), &self.target(service)?.service)
     }
 
-    /// One page of service names, and how many there are in all: of the
+    /// One page of services, and how many there are in all: of the
     /// client's group, another ([`ServicePage::group`]) or every group
     /// ([`ServicePage::all_groups`]).
     ///

@@ -22,7 +22,7 @@ use crate::transport::{Method, Module, Request, Response};
 
 const CLIENT_CONFIG: &str = "/v3/client/cs/config";
 const ADMIN_CONFIG: &str = "/v3/admin/cs/config";
-/// Java 3.x `ConfigControllerV3#getConfigList` (`@Secured(READ, CONFIG,
+/// Java 3.x `ConfigControllerV3#list` (`@Secured(READ, CONFIG,
 /// ADMIN_API)`), batata `api/v3/admin/config.rs`: a page of a namespace's
 /// configs, each with the MD5 of its stored content.
 const ADMIN_CONFIG_LIST: &str = "/v3/admin/cs/config/list";

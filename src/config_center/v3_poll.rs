@@ -3,7 +3,7 @@
 //!
 //! Each round of a namespace first asks for the MD5 of every config of the
 //! namespace in pages of 500 (`GET /v3/admin/cs/config/list`, Java 3.x
-//! `ConfigControllerV3#getConfigList`, batata `api/v3/admin/config.rs`),
+//! `ConfigControllerV3#list`, batata `api/v3/admin/config.rs`),
 //! then reads only the keys whose MD5 moved: 1,000 unchanged keys cost two
 //! requests a round, not 1,000. The list is an admin API: where it is
 //! refused (a user without the read right on the namespace, admin auth on,

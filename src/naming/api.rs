@@ -278,7 +278,6 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
     let (listed, _) = decode_service_page(namespace, group, &raw)?;
     Ok(ServiceList {
         count: listed.count,
-        names: listed.services.iter().map(|s| s.name.clone()).collect(),
         services: listed.services,
     })
 }

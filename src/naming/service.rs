@@ -371,21 +371,23 @@ impl ServiceSpec {
     }
 }
 
-/// One page of service names.
+/// One page of services.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ServiceList {
     /// How many services there are in all.
-    #[serde(default, deserialize_with = "null_default")]
     pub count: u64,
-    /// The names on this page (bare names).
-    #[serde(default, rename = "doms", deserialize_with = "null_default")]
-    pub names: Vec<String>,
     /// The services on this page, each with its namespace and group (the
     /// way to tell them apart in a page of [every
     /// group](ServicePage::all_groups)).
-    #[serde(skip)]
     pub services: Vec<ServiceKey>,
+}
+
+impl ServiceList {
+    /// The bare names of this page's services, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.services.iter().map(|s| s.name.as_str())
+    }
 }
 
 /// Which groups a service listing covers.
@@ -497,15 +499,6 @@ mod tests {
                 "{not_a_list}"
             );
         }
-    }
-
-    #[test]
-    fn service_list_decodes() {
-        let l: ServiceList = serde_json::from_str(r#"{"count":3,"doms":["a","b"]}"#).unwrap();
-        assert_eq!(l.count, 3);
-        assert_eq!(l.names, vec!["a", "b"]);
-        let e: ServiceList = serde_json::from_str(r#"{"count":0,"doms":null}"#).unwrap();
-        assert!(e.names.is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceSpec, Target,
+    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::null_default;
@@ -67,6 +67,16 @@ pub(crate) fn service_request(method: Method, key: &ServiceKey) -> Request {
         .nonempty_param("namespaceId", &key.namespace)
         .param("serviceName", name)
         .param("groupName", key.group.as_str())
+}
+
+/// A page of one group's services (Java's `ServiceController#list`:
+/// `{"count":…,"doms":[…]}`).
+#[derive(Deserialize)]
+struct Doms {
+    #[serde(default, deserialize_with = "null_default")]
+    count: u64,
+    #[serde(default, deserialize_with = "null_default")]
+    doms: Vec<String>,
 }
 
 /// The console catalog's page (Java's `ServiceView` list).
@@ -251,10 +261,10 @@ impl Wire for V1 {
     ) -> Result<ListedServices> {
         let (count, services) = match group {
             Some(group) => {
-                let list: ServiceList = serde_json::from_str(body)
+                let list: Doms = serde_json::from_str(body)
                     .map_err(|e| Error::decode("service list", e, body))?;
                 let services = list
-                    .names
+                    .doms
                     .iter()
                     .map(|n| ServiceKey::listed(namespace, "", n, group));
                 (list.count, services.collect())
@@ -301,6 +311,9 @@ mod tests {
                 ServiceKey::new("ns", "H", "b")
             ]
         );
+        // A `null` list is an empty page.
+        let none = V1.decode_service_list("ns", Some("G"), r#"{"count":0,"doms":null}"#);
+        assert!(none.unwrap().services.is_empty());
 
         // Java 1.4.8 `CatalogController#listDetail`: bare name and group.
         let body = r#"{"count":7,"serviceList":[{"name":"a","groupName":"G1","ipCount":0},{"name":"G2@@b"},{"name":"c"}]}"#;

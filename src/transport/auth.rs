@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::settings::Credentials;
+use crate::threads::schedule::backoff;
 use crate::util::{self, lock};
 
 /// The pause after a first failure; it doubles with each one after.
@@ -50,12 +51,12 @@ struct State {
     logging_in: bool,
     /// After a failed login: no new login before this instant, and why.
     refused: Option<(Instant, String)>,
-    /// The pause after the next failed login.
-    login_backoff: Duration,
+    /// Failed logins in a row (their pauses double: [`backoff`]).
+    login_failures: u32,
     /// No new login because of a 403 before this instant.
     relogin_after: Option<Instant>,
-    /// The pause after the next re-login caused by a 403.
-    relogin_backoff: Duration,
+    /// Re-logins caused by a 403 since a token last worked.
+    relogins: u32,
 }
 
 /// The login state of one client.
@@ -76,9 +77,9 @@ impl Auth {
                 generation: 0,
                 logging_in: false,
                 refused: None,
-                login_backoff: FIRST_BACKOFF,
+                login_failures: 0,
                 relogin_after: None,
-                relogin_backoff: FIRST_BACKOFF,
+                relogins: 0,
             }),
             changed: Condvar::new(),
         }
@@ -154,7 +155,7 @@ impl Auth {
                 log::debug!("nacos: logged in (token ttl {}s)", ttl.as_secs());
                 s.token = Some(token.clone());
                 s.refused = None;
-                s.login_backoff = FIRST_BACKOFF;
+                s.login_failures = 0;
                 Ok(Some(token))
             }
             // No server answered: the call already spent its deadline
@@ -172,10 +173,10 @@ impl Auth {
                 let e = Error::Auth {
                     message: why.clone(),
                 };
-                let pause = s.login_backoff;
+                s.login_failures = s.login_failures.saturating_add(1);
+                let pause = backoff(FIRST_BACKOFF, s.login_failures, MAX_BACKOFF);
                 log::warn!("nacos: login failed ({why}); no new login for {pause:?}");
                 s.refused = Some((util::after(pause), why));
-                s.login_backoff = pause.saturating_mul(2).min(MAX_BACKOFF);
                 Err(e)
             }
         }
@@ -196,8 +197,9 @@ impl Auth {
             return false;
         }
         s.token = None;
-        s.relogin_after = Some(util::later(now, s.relogin_backoff));
-        s.relogin_backoff = s.relogin_backoff.saturating_mul(2).min(MAX_BACKOFF);
+        s.relogins = s.relogins.saturating_add(1);
+        let pause = backoff(FIRST_BACKOFF, s.relogins, MAX_BACKOFF);
+        s.relogin_after = Some(util::later(now, pause));
         true
     }
 
@@ -205,8 +207,8 @@ impl Auth {
     /// a re-login after the shortest pause again.
     pub(crate) fn token_worked(&self) {
         let mut s = lock(&self.state);
-        if s.relogin_backoff != FIRST_BACKOFF {
-            s.relogin_backoff = FIRST_BACKOFF;
+        if s.relogins != 0 {
+            s.relogins = 0;
         }
     }
 }
@@ -411,8 +413,10 @@ mod tests {
         assert!(e.is_auth() && e.to_string().contains("unknown user"), "{e}");
         // After it, a new login; a second refusal doubles the pause.
         lock(&a.state).refused.as_mut().unwrap().0 = Instant::now();
+        let asked = Instant::now();
         assert!(token(&a, |_, _| refused()).unwrap_err().is_auth());
-        assert_eq!(lock(&a.state).login_backoff, 4 * FIRST_BACKOFF);
+        let until = lock(&a.state).refused.as_ref().unwrap().0;
+        assert!(until >= asked + 2 * FIRST_BACKOFF, "not doubled");
         // No server answering is not a refusal.
         let b = Auth::new(creds());
         let down = Error::Timeout {
@@ -433,9 +437,11 @@ mod tests {
         assert!(!a.invalidate(t.generation), "403 right after: keep it");
         token(&a, |_, _| panic!("token kept")).unwrap();
         lock(&a.state).relogin_after = Some(Instant::now());
+        let asked = Instant::now();
         assert!(a.invalidate(t.generation));
-        assert_eq!(lock(&a.state).relogin_backoff, 4 * FIRST_BACKOFF);
+        let until = lock(&a.state).relogin_after.unwrap();
+        assert!(until >= asked + 2 * FIRST_BACKOFF, "not doubled");
         a.token_worked();
-        assert_eq!(lock(&a.state).relogin_backoff, FIRST_BACKOFF);
+        assert_eq!(lock(&a.state).relogins, 0);
     }
 }

@@ -14,6 +14,9 @@ impl Registry {
         if let Some(info) = t.entries.get(target).and_then(|e| e.good.as_ref()) {
             return Some(info.clone());
         }
+        if target.clusters.is_empty() {
+            return None; // that was the entry for all clusters
+        }
         let all = Target {
             service: target.service.clone(),
             clusters: Vec::new(),

@@ -1156,7 +1156,7 @@ impl Inner {
         data(json!(true))
     }
 
-    /// `ConfigControllerV3#getConfigList` (3.0.3 L303–338): `PageForm`
+    /// `ConfigControllerV3#list` (3.0.3 L303–338): `PageForm`
     /// `pageNo` 1 / `pageSize` 100 by default, each at least 1, no maximum
     /// (`PageForm.java` L33–47); `namespaceId` blank is public; `dataId`
     /// and `groupName` empty filter nothing, else match exactly in
