@@ -19,7 +19,7 @@ use crate::events::handler::EventHandler;
 use crate::events::watch::{self, Subscription, Watcher};
 use crate::metrics::Operation;
 use crate::naming::api::{self, RawList};
-use crate::naming::service::{Groups, ServiceKey, Target};
+use crate::naming::service::{Groups, Listing, ServiceKey, Target};
 use crate::subscribe::Subscriptions;
 use crate::threads::schedule::backoff;
 use crate::threads::{StopSignal, Workers};
@@ -358,7 +358,10 @@ impl Watch {
 /// to the next page as the last one did; the pages skipped so far are
 /// decoded only when a later page differs.
 fn fetch(ctx: &Context, q: &Resolved, last: &[String]) -> Result<Option<Pages>> {
-    let (ns, group) = (&q.namespace, q.group.as_deref());
+    let of = Listing {
+        namespace: &q.namespace,
+        group: q.group.as_deref(),
+    };
     let mut kept: Vec<RawList> = Vec::new();
     let mut services = Vec::new();
     let mut same = true;
@@ -367,13 +370,12 @@ fn fetch(ctx: &Context, q: &Resolved, last: &[String]) -> Result<Option<Pages>> 
     let decode = |raw: &RawList, services: &mut Vec<ServiceKey>| {
         #[cfg(test)]
         tests::DECODED.with(|n| n.set(n.get() + 1));
-        let (page, got) = api::decode_service_page(ns, group, raw)?;
+        let (page, got) = api::decode_service_page(of, raw)?;
         services.extend(page.services);
         Ok::<_, Error>((page.count, got))
     };
     loop {
-        let raw =
-            api::fetch_service_page(ctx, Operation::CatalogPoll, ns, group, page_no, PAGE_SIZE)?;
+        let raw = api::fetch_service_page(ctx, Operation::CatalogPoll, of, page_no, PAGE_SIZE)?;
         bytes += raw.body.len();
         if bytes > MAX_CATALOG_BYTES {
             return Err(Error::decode(

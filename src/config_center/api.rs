@@ -232,11 +232,6 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
             ));
         }
     }
-    let (content, kind, app) = (
-        publish.content.as_str(),
-        publish.config_type.as_deref(),
-        publish.app_name.as_deref(),
-    );
     if let Some(m) = &publish.cas_md5 {
         if m.len() != 32 || !m.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::invalid("cas_md5", "not an MD5 (32 hex digits)"));
@@ -245,7 +240,11 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
     let cas = publish.cas_md5.as_deref();
     let resp = ctx
         .send(Operation::ConfigWrite, &|d| {
-            let req = wire(d).publish(key, content, kind, app);
+            let req = wire(d)
+                .publish(key)
+                .param("content", publish.content.as_str())
+                .opt_param("type", publish.config_type.as_deref())
+                .opt_param("appName", publish.app_name.as_deref());
             Ok(match cas {
                 Some(m) => req.header("casMd5", m),
                 None => req,

@@ -51,17 +51,8 @@ impl Wire for V1 {
         })
     }
 
-    fn publish(
-        &self,
-        key: &ConfigKey,
-        content: &str,
-        config_type: Option<&str>,
-        app_name: Option<&str>,
-    ) -> Request {
+    fn publish(&self, key: &ConfigKey) -> Request {
         config_request(Method::Post, key)
-            .param("content", content)
-            .opt_param("type", config_type)
-            .opt_param("appName", app_name)
     }
 
     fn remove(&self, key: &ConfigKey) -> Request {

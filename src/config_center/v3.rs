@@ -123,18 +123,9 @@ impl Wire for V3 {
         }
     }
 
-    /// The content goes in the form body.
-    fn publish(
-        &self,
-        key: &ConfigKey,
-        content: &str,
-        config_type: Option<&str>,
-        app_name: Option<&str>,
-    ) -> Request {
+    /// Through the admin API; the content goes in the form body.
+    fn publish(&self, key: &ConfigKey) -> Request {
         config_request(Method::Post, ADMIN_CONFIG, key)
-            .param("content", content)
-            .opt_param("type", config_type)
-            .opt_param("appName", app_name)
     }
 
     fn remove(&self, key: &ConfigKey) -> Request {

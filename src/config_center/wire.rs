@@ -20,13 +20,10 @@ pub(crate) trait Wire: Sync {
     fn get(&self, key: &ConfigKey) -> Request;
     /// What a read found (no content: the config does not exist).
     fn decode_get(&self, resp: Response) -> Result<Fetched>;
-    fn publish(
-        &self,
-        key: &ConfigKey,
-        content: &str,
-        config_type: Option<&str>,
-        app_name: Option<&str>,
-    ) -> Request;
+    /// A publish of `key`, without what is published: both APIs take the
+    /// same parameters for it (`content`, `type`, `appName`), which the
+    /// caller adds.
+    fn publish(&self, key: &ConfigKey) -> Request;
     fn remove(&self, key: &ConfigKey) -> Request;
     /// A write's answer (v1: `true`; v3: an envelope whose code is 0).
     fn written(&self, what: &'static str, body: &str) -> Result<()>;

@@ -11,8 +11,8 @@ use crate::metrics::Operation;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, DEFAULT_CLUSTER};
 use crate::naming::service::{
-    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec,
-    Target,
+    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage,
+    ServiceSpec, Target,
 };
 use crate::naming::wire::wire;
 use crate::transport::dialect::Dialect;
@@ -272,48 +272,45 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
     let group = page.groups.resolve(&settings.group)?;
     let namespace = page.namespace.as_deref().unwrap_or(&settings.namespace);
     validate::namespace(namespace)?;
-    let group = group.as_deref();
-    let (no, size) = (page.page_no, page.page_size);
-    let raw = fetch_service_page(ctx, Operation::Services, namespace, group, no, size)?;
-    let (listed, _) = decode_service_page(namespace, group, &raw)?;
+    let of = Listing {
+        namespace,
+        group: group.as_deref(),
+    };
+    let raw = fetch_service_page(ctx, Operation::Services, of, page.page_no, page.page_size)?;
+    let (listed, _) = decode_service_page(of, &raw)?;
     Ok(ServiceList {
         count: listed.count,
         services: listed.services,
     })
 }
 
-/// Page `no` of `size` services of `namespace`/`group` (`None`: every
-/// group) as the server sent it (checked by the caller), for
-/// [`decode_service_page`]; counted as a call of `op`.
+/// Page `no` of `size` of the services `of` lists, as the server sent it
+/// (checked by the caller), for [`decode_service_page`]; counted as a call
+/// of `op`.
 pub(crate) fn fetch_service_page(
     ctx: &Context,
     op: Operation,
-    namespace: &str,
-    group: Option<&str>,
+    of: Listing<'_>,
     no: u32,
     size: u32,
 ) -> Result<RawList> {
-    let resp = ctx.send(
-        op,
-        &|d| Ok(wire(d).service_list(no, size, group, namespace)),
-    )?;
+    let resp = ctx.send(op, &|d| Ok(wire(d).service_list(of, no, size)))?;
     Ok(RawList {
         dialect: resp.dialect,
         body: resp.body,
     })
 }
 
-/// Decodes a page [`fetch_service_page`] fetched (keeping only `group`'s
+/// Decodes a page [`fetch_service_page`] fetched (keeping only the group's
 /// services, where one was asked for: a v3 server's group filter matches
 /// any group containing it), and says how many items the page held.
 pub(crate) fn decode_service_page(
-    namespace: &str,
-    group: Option<&str>,
+    of: Listing<'_>,
     raw: &RawList,
 ) -> Result<(ListedServices, usize)> {
-    let mut page = wire(raw.dialect).decode_service_list(namespace, group, &raw.body)?;
+    let mut page = wire(raw.dialect).decode_service_list(of, &raw.body)?;
     let items = page.services.len();
-    if let Some(group) = group {
+    if let Some(group) = of.group {
         page.services.retain(|s| s.group == group);
     }
     Ok((page, items))

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::null_default;
@@ -98,6 +98,14 @@ struct CatalogItem {
     group_name: String,
 }
 
+/// `req` naming one instance as Java's v1 client does: `clusterName`,
+/// `ip`, `port`.
+fn with_instance(req: Request, inst: &Instance) -> Request {
+    req.param("clusterName", inst.cluster_name.as_str())
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port)
+}
+
 /// The v1 OpenAPI's naming calls (see [`Wire`]).
 pub(crate) struct V1;
 
@@ -107,10 +115,7 @@ impl Wire for V1 {
     /// plus `enabled` beside Java's `enable`: r-nacos reads only `enabled`, the
     /// Java server either (`enabled` first).
     fn register(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        naming_request(Method::Post, INSTANCE, key)
-            .param("clusterName", inst.cluster_name.as_str())
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port)
+        with_instance(naming_request(Method::Post, INSTANCE, key), inst)
             .param("weight", inst.weight)
             .param("enable", inst.enabled)
             .param("enabled", inst.enabled)
@@ -122,10 +127,7 @@ impl Wire for V1 {
     /// The removal of an instance (found by ip, port, cluster and
     /// ephemerality): 2.4.3 `NamingHttpClientProxy.deregisterService`.
     fn deregister(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        grouped_request(Method::Delete, INSTANCE, key)
-            .param("clusterName", inst.cluster_name.as_str())
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port)
+        with_instance(grouped_request(Method::Delete, INSTANCE, key), inst)
             .param("ephemeral", inst.ephemeral)
     }
 
@@ -133,14 +135,12 @@ impl Wire for V1 {
     /// `NamingHttpClientProxy.updateInstance` (bare `serviceName` with
     /// `groupName`, no `healthy`: health is the server's to judge).
     fn update(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        Request::new(Method::Put, Module::Naming, INSTANCE)
+        let service = Request::new(Method::Put, Module::Naming, INSTANCE)
             .in_query()
             .nonempty_param("namespaceId", &key.namespace)
             .param("serviceName", key.name.as_str())
-            .param("groupName", key.group.as_str())
-            .param("clusterName", inst.cluster_name.as_str())
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port)
+            .param("groupName", key.group.as_str());
+        with_instance(service, inst)
             .param("weight", inst.weight)
             .param("enabled", inst.enabled)
             .param("ephemeral", inst.ephemeral)
@@ -228,14 +228,8 @@ impl Wire for V1 {
     /// #listDetail`, `withInstances=false`, no `groupNameParam`) and r-nacos
     /// (`openapi/naming/catalog.rs`) answer with the whole namespace, each
     /// service with its group.
-    fn service_list(
-        &self,
-        page_no: u32,
-        page_size: u32,
-        group: Option<&str>,
-        namespace: &str,
-    ) -> Request {
-        let request = match group {
+    fn service_list(&self, of: Listing<'_>, page_no: u32, page_size: u32) -> Request {
+        let request = match of.group {
             Some(group) => Request::new(Method::Get, Module::Naming, SERVICE_LIST)
                 .param("pageNo", page_no)
                 .param("pageSize", page_size)
@@ -245,7 +239,7 @@ impl Wire for V1 {
                 .param("pageNo", page_no)
                 .param("pageSize", page_size),
         };
-        request.nonempty_param("namespaceId", namespace)
+        request.nonempty_param("namespaceId", of.namespace)
     }
 
     /// A page of services: of `group` (`{"count":…,"doms":[…]}`, bare or
@@ -253,13 +247,9 @@ impl Wire for V1 {
     /// `{"count":…,"serviceList":[{"name":…,"groupName":…},…]}`, whose list
     /// must be there, so that an answer of another kind is not taken for an
     /// empty namespace).
-    fn decode_service_list(
-        &self,
-        namespace: &str,
-        group: Option<&str>,
-        body: &str,
-    ) -> Result<ListedServices> {
-        let (count, services) = match group {
+    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ListedServices> {
+        let namespace = of.namespace;
+        let (count, services) = match of.group {
             Some(group) => {
                 let list: Doms = serde_json::from_str(body)
                     .map_err(|e| Error::decode("service list", e, body))?;
@@ -302,7 +292,13 @@ mod tests {
 
     #[test]
     fn service_pages_of_one_group_and_of_every_group() {
-        let one = V1.decode_service_list("ns", Some("G"), r#"{"count":2,"doms":["a","H@@b"]}"#);
+        let one = V1.decode_service_list(
+            Listing {
+                namespace: "ns",
+                group: Some("G"),
+            },
+            r#"{"count":2,"doms":["a","H@@b"]}"#,
+        );
         let keys = one.unwrap().services;
         assert_eq!(
             keys,
@@ -312,12 +308,26 @@ mod tests {
             ]
         );
         // A `null` list is an empty page.
-        let none = V1.decode_service_list("ns", Some("G"), r#"{"count":0,"doms":null}"#);
+        let none = V1.decode_service_list(
+            Listing {
+                namespace: "ns",
+                group: Some("G"),
+            },
+            r#"{"count":0,"doms":null}"#,
+        );
         assert!(none.unwrap().services.is_empty());
 
         // Java 1.4.8 `CatalogController#listDetail`: bare name and group.
         let body = r#"{"count":7,"serviceList":[{"name":"a","groupName":"G1","ipCount":0},{"name":"G2@@b"},{"name":"c"}]}"#;
-        let all = V1.decode_service_list("", None, body).unwrap();
+        let all = V1
+            .decode_service_list(
+                Listing {
+                    namespace: "",
+                    group: None,
+                },
+                body,
+            )
+            .unwrap();
         assert_eq!(all.count, 7);
         let want = [
             ServiceKey::new("", "G1", "a"),
@@ -325,11 +335,27 @@ mod tests {
             ServiceKey::new("", DEFAULT_GROUP, "c"),
         ];
         assert_eq!(all.services, want);
-        let empty = V1.decode_service_list("", None, r#"{"count":0,"serviceList":null}"#);
+        let empty = V1.decode_service_list(
+            Listing {
+                namespace: "",
+                group: None,
+            },
+            r#"{"count":0,"serviceList":null}"#,
+        );
         assert!(empty.unwrap().services.is_empty());
         // An answer without the list is not an empty namespace.
         for other in [r#"{}"#, r#"{"count":0,"doms":[]}"#, "[]"] {
-            assert!(V1.decode_service_list("", None, other).is_err(), "{other}");
+            assert!(
+                V1.decode_service_list(
+                    Listing {
+                        namespace: "",
+                        group: None
+                    },
+                    other
+                )
+                .is_err(),
+                "{other}"
+            );
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
@@ -139,6 +139,20 @@ fn not_found(what: &str) -> Error {
     }
 }
 
+/// A request about one instance of `key`: the service's parameters, then
+/// the instance's `ip`, `port` and `clusterName`.
+fn instance_request(
+    method: Method,
+    path: &'static str,
+    key: &ServiceKey,
+    inst: &Instance,
+) -> Request {
+    service_request(method, path, key)
+        .param("ip", inst.ip.as_str())
+        .param("port", inst.port)
+        .param("clusterName", inst.cluster_name.as_str())
+}
+
 /// The v3 API's naming calls (see [`Wire`]).
 pub(crate) struct V3;
 
@@ -146,10 +160,7 @@ impl Wire for V3 {
     /// Registration (`heartBeat=false`) in a form body: every field of Java's
     /// `InstanceForm`.
     fn register(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        service_request(Method::Post, INSTANCE, key)
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port)
-            .param("clusterName", inst.cluster_name.as_str())
+        instance_request(Method::Post, INSTANCE, key, inst)
             .param("weight", inst.weight)
             .param("healthy", inst.healthy)
             .param("enabled", inst.enabled)
@@ -160,20 +171,13 @@ impl Wire for V3 {
 
     /// Removal (query parameters: Java's `DELETE` reads the same form).
     fn deregister(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        service_request(Method::Delete, INSTANCE, key)
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port)
-            .param("clusterName", inst.cluster_name.as_str())
-            .param("ephemeral", inst.ephemeral)
+        instance_request(Method::Delete, INSTANCE, key, inst).param("ephemeral", inst.ephemeral)
     }
 
     /// An update through the admin API (`InstanceControllerV3.update`), which
     /// replaces weight, enabled and metadata: all three are sent.
     fn update(&self, key: &ServiceKey, inst: &Instance) -> Request {
-        service_request(Method::Put, ADMIN_INSTANCE, key)
-            .param("ip", inst.ip.as_str())
-            .param("port", inst.port)
-            .param("clusterName", inst.cluster_name.as_str())
+        instance_request(Method::Put, ADMIN_INSTANCE, key, inst)
             .param("weight", inst.weight)
             .param("enabled", inst.enabled)
             .param("ephemeral", inst.ephemeral)
@@ -298,16 +302,10 @@ impl Wire for V3 {
     /// `group_name_or_default`) lists `DEFAULT_GROUP`. Services without
     /// instances are listed, as v1 lists them (`ignoreEmptyService` defaults
     /// to true in Java).
-    fn service_list(
-        &self,
-        page_no: u32,
-        page_size: u32,
-        group: Option<&str>,
-        namespace: &str,
-    ) -> Request {
+    fn service_list(&self, of: Listing<'_>, page_no: u32, page_size: u32) -> Request {
         Request::new(Method::Get, Module::Naming, ADMIN_SERVICE_LIST)
-            .nonempty_param("namespaceId", namespace)
-            .opt_param("groupNameParam", group)
+            .nonempty_param("namespaceId", of.namespace)
+            .opt_param("groupNameParam", of.group)
             .param("ignoreEmptyService", "false")
             .param("pageNo", page_no)
             .param("pageSize", page_size)
@@ -315,18 +313,13 @@ impl Wire for V3 {
 
     /// A page of services, each with its group (the one asked for where an
     /// item leaves it out).
-    fn decode_service_list(
-        &self,
-        namespace: &str,
-        group: Option<&str>,
-        body: &str,
-    ) -> Result<ListedServices> {
+    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ListedServices> {
         let page = envelope::data::<Page>("service list", body)?;
-        let fallback = group.unwrap_or(DEFAULT_GROUP);
+        let fallback = of.group.unwrap_or(DEFAULT_GROUP);
         let services = page
             .page_items
             .iter()
-            .map(|i| ServiceKey::listed(namespace, &i.group_name, &i.name, fallback))
+            .map(|i| ServiceKey::listed(of.namespace, &i.group_name, &i.name, fallback))
             .collect();
         Ok(ListedServices {
             count: page.total_count,
@@ -400,7 +393,15 @@ mod tests {
     fn service_pages_say_each_service_group() {
         let body = r#"{"code":0,"data":{"totalCount":3,"pageItems":[
             {"name":"a","groupName":"G"},{"name":"b","groupName":"OTHER"},{"name":"c"}]}}"#;
-        let list = V3.decode_service_list("ns", Some("G"), body).unwrap();
+        let list = V3
+            .decode_service_list(
+                Listing {
+                    namespace: "ns",
+                    group: Some("G"),
+                },
+                body,
+            )
+            .unwrap();
         let want = [
             ServiceKey::new("ns", "G", "a"),
             ServiceKey::new("ns", "OTHER", "b"),

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
 };
 use crate::naming::{v1, v3};
 use crate::transport::dialect::Dialect;
@@ -38,23 +38,11 @@ pub(crate) trait Wire: Sync {
     /// Creates (`Post`) or updates (`Put`) a service.
     fn service_write(&self, method: Method, key: &ServiceKey, spec: &ServiceSpec) -> Request;
     fn service_delete(&self, key: &ServiceKey) -> Request;
-    /// A page of the services of `group` in `namespace`, or of every
-    /// group (`None`).
-    fn service_list(
-        &self,
-        page_no: u32,
-        page_size: u32,
-        group: Option<&str>,
-        namespace: &str,
-    ) -> Request;
+    /// Page `page_no` (of `page_size`) of the services `of` lists.
+    fn service_list(&self, of: Listing<'_>, page_no: u32, page_size: u32) -> Request;
     /// A page as the server sent it: the total and the page's services,
     /// whatever their group (the caller keeps those it asked for).
-    fn decode_service_list(
-        &self,
-        namespace: &str,
-        group: Option<&str>,
-        body: &str,
-    ) -> Result<ListedServices>;
+    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ListedServices>;
     fn status(&self) -> Request;
     fn decode_status(&self, body: &str) -> Result<String>;
 }

@@ -414,6 +414,14 @@ impl Groups {
     }
 }
 
+/// Whose services a page lists: a namespace's, of one group or of every
+/// group (`None`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Listing<'a> {
+    pub(crate) namespace: &'a str,
+    pub(crate) group: Option<&'a str>,
+}
+
 /// A page of services as a server listed it: how many there are in all,
 /// and the page's services, whatever their group.
 pub(crate) struct ListedServices {
