@@ -20,7 +20,7 @@ const V3_NAMESPACES: &str = "/v3/admin/core/namespace/list";
 
 /// The id Nacos gives the public namespace. Nacos 1.x/2.x list it with an
 /// empty id; it is reported as `public` whatever the server says.
-const PUBLIC: &str = "public";
+pub(crate) const PUBLIC: &str = "public";
 
 /// One namespace, as [`NacosClient::list_namespaces`](crate::NacosClient::list_namespaces)
 /// reports it (Java `api/.../model/response/Namespace`).

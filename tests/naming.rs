@@ -307,6 +307,7 @@ fn services_of_every_group_in_a_namespace() {
     }
     want.sort();
     let mut seen = Vec::new();
+    let mut seen_names = Vec::new();
     for page_no in 1..=3 {
         let page = c
             .list_services(
@@ -317,12 +318,14 @@ fn services_of_every_group_in_a_namespace() {
             .unwrap();
         assert_eq!(page.count, 5, "{page:?}");
         assert!(page.services.len() <= 2, "{page:?}");
-        let names: Vec<&str> = page.services.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(page.names().collect::<Vec<_>>(), names);
+        seen_names.extend(page.names().map(String::from));
         seen.extend(page.services);
     }
     seen.sort();
     assert_eq!(seen, want);
+    // The names, bare: svc0..svc2 of GA and svc0..svc1 of GB.
+    seen_names.sort();
+    assert_eq!(seen_names, ["svc0", "svc0", "svc1", "svc1", "svc2"]);
 
     // One group's page says its group too.
     let gb = c
@@ -331,12 +334,57 @@ fn services_of_every_group_in_a_namespace() {
     assert_eq!(gb.services, want[3..].to_vec());
 }
 
+/// Every group of the public namespace is the public namespace only: Java
+/// reads a catalog request without `namespaceId` as `public`
+/// (1.4.8 `CatalogController#listDetail`), r-nacos 0.8 as every namespace,
+/// so the client names the namespace.
+#[test]
+fn every_group_of_the_public_namespace_leaves_other_namespaces_out() {
+    let c = client();
+    let elsewhere = unique("elsewhere");
+    let other_ns = unique("ns-other");
+    c.create_service(
+        ServiceName::new(elsewhere.as_str()).namespace(other_ns.as_str()),
+        &ServiceSpec::new(),
+    )
+    .unwrap();
+    let public = unique("public-svc");
+    c.create_service(public.as_str(), &ServiceSpec::new())
+        .unwrap();
+    let mut seen = Vec::new();
+    for page_no in 1.. {
+        let page = c
+            .list_services(&ServicePage::new(page_no, 500).all_groups())
+            .unwrap();
+        if page.services.is_empty() {
+            break;
+        }
+        seen.extend(page.services);
+    }
+    assert!(
+        seen.contains(&ServiceKey::new("", "DEFAULT_GROUP", public.as_str())),
+        "{seen:?}"
+    );
+    assert!(!seen.iter().any(|s| s.name == elsewhere), "{seen:?}");
+    c.shutdown().unwrap();
+}
+
 /// A context path with `.` and `..` segments is resolved once, by the
 /// builder: `/x/../nacos/./` reaches r-nacos at `/nacos`.
 #[test]
 fn a_context_path_with_dot_segments_reaches_the_server() {
+    // Through a recording proxy: the paths on the wire show the client
+    // resolved the segments (r-nacos might have resolved them itself).
+    let upstream: u16 = RNacos::shared()
+        .addr()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = support::proxy::RecordingProxy::start(upstream);
     let c = NacosClient::builder()
-        .server_addr(RNacos::shared().addr())
+        .server_addr(proxy.addr())
         .context_path("/x/../nacos/./")
         .build()
         .unwrap();
@@ -347,6 +395,12 @@ fn a_context_path_with_dot_segments_reaches_the_server() {
     assert!(support::eventually(Duration::from_secs(5), || c
         .list_instances(svc.as_str())
         .is_ok_and(|i| i.hosts.len() == 1)));
+    let paths: Vec<String> = proxy.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        !paths.is_empty() && paths.iter().all(|p| p.starts_with("/nacos/v")),
+        "{paths:?}"
+    );
+    c.shutdown().unwrap();
     // Without the resolution the path would be wrong: `/x` is not served.
     let wrong = NacosClient::builder()
         .server_addr(RNacos::shared().addr())
@@ -354,6 +408,7 @@ fn a_context_path_with_dot_segments_reaches_the_server() {
         .build()
         .unwrap();
     assert!(wrong.server_status().is_err());
+    wrong.shutdown().unwrap();
 }
 
 #[test]

@@ -723,6 +723,7 @@ fn with_auth_a_reader_refused_the_config_list_watches_key_by_key() {
         poll(&c)
     );
     let first = poll(&c).unwrap();
+    assert_eq!(first.failures.auth, 1, "refused more than once: {first:?}");
     // ...changes arrive all the same, and the list is not asked again in
     // the next rounds, which read the keys (a call each, none failing).
     change(a.as_str(), "a=2");

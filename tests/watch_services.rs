@@ -54,7 +54,9 @@ fn services_that_come_and_go_reach_the_watcher() {
     assert_eq!(first.group.as_deref(), Some(group.as_str()));
     assert_eq!(names(&first.services), ["cat-a", "dog-a"]);
     assert_eq!(first.added, first.services);
-    assert!(first.services.iter().all(|s| s.group == group), "{first:?}");
+    // Each with the public namespace and the group asked for.
+    let key = |name: &str| ServiceKey::new("", group.as_str(), name);
+    assert_eq!(first.services, [key("cat-a"), key("dog-a")]);
     let first = next(&cats);
     assert!(first.initial);
     assert_eq!(names(&first.services), ["cat-a"]);

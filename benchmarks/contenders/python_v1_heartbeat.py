@@ -36,7 +36,8 @@ def main():
     for i in range(n):
         # The client does not retry a failed registration itself. Under this load (one thread per
         # registered instance, all beating) a request can reach r-nacos too slowly and be answered
-        # 408; a user would try again, so the benchmark does, up to 5 times, and reports how often.
+        # 408; a user would try again, so the benchmark does, up to 5 times, each retry on stderr (which
+        # bench.py logs) and their count in the JSON line (`register_retries`).
         for attempt in range(6):
             try:
                 ok = client.add_naming_instance(service, IP, base + i,

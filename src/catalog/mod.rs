@@ -271,10 +271,7 @@ impl Watch {
             self.round(&mut seen);
             // After a failure: one interval, then two, never longer.
             let interval = self.q.interval;
-            let wait = match seen.failures {
-                0 => interval,
-                n => backoff(interval, n, interval * 2),
-            };
+            let wait = backoff(interval, seen.failures, interval * 2);
             select! {
                 recv(stop.receiver()) -> _ => return,
                 recv(end) -> _ => return,

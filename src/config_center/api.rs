@@ -233,7 +233,7 @@ pub(crate) fn publish(ctx: &Context, key: &ConfigKey, publish: Publish) -> Resul
         }
     }
     if let Some(m) = &publish.cas_md5 {
-        if m.len() != 32 || !m.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !md5::is_hex(m) {
             return Err(Error::invalid("cas_md5", "not an MD5 (32 hex digits)"));
         }
     }

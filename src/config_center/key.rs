@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::Result;
+use crate::namespace::PUBLIC;
 use crate::settings::Settings;
 use crate::validate;
 
@@ -124,9 +125,6 @@ impl From<&ConfigKey> for ConfigName {
             .namespace(k.namespace.as_str())
     }
 }
-
-/// The public namespace's id, as users may write it.
-const PUBLIC: &str = "public";
 
 /// A config fully resolved against the client's defaults: the key that
 /// snapshots, watchers and events use.

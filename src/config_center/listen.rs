@@ -340,9 +340,8 @@ fn initial_content(ctx: &Context, key: &ConfigKey) -> Result<api::Fetched> {
                 "nacos: config {key}: servers unavailable ({e}); watching from the snapshot"
             );
             Ok(api::Fetched {
-                config_type: None,
                 content: snapshot::saved(&ctx.settings, key),
-                md5: String::new(),
+                ..api::Fetched::default()
             })
         }
         Err(e) => Err(e),

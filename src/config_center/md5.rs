@@ -10,6 +10,11 @@ pub(crate) fn hex(text: &str) -> String {
     format!("{:x}", Md5::digest(text.as_bytes()))
 }
 
+/// Whether `s` reads as an MD5: 32 hex digits (either case).
+pub(crate) fn is_hex(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

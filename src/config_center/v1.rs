@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config_center::api::Fetched;
 use crate::config_center::key::ConfigKey;
+use crate::config_center::md5;
 use crate::config_center::wire::Wire;
 use crate::error::{Error, Result};
 use crate::transport::{Method, Module, Request, Response};
@@ -27,7 +28,7 @@ fn config_request(method: Method, key: &ConfigKey) -> Request {
 /// A header MD5 as the server sent it, if it is one (32 hex digits).
 fn server_md5(header: Option<String>) -> String {
     header
-        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|m| md5::is_hex(m))
         .map(|m| m.to_ascii_lowercase())
         .unwrap_or_default()
 }

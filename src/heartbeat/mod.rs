@@ -176,8 +176,8 @@ fn schedule(stop: &StopSignal, wake: &Receiver<()>, hb: &Arc<Heartbeats>) {
 
 /// Sends one due beat and schedules the next.
 fn run(hb: &Heartbeats, key: &Key, gen: u64) {
-    let config = &hb.ctx.settings;
-    let Some(job) = hb.table.begin(key, gen, config.light_heartbeats) else {
+    let settings = &hb.ctx.settings;
+    let Some(job) = hb.table.begin(key, gen, settings.light_heartbeats) else {
         return; // deregistered or replaced meanwhile
     };
     let outcome = guarded("a heartbeat", || beat_once(hb, &job));
@@ -189,7 +189,7 @@ fn run(hb: &Heartbeats, key: &Key, gen: u64) {
     };
     if let Some(at) = hb
         .table
-        .finish(key, gen, outcome, config.heartbeat_interval)
+        .finish(key, gen, outcome, settings.heartbeat_interval)
     {
         lock(&hb.schedule).push(key.clone(), gen, at);
     }

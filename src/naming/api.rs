@@ -11,8 +11,7 @@ use crate::metrics::Operation;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, DEFAULT_CLUSTER};
 use crate::naming::service::{
-    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage,
-    ServiceSpec, Target,
+    Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServicePage, ServiceSpec, Target,
 };
 use crate::naming::wire::wire;
 use crate::transport::dialect::Dialect;
@@ -277,11 +276,7 @@ pub(crate) fn list_services(ctx: &Context, page: &ServicePage) -> Result<Service
         group: group.as_deref(),
     };
     let raw = fetch_service_page(ctx, Operation::Services, of, page.page_no, page.page_size)?;
-    let (listed, _) = decode_service_page(of, &raw)?;
-    Ok(ServiceList {
-        count: listed.count,
-        services: listed.services,
-    })
+    decode_service_page(of, &raw).map(|(list, _)| list)
 }
 
 /// Page `no` of `size` of the services `of` lists, as the server sent it
@@ -304,10 +299,7 @@ pub(crate) fn fetch_service_page(
 /// Decodes a page [`fetch_service_page`] fetched (keeping only the group's
 /// services, where one was asked for: a v3 server's group filter matches
 /// any group containing it), and says how many items the page held.
-pub(crate) fn decode_service_page(
-    of: Listing<'_>,
-    raw: &RawList,
-) -> Result<(ListedServices, usize)> {
+pub(crate) fn decode_service_page(of: Listing<'_>, raw: &RawList) -> Result<(ServiceList, usize)> {
     let mut page = wire(raw.dialect).decode_service_list(of, &raw.body)?;
     let items = page.services.len();
     if let Some(group) = of.group {

@@ -5,10 +5,11 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::namespace::PUBLIC;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+    Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceSpec, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::null_default;
@@ -227,19 +228,25 @@ impl Wire for V1 {
     /// console's catalog, which Java 1.4.8 and 2.4.3 (`CatalogController
     /// #listDetail`, `withInstances=false`, no `groupNameParam`) and r-nacos
     /// (`openapi/naming/catalog.rs`) answer with the whole namespace, each
-    /// service with its group.
+    /// service with its group. The catalog is always told its namespace:
+    /// Java reads a missing `namespaceId` as `public`, r-nacos 0.8 as every
+    /// namespace.
     fn service_list(&self, of: Listing<'_>, page_no: u32, page_size: u32) -> Request {
+        let catalog_namespace = match of.namespace {
+            "" => PUBLIC,
+            ns => ns,
+        };
         let request = match of.group {
             Some(group) => Request::new(Method::Get, Module::Naming, SERVICE_LIST)
-                .param("pageNo", page_no)
-                .param("pageSize", page_size)
+                .nonempty_param("namespaceId", of.namespace)
                 .param("groupName", group),
             None => Request::new(Method::Get, Module::Naming, CATALOG_SERVICES)
-                .param("withInstances", "false")
-                .param("pageNo", page_no)
-                .param("pageSize", page_size),
+                .param("namespaceId", catalog_namespace)
+                .param("withInstances", "false"),
         };
-        request.nonempty_param("namespaceId", of.namespace)
+        request
+            .param("pageNo", page_no)
+            .param("pageSize", page_size)
     }
 
     /// A page of services: of `group` (`{"count":…,"doms":[…]}`, bare or
@@ -247,7 +254,7 @@ impl Wire for V1 {
     /// `{"count":…,"serviceList":[{"name":…,"groupName":…},…]}`, whose list
     /// must be there, so that an answer of another kind is not taken for an
     /// empty namespace).
-    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ListedServices> {
+    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ServiceList> {
         let namespace = of.namespace;
         let (count, services) = match of.group {
             Some(group) => {
@@ -268,7 +275,7 @@ impl Wire for V1 {
                 (catalog.count, services.collect())
             }
         };
-        Ok(ListedServices { count, services })
+        Ok(ServiceList { count, services })
     }
 
     fn status(&self) -> Request {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::naming::beat::{BeatInfo, BeatResult, BEAT_NOT_FOUND};
 use crate::naming::instance::{metadata_json, Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+    Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceSpec, Target,
 };
 use crate::naming::wire::Wire;
 use crate::serde_util::{null_default, string_map};
@@ -264,17 +264,14 @@ impl Wire for V3 {
 
     fn decode_service(&self, key: &ServiceKey, body: &str) -> Result<ServiceDetail> {
         let data = envelope::data::<ServiceData>("service", body)?;
-        let name = [data.service_name, data.name]
+        let name = [&data.service_name, &data.name]
             .into_iter()
             .find(|n| !n.is_empty())
-            .unwrap_or_else(|| key.name.clone());
+            .map_or("", |n| n.as_str());
+        let (group_name, name) = key.fill(&data.group_name, name);
         Ok(ServiceDetail {
             namespace_id: data.namespace_id,
-            group_name: if data.group_name.is_empty() {
-                key.group.clone()
-            } else {
-                data.group_name
-            },
+            group_name,
             name,
             protect_threshold: data.protect_threshold,
             metadata: data.metadata,
@@ -313,7 +310,7 @@ impl Wire for V3 {
 
     /// A page of services, each with its group (the one asked for where an
     /// item leaves it out).
-    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ListedServices> {
+    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ServiceList> {
         let page = envelope::data::<Page>("service list", body)?;
         let fallback = of.group.unwrap_or(DEFAULT_GROUP);
         let services = page
@@ -321,7 +318,7 @@ impl Wire for V3 {
             .iter()
             .map(|i| ServiceKey::listed(of.namespace, &i.group_name, &i.name, fallback))
             .collect();
-        Ok(ListedServices {
+        Ok(ServiceList {
             count: page.total_count,
             services,
         })

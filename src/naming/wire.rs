@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::naming::beat::{BeatInfo, BeatResult};
 use crate::naming::instance::{Instance, InstanceDetail};
 use crate::naming::service::{
-    ListedServices, Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceSpec, Target,
+    Listing, ServiceDetail, ServiceInfo, ServiceKey, ServiceList, ServiceSpec, Target,
 };
 use crate::naming::{v1, v3};
 use crate::transport::dialect::Dialect;
@@ -42,7 +42,7 @@ pub(crate) trait Wire: Sync {
     fn service_list(&self, of: Listing<'_>, page_no: u32, page_size: u32) -> Request;
     /// A page as the server sent it: the total and the page's services,
     /// whatever their group (the caller keeps those it asked for).
-    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ListedServices>;
+    fn decode_service_list(&self, of: Listing<'_>, body: &str) -> Result<ServiceList>;
     fn status(&self) -> Request;
     fn decode_status(&self, body: &str) -> Result<String>;
 }

@@ -137,12 +137,12 @@ mod tests {
     #[test]
     fn the_switch_and_files_read_as_java_lays_them_out() {
         let dir = std::env::temp_dir().join(format!("nb-failover-{}", crate::util::random_u64()));
-        let config = ClientBuilder::default()
+        let settings = ClientBuilder::default()
             .server_addr("127.0.0.1")
             .cache_dir(&dir)
             .into_settings()
             .unwrap();
-        let f = Failover::new(&config);
+        let f = Failover::new(&settings);
         let target = Target {
             service: ServiceKey::new("", "DEFAULT_GROUP", "orders"),
             clusters: Vec::new(),

@@ -156,10 +156,10 @@ impl Subscriptions {
     /// configured window, or one heartbeat interval the server advised
     /// when that is longer; `None` with protection off.
     fn empty_window(&self) -> Option<Duration> {
-        let config = &self.ctx.settings;
-        config.push_empty_protection.then(|| {
+        let settings = &self.ctx.settings;
+        settings.push_empty_protection.then(|| {
             let advised = self.ctx.advised_beat_interval().unwrap_or_default();
-            config.push_empty_window.max(advised)
+            settings.push_empty_window.max(advised)
         })
     }
 

@@ -119,7 +119,7 @@ pub(crate) fn jittered_below(d: Duration) -> Duration {
     d.mul_f64(0.9 + 0.1 * crate::util::random_f64())
 }
 
-/// The pause after `failures` failures in a row (at least 1): `first`,
+/// The pause after `failures` failures in a row: `first` (also for none),
 /// doubling with each further failure, never more than `cap`.
 pub(crate) fn backoff(first: Duration, failures: u32, cap: Duration) -> Duration {
     let doublings = failures.saturating_sub(1).min(31);

@@ -207,9 +207,7 @@ impl Auth {
     /// a re-login after the shortest pause again.
     pub(crate) fn token_worked(&self) {
         let mut s = lock(&self.state);
-        if s.relogins != 0 {
-            s.relogins = 0;
-        }
+        s.relogins = 0;
     }
 }
 
@@ -417,6 +415,11 @@ mod tests {
         assert!(token(&a, |_, _| refused()).unwrap_err().is_auth());
         let until = lock(&a.state).refused.as_ref().unwrap().0;
         assert!(until >= asked + 2 * FIRST_BACKOFF, "not doubled");
+        assert!(
+            until <= Instant::now() + 2 * FIRST_BACKOFF,
+            "more than doubled"
+        );
+        assert_eq!(lock(&a.state).login_failures, 2);
         // No server answering is not a refusal.
         let b = Auth::new(creds());
         let down = Error::Timeout {
@@ -441,6 +444,11 @@ mod tests {
         assert!(a.invalidate(t.generation));
         let until = lock(&a.state).relogin_after.unwrap();
         assert!(until >= asked + 2 * FIRST_BACKOFF, "not doubled");
+        assert!(
+            until <= Instant::now() + 2 * FIRST_BACKOFF,
+            "more than doubled"
+        );
+        assert_eq!(lock(&a.state).relogins, 2);
         a.token_worked();
         assert_eq!(lock(&a.state).relogins, 0);
     }

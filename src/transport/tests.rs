@@ -25,8 +25,11 @@ fn an_empty_server_list_ends_at_the_deadline_whatever_the_retries() {
     assert!(e.to_string().contains("no server address known"), "{e}");
     assert!(took >= timeout, "gave up early: {took:?}");
     assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
-    // No server was tried.
-    assert!(metrics.snapshot().servers.is_empty());
+    // One call, failed, and no server to try.
+    let m = metrics.snapshot();
+    let call = m.operation(Operation::Server).expect("the call is counted");
+    assert_eq!((call.calls, call.failures.total()), (1, 1), "{m}");
+    assert!(m.servers.is_empty(), "{m}");
 }
 
 #[test]

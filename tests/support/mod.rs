@@ -313,8 +313,8 @@ pub fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// request has a whole-request timeout (every call a caller makes; the
 /// crate's background work to IP servers has none), and a thread spawned
 /// without a name inherits its creator's `comm` on Linux: a thread making
-/// such a call (a pool thread running a handler that calls the client, a
-/// catalog watch listing services) briefly has a twin of the same name.
+/// such a call (a pool thread running a handler that calls the client)
+/// briefly has a twin of the same name.
 /// Those live for microseconds (the tests' servers are IP literals); the
 /// threads a client keeps live on.
 pub fn lasting_threads() -> std::collections::BTreeMap<String, String> {

@@ -422,13 +422,6 @@ pub(crate) struct Listing<'a> {
     pub(crate) group: Option<&'a str>,
 }
 
-/// A page of services as a server listed it: how many there are in all,
-/// and the page's services, whatever their group.
-pub(crate) struct ListedServices {
-    pub(crate) count: u64,
-    pub(crate) services: Vec<ServiceKey>,
-}
-
 /// Which page of service names to list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePage {
