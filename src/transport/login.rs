@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Method, Module, Request, Transport};
+use super::{Bounds, Method, Module, Request, Transport};
 use crate::error::{Error, Result};
 use crate::metrics::Operation;
 use crate::transport::auth::Token;
@@ -44,7 +44,13 @@ impl Transport {
                     .form_param("password", password))
             };
             let started = Instant::now();
-            let answer = self.send_once(&login, Duration::ZERO, (deadline, total, false), None);
+            let bounds = Bounds {
+                deadline,
+                total,
+                hold: Duration::ZERO,
+                background: false,
+            };
+            let answer = self.send_once(&login, bounds, None);
             self.metrics.call(
                 Operation::Login,
                 started.elapsed(),

@@ -99,6 +99,17 @@ pub(crate) struct Transport {
     metrics: Arc<Recorder>,
 }
 
+/// The time one call has: its deadline, its whole length (the timeout
+/// plus the hold), how long a server may hold it (a long poll), and
+/// whether it is background work (see `attempt.rs`).
+#[derive(Clone, Copy)]
+struct Bounds {
+    deadline: Instant,
+    total: Duration,
+    hold: Duration,
+    background: bool,
+}
+
 impl Transport {
     pub(crate) fn new(
         settings: &Settings,
@@ -218,9 +229,14 @@ impl Transport {
         let deadline = util::after(total);
         let mut token = self.token(deadline, total)?;
         let mut relogged = false;
+        let bounds = Bounds {
+            deadline,
+            total,
+            hold: timing.hold,
+            background,
+        };
         loop {
-            let bounds = (deadline, total, background);
-            match self.send_once(build, timing.hold, bounds, token.as_ref()) {
+            match self.send_once(build, bounds, token.as_ref()) {
                 Err(Error::Auth { message }) if !self.auth.enabled() => {
                     return Err(Error::Auth {
                         message: format!(
@@ -258,10 +274,15 @@ impl Transport {
     fn send_once(
         &self,
         build: Build<'_>,
-        hold: Duration,
-        (deadline, total, background): (Instant, Duration, bool),
+        bounds: Bounds,
         token: Option<&Token>,
     ) -> Result<Response> {
+        let Bounds {
+            deadline,
+            total,
+            hold,
+            background,
+        } = bounds;
         // Servers that failed, noted as they fail: a call that succeeds at
         // once copies no label.
         let mut tried: Vec<String> = Vec::new();
